@@ -1,0 +1,77 @@
+# npsloop developer interface. Everything installs itself: a fresh machine needs only Python 3.11.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+SAM_VENV := .venv-sam
+SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
+REGION ?= eu-west-1
+PIP := --disable-pip-version-check --no-input -q
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo test lint fmt validate build bench local unit integration e2e lock clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements-dev.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install $(PIP) -r requirements-dev.lock
+	$(BIN)/pip install $(PIP) --no-deps -e .
+	@touch $@
+
+$(SAM_VENV)/.installed: requirements-sam.lock
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install $(PIP) -r requirements-sam.lock
+	@touch $@
+
+/usr/bin/chromium:
+	@echo "installing Debian's chromium for the browser tests"
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	 else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
+
+setup: $(VENV)/.installed $(SAM_VENV)/.installed /usr/bin/chromium ## Install everything (venvs, sam, chromium)
+
+demo: $(VENV)/.installed ## Run the feedback loop on the local stack and print a summary
+	$(BIN)/python -m npsloop_local.demo
+
+local: $(VENV)/.installed ## Start the local stack and keep it running
+	$(BIN)/python -m npsloop_local
+
+test: lint validate build $(VENV)/.installed /usr/bin/chromium ## Every check and every test tier
+	$(BIN)/pytest
+
+unit: $(VENV)/.installed ## Unit tests only
+	$(BIN)/pytest tests/unit
+
+integration: $(VENV)/.installed ## Integration tests (moto) only
+	$(BIN)/pytest tests/integration
+
+e2e: $(VENV)/.installed /usr/bin/chromium ## Local-stack and browser tests only
+	$(BIN)/pytest tests/e2e
+
+lint: $(VENV)/.installed ## ruff (lint and format check)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(VENV)/.installed ## Format and fix what ruff can
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+validate: $(VENV)/.installed $(SAM_VENV)/.installed ## sam validate --lint and cfn-lint
+	$(SAM) validate --lint --region $(REGION) --template template.yaml
+	$(BIN)/cfn-lint template.yaml
+
+build: $(SAM_VENV)/.installed ## sam build (no container)
+	$(SAM) build --template template.yaml --region $(REGION) --parallel --cached
+
+bench: $(VENV)/.installed ## Print import-time, API-call and throughput figures
+	$(BIN)/python benchmarks/run.py
+
+lock: ## Re-pin both environments from their current contents
+	$(BIN)/pip freeze --exclude-editable | sed '1i # Fully pinned development environment (pip freeze). Regenerate with `make lock`.' > requirements-dev.lock
+	$(SAM_VENV)/bin/pip freeze | sed '1i # aws-sam-cli in its own virtualenv. Regenerate with `make lock`.' > requirements-sam.lock
+
+clean: ## Remove build output and the local stack's files
+	rm -rf .aws-sam .local build *.egg-info

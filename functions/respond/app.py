@@ -1,0 +1,74 @@
+"""respond: the pages behind the email links (HTTP API). GET never writes; POST commits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from npsloop import runtime, web
+from npsloop.domain.links import ExpiredLink, InvalidLink
+from npsloop.observability import logger, metrics, tracer
+from npsloop.services.respond import MalformedForm, UnknownInvitation, preferred_locale
+
+app = APIGatewayHttpResolver()
+
+
+@app.get("/r/<token>")
+def response_page(token: str) -> Response:
+    score = app.current_event.get_query_string_value("score")
+    return web.html(runtime.respond_service().confirmation_page(token, score, action=token))
+
+
+@app.post("/r/<token>")
+def submit_response(token: str) -> Response:
+    return web.html(runtime.respond_service().submit(token, app.current_event.decoded_body, action=token))
+
+
+@app.get("/u/<token>")
+def unsubscribe_page(token: str) -> Response:
+    return web.html(runtime.respond_service().unsubscribe_page(token, action=token))
+
+
+@app.post("/u/<token>")
+def unsubscribe(token: str) -> Response:
+    return web.html(runtime.respond_service().unsubscribe(token))
+
+
+def _locale() -> str:
+    return preferred_locale(app.current_event.get_header_value("accept-language"))
+
+
+@app.exception_handler(InvalidLink)
+def invalid_link(exc: InvalidLink) -> Response:
+    logger.info("invalid link", reason=str(exc))
+    return web.error(400, "invalid", _locale())
+
+
+@app.exception_handler(ExpiredLink)
+def expired_link(exc: ExpiredLink) -> Response:
+    return web.error(410, "expired", _locale())
+
+
+@app.exception_handler(UnknownInvitation)
+def unknown_invitation(exc: UnknownInvitation) -> Response:
+    return web.error(404, "unknown", _locale())
+
+
+@app.exception_handler(MalformedForm)
+def malformed_form(exc: MalformedForm) -> Response:
+    return web.error(400, "bad_answer", _locale(), detail=str(exc))
+
+
+@app.not_found
+def not_found(exc: NotFoundError) -> Response:
+    return web.error(404, "not_found", _locale())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,337 @@
+"""The npsloop DynamoDB table: invitations, responses, customer profiles and suppressions.
+
+Single-table design (docs/data-model.md). Every write that must happen once is conditional, so
+replays and concurrent deliveries cannot duplicate it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from npsloop.domain.invitations import CustomerProfile, Invitation, InvitationStatus
+from npsloop.domain.responses import Answer, Response
+from npsloop.observability import logger
+from npsloop.ports import (
+    ClaimOutcome,
+    CustomerRepository,
+    InvitationRepository,
+    ResponseRepository,
+    SendContext,
+)
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+INVITATION_SK = "INVITATION"
+RESPONSE_SK = "RESPONSE"
+PROFILE_SK = "PROFILE"
+EMAIL_SUPPRESSION_SK = "EMAIL"
+
+
+class StorageError(Exception):
+    """DynamoDB refused a request for a reason other than a failed condition."""
+
+
+def invitation_key(invitation_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"INV#{invitation_id}"}, "sk": {"S": INVITATION_SK}}
+
+
+def response_key(invitation_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"INV#{invitation_id}"}, "sk": {"S": RESPONSE_SK}}
+
+
+def profile_key(customer_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"CUST#{customer_id}"}, "sk": {"S": PROFILE_SK}}
+
+
+def suppression_key(address_key: str) -> dict[str, Any]:
+    return {"pk": {"S": f"SUPP#{address_key}"}, "sk": {"S": EMAIL_SUPPRESSION_SK}}
+
+
+def _epoch(instant: datetime) -> int:
+    return int(instant.timestamp())
+
+
+def _iso(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _marshal(document: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in document.items() if v is not None}
+
+
+def _unmarshal(item: dict[str, Any]) -> dict[str, Any]:
+    plain = {k: _deserializer.deserialize(v) for k, v in item.items()}
+    return {k: int(v) if isinstance(v, Decimal) and v == v.to_integral_value() else v for k, v in plain.items()}
+
+
+def _invitation_item(invitation: Invitation) -> dict[str, Any]:
+    document = invitation.model_dump(mode="json", exclude_none=True)
+    document.update(entity="invitation", pk=f"INV#{invitation.invitation_id}", sk=INVITATION_SK)
+    if invitation.lease_until is not None:
+        document["lease_until_epoch"] = _epoch(invitation.lease_until)
+    return _marshal(document)
+
+
+def _invitation_from(item: dict[str, Any]) -> Invitation:
+    return Invitation.model_validate(_unmarshal(item))
+
+
+def _profile_from(item: dict[str, Any]) -> CustomerProfile:
+    data = _unmarshal(item)
+    contacted = {
+        key.removeprefix("lc#"): datetime.fromtimestamp(value, UTC)
+        for key, value in data.items()
+        if key.startswith("lc#")
+    }
+    last_invitation = {key.removeprefix("li#"): value for key, value in data.items() if key.startswith("li#")}
+    return CustomerProfile(
+        customer_id=data["customer_id"],
+        last_contacted=contacted,
+        last_invitation=last_invitation,
+        email_unsubscribed_at=data.get("email_unsubscribed_at"),
+    )
+
+
+def _is_conditional_failure(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class DynamoTable(InvitationRepository, ResponseRepository, CustomerRepository):
+    def __init__(self, table_name: str, client: Any | None = None) -> None:
+        self._table = table_name
+        self._client = client or boto3.client("dynamodb")
+
+    # -- invitations ---------------------------------------------------------------------------
+    def load_send_context(self, invitation_id: str, customer_id: str, address_key: str | None) -> SendContext:
+        keys = [invitation_key(invitation_id), profile_key(customer_id)]
+        if address_key:
+            keys.append(suppression_key(address_key))
+        found = self._batch_get(keys)
+        by_kind = {(item["sk"]["S"], item["pk"]["S"].split("#", 1)[0]): item for item in found}
+        invitation = by_kind.get((INVITATION_SK, "INV"))
+        profile = by_kind.get((PROFILE_SK, "CUST"))
+        return SendContext(
+            invitation=_invitation_from(invitation) if invitation else None,
+            profile=_profile_from(profile) if profile else None,
+            address_suppressed=(EMAIL_SUPPRESSION_SK, "SUPP") in by_kind,
+        )
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+        items: list[dict[str, Any]] = []
+        for _attempt in range(5):
+            try:
+                result = self._client.batch_get_item(RequestItems=request)
+            except ClientError as exc:
+                raise StorageError(str(exc)) from exc
+            items.extend(result.get("Responses", {}).get(self._table, []))
+            request = result.get("UnprocessedKeys") or {}
+            if not request:
+                return items
+        raise StorageError("batch_get_item left keys unprocessed after 5 attempts")
+
+    def record_skip(self, invitation: Invitation) -> bool:
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=_invitation_item(invitation),
+                ConditionExpression="attribute_not_exists(pk) OR (#status = :pending AND lease_until_epoch < :now)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":pending": {"S": InvitationStatus.PENDING.value},
+                    ":now": {"N": str(_epoch(invitation.created_at))},
+                },
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise StorageError(str(exc)) from exc
+        return True
+
+    def claim(
+        self, invitation: Invitation, claim_token: str, lease_until: datetime, recontact_cutoff: datetime
+    ) -> ClaimOutcome:
+        claimed = invitation.model_copy(update={"lease_until": lease_until})
+        item = _invitation_item(claimed)
+        item["claim_token"] = {"S": claim_token}
+        now = invitation.created_at
+        ledger_contacted, ledger_invitation = f"lc#{invitation.program_id}", f"li#{invitation.program_id}"
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": item,
+                            "ConditionExpression": "attribute_not_exists(pk) OR "
+                            "(#status = :pending AND lease_until_epoch < :now)",
+                            "ExpressionAttributeNames": {"#status": "status"},
+                            "ExpressionAttributeValues": {
+                                ":pending": {"S": InvitationStatus.PENDING.value},
+                                ":now": {"N": str(_epoch(now))},
+                            },
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": profile_key(invitation.customer_id),
+                            "UpdateExpression": "SET #lc = :now, #li = :inv, customer_id = :cid, entity = :entity",
+                            "ConditionExpression": "attribute_not_exists(#lc) OR #lc < :cutoff OR #li = :inv",
+                            "ExpressionAttributeNames": {"#lc": ledger_contacted, "#li": ledger_invitation},
+                            "ExpressionAttributeValues": {
+                                ":now": {"N": str(_epoch(now))},
+                                ":inv": {"S": invitation.invitation_id},
+                                ":cid": {"S": invitation.customer_id},
+                                ":cutoff": {"N": str(_epoch(recontact_cutoff))},
+                                ":entity": {"S": "customer"},
+                            },
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise StorageError(str(exc)) from exc
+            return self._why_cancelled(exc, invitation.invitation_id)
+        return ClaimOutcome.CLAIMED
+
+    def _why_cancelled(self, exc: ClientError, invitation_id: str) -> ClaimOutcome:
+        reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+        if reasons and reasons[0] == "ConditionalCheckFailed":
+            current = self.get_invitation(invitation_id, consistent=True)
+            if current is not None and current.is_final():
+                return ClaimOutcome.ALREADY_FINAL
+            return ClaimOutcome.IN_FLIGHT
+        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            return ClaimOutcome.RECONTACT_BLOCKED
+        # Conflicts with a concurrent transaction on the same items: another delivery is at work.
+        return ClaimOutcome.IN_FLIGHT
+
+    def mark_sent(self, invitation_id: str, message_id: str, sent_at: datetime, claim_token: str) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=invitation_key(invitation_id),
+                UpdateExpression="SET #status = :sent, message_id = :mid, sent_at = :at "
+                "REMOVE claim_token, lease_until, lease_until_epoch",
+                ConditionExpression="claim_token = :token",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":sent": {"S": InvitationStatus.SENT.value},
+                    ":mid": {"S": message_id},
+                    ":at": {"S": _iso(sent_at)},
+                    ":token": {"S": claim_token},
+                },
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                # Our lease ran out and another delivery took over: it records its own send.
+                logger.warning("claim lost before marking sent", invitation_id=invitation_id)
+                return
+            raise StorageError(str(exc)) from exc
+
+    def get_invitation(self, invitation_id: str, consistent: bool = False) -> Invitation | None:
+        try:
+            result = self._client.get_item(
+                TableName=self._table, Key=invitation_key(invitation_id), ConsistentRead=consistent
+            )
+        except ClientError as exc:
+            raise StorageError(str(exc)) from exc
+        item = result.get("Item")
+        return _invitation_from(item) if item else None
+
+    # -- responses -----------------------------------------------------------------------------
+    def save_answer(self, invitation: Invitation, answer: Answer, now: datetime) -> Response:
+        values: dict[str, Any] = {
+            ":entity": "response",
+            ":iid": invitation.invitation_id,
+            ":pid": invitation.program_id,
+            ":pver": invitation.program_version,
+            ":type": invitation.survey_type.value,
+            ":cid": invitation.customer_id,
+            ":locale": invitation.locale,
+            ":context": invitation.context,
+            ":vip": invitation.vip,
+            ":score": answer.score,
+            ":now": _iso(now),
+            ":one": 1,
+        }
+        sets = [
+            "entity = :entity",
+            "invitation_id = :iid",
+            "program_id = :pid",
+            "program_version = :pver",
+            "survey_type = :type",
+            "customer_id = :cid",
+            "locale = :locale",
+            "#context = :context",
+            "vip = :vip",
+            "score = :score",
+            "updated_at = :now",
+            "created_at = if_not_exists(created_at, :now)",
+        ]
+        expression = "SET " + ", ".join(sets)
+        if answer.comment is None:
+            expression += " REMOVE #comment"
+        else:
+            values[":comment"] = answer.comment
+            expression += ", #comment = :comment"
+        expression += " ADD version :one"
+        try:
+            result = self._client.update_item(
+                TableName=self._table,
+                Key=response_key(invitation.invitation_id),
+                UpdateExpression=expression,
+                ExpressionAttributeNames={"#context": "context", "#comment": "comment"},
+                ExpressionAttributeValues={k: _serializer.serialize(v) for k, v in values.items()},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            raise StorageError(str(exc)) from exc
+        return Response.model_validate(_unmarshal(result["Attributes"]))
+
+    def get_response(self, invitation_id: str) -> Response | None:
+        result = self._client.get_item(TableName=self._table, Key=response_key(invitation_id), ConsistentRead=True)
+        item = result.get("Item")
+        return Response.model_validate(_unmarshal(item)) if item else None
+
+    # -- customers -----------------------------------------------------------------------------
+    def unsubscribe_email(self, customer_id: str, at: datetime) -> datetime:
+        try:
+            result = self._client.update_item(
+                TableName=self._table,
+                Key=profile_key(customer_id),
+                UpdateExpression="SET email_unsubscribed_at = if_not_exists(email_unsubscribed_at, :at), "
+                "customer_id = :cid, entity = :entity",
+                ExpressionAttributeValues={
+                    ":at": {"S": _iso(at)},
+                    ":cid": {"S": customer_id},
+                    ":entity": {"S": "customer"},
+                },
+                ReturnValues="UPDATED_NEW",
+            )
+        except ClientError as exc:
+            raise StorageError(str(exc)) from exc
+        return datetime.fromisoformat(result["Attributes"]["email_unsubscribed_at"]["S"])
+
+    def suppress_address(self, address_key: str, reason: str, at: datetime) -> None:
+        self._client.put_item(
+            TableName=self._table,
+            Item=_marshal(
+                {
+                    "pk": f"SUPP#{address_key}",
+                    "sk": EMAIL_SUPPRESSION_SK,
+                    "entity": "suppression",
+                    "reason": reason,
+                    "at": _iso(at),
+                }
+            ),
+        )

@@ -1,0 +1,101 @@
+"""Survey responses: one per invitation, changeable until the link expires."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+
+from npsloop.domain.surveys import SCALES, SurveyType
+
+MAX_COMMENT_LENGTH = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class InvalidAnswer(ValueError):
+    """The submitted answer breaks a rule; the message says which, for the person who sent it."""
+
+    def __init__(self, field: str, code: str, reason: str, **params: int) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.code = code
+        self.reason = reason
+        self.params = params
+
+
+def _clean_comment(value: object) -> object:
+    if isinstance(value, str):
+        value = unicodedata.normalize("NFC", _CONTROL.sub("", value.replace("\r\n", "\n"))).strip()
+        return value or None
+    return value
+
+
+Comment = Annotated[str | None, BeforeValidator(_clean_comment), Field(max_length=MAX_COMMENT_LENGTH)]
+
+
+def parse_score(raw: str | None, survey_type: SurveyType) -> int:
+    scale = SCALES[survey_type]
+    if raw is None or not raw.strip():
+        raise InvalidAnswer("score", "score_missing", "choose a score")
+    text = raw.strip()
+    if not text.lstrip("-").isdigit() or len(text) > 3:
+        raise InvalidAnswer(
+            "score",
+            "score_range",
+            f"must be a whole number from {scale.low} to {scale.high}",
+            low=scale.low,
+            high=scale.high,
+        )
+    score = int(text)
+    if score not in scale:
+        raise InvalidAnswer(
+            "score",
+            "score_range",
+            f"must be from {scale.low} to {scale.high}",
+            low=scale.low,
+            high=scale.high,
+        )
+    return score
+
+
+def parse_comment(raw: str | None) -> str | None:
+    cleaned = _clean_comment(raw)
+    if isinstance(cleaned, str) and len(cleaned) > MAX_COMMENT_LENGTH:
+        raise InvalidAnswer(
+            "comment",
+            "comment_too_long",
+            f"must be at most {MAX_COMMENT_LENGTH} characters (got {len(cleaned)})",
+            limit=MAX_COMMENT_LENGTH,
+        )
+    return cleaned  # type: ignore[return-value]
+
+
+class Answer(BaseModel):
+    """A validated answer, as the person submitted it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    score: int
+    comment: Comment = None
+
+
+class Response(BaseModel):
+    """A stored response: the answer plus what the scoring and alerting need from the invitation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    invitation_id: str
+    program_id: str
+    program_version: int
+    survey_type: SurveyType
+    customer_id: str
+    locale: str
+    context: dict[str, str]
+    vip: bool = False
+    score: int
+    comment: Comment = None
+    version: int
+    created_at: AwareDatetime
+    updated_at: AwareDatetime

@@ -1,0 +1,128 @@
+"""Emails and pages, rendered from Jinja2 templates with autoescaping (HTML) by pure functions."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import formataddr
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from npsloop.domain.surveys import SCALES, SurveyType
+
+_HERE = Path(__file__).resolve().parent
+SUPPORTED_LOCALES = ("pl", "en")
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(_HERE / "templates"),
+        # HTML templates are escaped; .txt templates (plain-text email parts) are not HTML and are not.
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True, default=False),
+        undefined=StrictUndefined,
+        trim_blocks=False,
+        keep_trailing_newline=True,
+    )
+
+
+@cache
+def strings(locale: str) -> dict[str, Any]:
+    """Interface strings for a locale (falls back to English)."""
+    name = locale if locale in SUPPORTED_LOCALES else "en"
+    return tomllib.loads((_HERE / "i18n" / f"{name}.toml").read_text(encoding="utf-8"))
+
+
+def format_date(instant: datetime, locale: str, time_zone: str) -> str:
+    local = instant.astimezone(ZoneInfo(time_zone))
+    return local.strftime("%d.%m.%Y") if locale == "pl" else local.strftime("%d %b %Y")
+
+
+_NPS_COLOURS = {**dict.fromkeys(range(7), "#c53030"), 7: "#b7791f", 8: "#b7791f", 9: "#2f855a", 10: "#2f855a"}
+
+
+def _colour(survey_type: SurveyType, score: int) -> str:
+    if survey_type is SurveyType.NPS:
+        return _NPS_COLOURS[score]
+    scale = SCALES[survey_type]
+    share = (score - scale.low) / (scale.high - scale.low)
+    return "#c53030" if share < 0.4 else "#b7791f" if share < 0.7 else "#2f855a"
+
+
+@dataclass(frozen=True)
+class ScaleLink:
+    score: int
+    url: str
+    colour: str
+
+
+@dataclass(frozen=True)
+class InvitationEmail:
+    subject: str
+    html: str
+    text: str
+
+
+def render_invitation(
+    *,
+    template_id: str,
+    template_version: int,
+    locale: str,
+    survey_type: SurveyType,
+    first_name: str | None,
+    subject: str,
+    question: str,
+    respond_url: str,
+    unsubscribe_url: str,
+    expires_at: datetime,
+    time_zone: str,
+) -> InvitationEmail:
+    t = strings(locale)
+    scale_links = [
+        ScaleLink(score, f"{respond_url}?score={score}", _colour(survey_type, score))
+        for score in SCALES[survey_type].values
+    ]
+    context = {
+        "locale": locale,
+        "t": t,
+        "subject": subject,
+        "greeting": t["greeting"].format(name=first_name) if first_name else t["greeting_anonymous"],
+        "question": question,
+        "scale_links": scale_links,
+        "low_label": t["low_label"][survey_type.value],
+        "high_label": t["high_label"][survey_type.value],
+        "unsubscribe_url": unsubscribe_url,
+        "expires": t["expires"].format(date=format_date(expires_at, locale, time_zone)),
+    }
+    name = f"email/{template_id}@{template_version}"
+    html = _environment().get_template(f"{name}.html").render(context)
+    text = _environment().get_template(f"{name}.txt").render(context)
+    return InvitationEmail(subject=subject, html=html, text=text)
+
+
+def build_mime(
+    *, sender: str, sender_name: str | None, recipient: str, email: InvitationEmail, unsubscribe_url: str
+) -> bytes:
+    """A multipart/alternative message with RFC 8058 one-click unsubscribe headers."""
+    # RFC 5322 allows 998-character lines: long link headers must stay literal, never RFC 2047-encoded.
+    message = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))
+    message["From"] = formataddr((sender_name, sender)) if sender_name else sender
+    message["To"] = recipient
+    message["Subject"] = email.subject
+    message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(email.text, subtype="plain", charset="utf-8")
+    message.add_alternative(email.html, subtype="html", charset="utf-8")
+    return message.as_bytes()
+
+
+def render_page(name: str, locale: str, **context: Any) -> str:
+    return _environment().get_template(f"pages/{name}.html").render(locale=locale, t=strings(locale), **context)
