@@ -32,7 +32,7 @@ def _clean_comment(value: object) -> object:
     return value
 
 
-Comment = Annotated[str | None, BeforeValidator(_clean_comment), Field(max_length=MAX_COMMENT_LENGTH)]
+Comment = Annotated[Annotated[str, Field(max_length=MAX_COMMENT_LENGTH)] | None, BeforeValidator(_clean_comment)]
 
 
 def parse_score(raw: str | None, survey_type: SurveyType) -> int:

@@ -1,0 +1,149 @@
+"""In-memory fakes of the ports, for unit tests. Each subclasses the real port."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any
+
+from npsloop.domain.invitations import CustomerProfile, Invitation, InvitationStatus
+from npsloop.domain.links import SigningKeys
+from npsloop.domain.responses import Answer, Response
+from npsloop.ports import (
+    ClaimOutcome,
+    CustomerRepository,
+    EventParking,
+    InvitationRepository,
+    LinkKeyStore,
+    Mailer,
+    OutgoingEmail,
+    ResponseRepository,
+    SendContext,
+)
+
+
+class InMemoryStore(InvitationRepository, ResponseRepository, CustomerRepository):
+    """Atomic like DynamoDB: every method holds one lock for its whole read-check-write."""
+
+    def __init__(self) -> None:
+        self.invitations: dict[str, Invitation] = {}
+        self.claims: dict[str, str] = {}
+        self.profiles: dict[str, CustomerProfile] = {}
+        self.suppressed_addresses: set[str] = set()
+        self.responses: dict[str, Response] = {}
+        self.writes = 0
+        self._lock = threading.Lock()
+
+    def load_send_context(self, invitation_id: str, customer_id: str, address_key: str | None) -> SendContext:
+        with self._lock:
+            return SendContext(
+                invitation=self.invitations.get(invitation_id),
+                profile=self.profiles.get(customer_id),
+                address_suppressed=address_key in self.suppressed_addresses,
+            )
+
+    def _free(self, invitation_id: str, now: datetime) -> bool:
+        current = self.invitations.get(invitation_id)
+        return current is None or current.claim_expired(now)
+
+    def record_skip(self, invitation: Invitation) -> bool:
+        with self._lock:
+            if not self._free(invitation.invitation_id, invitation.created_at):
+                return False
+            self.invitations[invitation.invitation_id] = invitation
+            self.writes += 1
+            return True
+
+    def claim(
+        self, invitation: Invitation, claim_token: str, lease_until: datetime, recontact_cutoff: datetime
+    ) -> ClaimOutcome:
+        with self._lock:
+            now = invitation.created_at
+            if not self._free(invitation.invitation_id, now):
+                current = self.invitations[invitation.invitation_id]
+                return ClaimOutcome.ALREADY_FINAL if current.is_final() else ClaimOutcome.IN_FLIGHT
+            profile = self.profiles.get(invitation.customer_id) or CustomerProfile(customer_id=invitation.customer_id)
+            last = profile.last_contacted.get(invitation.program_id)
+            own = profile.last_invitation.get(invitation.program_id) == invitation.invitation_id
+            if last is not None and last >= recontact_cutoff and not own:
+                return ClaimOutcome.RECONTACT_BLOCKED
+            self.invitations[invitation.invitation_id] = invitation.model_copy(update={"lease_until": lease_until})
+            self.claims[invitation.invitation_id] = claim_token
+            self.profiles[invitation.customer_id] = profile.model_copy(
+                update={
+                    "last_contacted": {**profile.last_contacted, invitation.program_id: now},
+                    "last_invitation": {**profile.last_invitation, invitation.program_id: invitation.invitation_id},
+                }
+            )
+            self.writes += 2
+            return ClaimOutcome.CLAIMED
+
+    def mark_sent(self, invitation_id: str, message_id: str, sent_at: datetime, claim_token: str) -> None:
+        with self._lock:
+            if self.claims.get(invitation_id) != claim_token:
+                return
+            self.invitations[invitation_id] = self.invitations[invitation_id].model_copy(
+                update={"status": InvitationStatus.SENT, "message_id": message_id, "sent_at": sent_at, "lease_until": None}
+            )
+            self.writes += 1
+
+    def get_invitation(self, invitation_id: str) -> Invitation | None:
+        return self.invitations.get(invitation_id)
+
+    def save_answer(self, invitation: Invitation, answer: Answer, now: datetime) -> Response:
+        with self._lock:
+            previous = self.responses.get(invitation.invitation_id)
+            response = Response(
+                invitation_id=invitation.invitation_id,
+                program_id=invitation.program_id,
+                program_version=invitation.program_version,
+                survey_type=invitation.survey_type,
+                customer_id=invitation.customer_id,
+                locale=invitation.locale,
+                context=invitation.context,
+                vip=invitation.vip,
+                score=answer.score,
+                comment=answer.comment,
+                version=(previous.version if previous else 0) + 1,
+                created_at=previous.created_at if previous else now,
+                updated_at=now,
+            )
+            self.responses[invitation.invitation_id] = response
+            self.writes += 1
+            return response
+
+    def unsubscribe_email(self, customer_id: str, at: datetime) -> datetime:
+        with self._lock:
+            profile = self.profiles.get(customer_id) or CustomerProfile(customer_id=customer_id)
+            if profile.email_unsubscribed_at is None:
+                profile = profile.model_copy(update={"email_unsubscribed_at": at})
+                self.profiles[customer_id] = profile
+            self.writes += 1
+            return profile.email_unsubscribed_at  # type: ignore[return-value]
+
+
+class RecordingMailer(Mailer):
+    def __init__(self) -> None:
+        self.sent: list[OutgoingEmail] = []
+        self._lock = threading.Lock()
+
+    def send(self, email: OutgoingEmail) -> str:
+        with self._lock:
+            self.sent.append(email)
+            return f"msg-{len(self.sent):04d}"
+
+
+class StaticKeys(LinkKeyStore):
+    def __init__(self, current: bytes = b"k" * 48, previous: bytes | None = None) -> None:
+        self.keys = SigningKeys(current=current, previous=previous)
+
+    def signing_keys(self) -> SigningKeys:
+        return self.keys
+
+
+class ListParking(EventParking):
+    def __init__(self) -> None:
+        self.parked: list[tuple[Any, str]] = []
+
+    def park(self, event: Any, reason: str) -> None:
+        self.parked.append((event, reason))
