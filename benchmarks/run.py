@@ -1,0 +1,140 @@
+"""`make bench`: cold-import cost, AWS calls and DynamoDB units per invitation and response, demo throughput.
+
+Figures are printed, never asserted. Comparisons are ratios measured within this one run.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HANDLERS = sorted(ROOT.glob("functions/*/app.py"))
+LINK = re.compile(r"https?://[^\s]+/r/([A-Za-z0-9._-]+)\?score=(\d+)")
+RUNS = int(os.environ.get("BENCH_IMPORT_RUNS", "7"))
+
+
+def _timed_import(code: str) -> float:
+    probe = (
+        "import time, sys\n"
+        "t0 = time.perf_counter()\n"
+        f"{code}\n"
+        "sys.stdout.write(repr(time.perf_counter() - t0))\n"
+    )
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env, cwd=ROOT)
+    return float(out.stdout)
+
+
+def _median_import(code: str) -> float:
+    _timed_import(code)  # warm the bytecode cache and the page cache
+    return statistics.median(_timed_import(code) for _ in range(RUNS))
+
+
+def import_times() -> None:
+    print(f"1. Cold import (median of {RUNS} fresh interpreters each)")
+    baseline = _median_import("import boto3")
+    print(f"   {'import boto3 (baseline)':<34}{baseline * 1000:8.0f} ms   1.00x")
+    for path in HANDLERS:
+        code = (
+            "import importlib.util\n"
+            f"spec = importlib.util.spec_from_file_location('handler', {str(path)!r})\n"
+            "module = importlib.util.module_from_spec(spec)\n"
+            "spec.loader.exec_module(module)"
+        )
+        seconds = _median_import(code)
+        label = f"functions/{path.parent.name}/app.py"
+        print(f"   {label:<34}{seconds * 1000:8.0f} ms   {seconds / baseline:.2f}x   (target <= 1.5x)")
+
+
+def api_costs(invitations: int = 200, responses: int = 100) -> None:
+    from npsloop.clock import ManualClock
+    from npsloop_local.metering import AwsMeter
+    from npsloop_local.stack import LocalStack
+
+    def load_event(name: str) -> dict:
+        return json.loads((ROOT / "events" / name).read_text(encoding="utf-8"))
+
+    print(f"\n2. AWS API calls and DynamoDB capacity (local stack, {invitations} invitations, {responses} responses)")
+    clock = ManualClock(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
+    meter = AwsMeter().install()
+    with tempfile.TemporaryDirectory() as outbox, LocalStack(
+        template_path=ROOT / "template.yaml", parameters={"LogLevel": "ERROR"}, clock=clock, outbox_dir=outbox
+    ) as stack:
+        template = load_event("order-completed.json")
+        stack.invoke("InviteFunction", copy.deepcopy(template))  # warm: secret fetched, clients built
+        meter.reset()
+        for n in range(invitations):
+            payload = copy.deepcopy(template)
+            payload["detail"]["order_id"] = f"ORD-BENCH-{n}"
+            payload["detail"]["customer"]["id"] = f"C-BENCH-{n}"
+            stack.invoke("InviteFunction", payload)
+        calls, writes, reads = meter.snapshot()
+        _print_costs("per invitation sent (send included)", calls, writes, reads, invitations, target="<= 4 calls")
+
+        meter.reset()
+        payload = copy.deepcopy(template)
+        payload["detail"]["order_id"] = f"ORD-BENCH-{0}"
+        payload["detail"]["customer"]["id"] = "C-BENCH-0"
+        stack.invoke("InviteFunction", payload)
+        calls, writes, reads = meter.snapshot()
+        _print_costs("per duplicate delivery", calls, writes, reads, 1)
+
+        import email
+        from email import policy
+
+        paths = list(stack.outbox)[:responses]
+        links = []
+        for path in paths:
+            text = email.message_from_bytes(path.read_bytes(), policy=policy.default).get_body(("plain",)).get_content()
+            links.append(next(m.group(0) for m in LINK.finditer(text) if m.group(2) == "9"))
+        meter.reset()
+        for url in links:
+            with urllib.request.urlopen(url) as reply:  # noqa: S310 - loopback
+                reply.read()
+            body = urllib.parse.urlencode({"score": "9", "comment": "Quick and friendly."}).encode()
+            with urllib.request.urlopen(urllib.request.Request(url.split("?")[0], data=body)) as reply:  # noqa: S310
+                reply.read()
+        calls, writes, reads = meter.snapshot()
+        _print_costs("per response (GET page + POST)", calls, writes, reads, len(links))
+    meter.uninstall()
+
+
+def _print_costs(label: str, calls, writes: float, reads: float, n: int, target: str = "") -> None:
+    total = sum(calls.values())
+    detail = ", ".join(f"{name} {count / n:.2f}" for name, count in sorted(calls.items()))
+    print(f"   {label:<38} {total / n:5.2f} calls  {writes / n:5.2f} WCU  {reads / n:5.2f} RCU   {target}")
+    print(f"      {detail}")
+
+
+def demo_throughput(customers: int = 400, days: int = 30) -> None:
+    from npsloop_local import demo
+
+    print(f"\n3. Demo throughput ({customers} customers, {days} days, in-process stack)")
+    with tempfile.TemporaryDirectory() as outbox:
+        started = time.perf_counter()
+        stats = demo.simulate(customers=customers, days=days, workers=4, outbox=Path(outbox), quiet=True)
+        elapsed = time.perf_counter() - started
+    print(f"   {stats.events_put} business events in {elapsed:.1f} s = {stats.events_put / elapsed:.0f} events/s "
+          f"(with {stats.responses_posted} responses over HTTP)")
+
+
+def main() -> None:
+    import_times()
+    api_costs()
+    demo_throughput()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""The response page in a real browser: Debian's chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.stack_support import sent_emails, tokens_in
+
+CHROMIUM = os.environ.get("NPSLOOP_CHROMIUM", "/usr/bin/chromium")
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+def test_a_person_confirms_the_clicked_score_adds_a_comment_and_the_answer_is_stored(
+    browser, stack, table, entries, tmp_path
+):
+    # GIVEN an invitation email with one-click links
+    stack.put_events(entries)
+    stack.drain()
+    links, _ = tokens_in(sent_emails(stack)[0])
+    page = browser.new_page(viewport={"width": 390, "height": 844}, locale="en-GB")  # a phone
+
+    # WHEN the person clicks "8" in the email
+    page.goto(f"{stack.base_url}/r/{links[8]}?score=8")
+
+    # THEN the page shows 8 preselected and nothing is stored yet
+    assert page.locator("input[name=score][value='8']").is_checked()
+    assert page.locator("input[name=score]:checked").count() == 1
+    assert table.items("response") == []
+    page.screenshot(path=str(tmp_path / "response-page.png"), full_page=True)
+
+    # WHEN they add a comment (with markup) and submit
+    page.get_by_label("What is the main reason for your score?").fill("<b>Fast</b> & friendly")
+    page.get_by_role("button", name="Send my answer").click()
+
+    # THEN they see the thank-you page, the comment shown as text, and the answer is stored
+    assert page.get_by_role("heading", name="Thank you!").is_visible()
+    assert page.locator("blockquote").inner_text() == "<b>Fast</b> & friendly"
+    (response,) = table.items("response")
+    assert (response["score"]["N"], response["comment"]["S"]) == ("8", "<b>Fast</b> & friendly")
+    page.screenshot(path=str(tmp_path / "thanks-page.png"), full_page=True)
+    page.close()
+
+
+def test_the_score_can_be_changed_on_the_page_before_submitting(browser, stack, table, entries):
+    stack.put_events(entries)
+    stack.drain()
+    links, _ = tokens_in(sent_emails(stack)[0])
+    page = browser.new_page(java_script_enabled=False)  # works without JavaScript
+
+    page.goto(f"{stack.base_url}/r/{links[3]}?score=3")
+    page.locator("label[for=score-6]").click()
+    page.get_by_role("button").click()
+
+    assert page.get_by_role("heading", name="Thank you!").is_visible()
+    assert table.items("response")[0]["score"]["N"] == "6"
+    page.close()
