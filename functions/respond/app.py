@@ -38,7 +38,7 @@ def unsubscribe(token: str) -> Response:
 
 
 def _locale() -> str:
-    return preferred_locale(app.current_event.get_header_value("accept-language"))
+    return preferred_locale(app.current_event.headers.get("accept-language"))
 
 
 @app.exception_handler(InvalidLink)

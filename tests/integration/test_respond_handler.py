@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from datetime import timedelta
 
 import pytest
@@ -111,7 +110,7 @@ def test_a_script_in_a_comment_is_stored_as_typed_and_escaped_on_the_page(stack,
     reply = call(stack, event, "respond-post.json", links[3], body="score=3&comment=%3Cscript%3Ealert('x')%3C%2Fscript%3E")
 
     assert script not in reply["body"]
-    assert html.escape(script) in reply["body"]
+    assert "&lt;script&gt;alert(" in reply["body"]
     assert table.items("response")[0]["comment"]["S"] == script
 
 
