@@ -26,12 +26,7 @@ RUNS = int(os.environ.get("BENCH_IMPORT_RUNS", "7"))
 
 
 def _timed_import(code: str) -> float:
-    probe = (
-        "import time, sys\n"
-        "t0 = time.perf_counter()\n"
-        f"{code}\n"
-        "sys.stdout.write(repr(time.perf_counter() - t0))\n"
-    )
+    probe = f"import time, sys\nt0 = time.perf_counter()\n{code}\nsys.stdout.write(repr(time.perf_counter() - t0))\n"
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env, cwd=ROOT)
     return float(out.stdout)
@@ -69,9 +64,12 @@ def api_costs(invitations: int = 200, responses: int = 100) -> None:
     print(f"\n2. AWS API calls and DynamoDB capacity (local stack, {invitations} invitations, {responses} responses)")
     clock = ManualClock(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
     meter = AwsMeter().install()
-    with tempfile.TemporaryDirectory() as outbox, LocalStack(
-        template_path=ROOT / "template.yaml", parameters={"LogLevel": "ERROR"}, clock=clock, outbox_dir=outbox
-    ) as stack:
+    with (
+        tempfile.TemporaryDirectory() as outbox,
+        LocalStack(
+            template_path=ROOT / "template.yaml", parameters={"LogLevel": "ERROR"}, clock=clock, outbox_dir=outbox
+        ) as stack,
+    ):
         template = load_event("order-completed.json")
         stack.invoke("InviteFunction", copy.deepcopy(template))  # warm: secret fetched, clients built
         meter.reset()
@@ -101,10 +99,10 @@ def api_costs(invitations: int = 200, responses: int = 100) -> None:
             links.append(next(m.group(0) for m in LINK.finditer(text) if m.group(2) == "9"))
         meter.reset()
         for url in links:
-            with urllib.request.urlopen(url) as reply:  # noqa: S310 - loopback
+            with urllib.request.urlopen(url) as reply:
                 reply.read()
             body = urllib.parse.urlencode({"score": "9", "comment": "Quick and friendly."}).encode()
-            with urllib.request.urlopen(urllib.request.Request(url.split("?")[0], data=body)) as reply:  # noqa: S310
+            with urllib.request.urlopen(urllib.request.Request(url.split("?")[0], data=body)) as reply:
                 reply.read()
         calls, writes, reads = meter.snapshot()
         _print_costs("per response (GET page + POST)", calls, writes, reads, len(links))
@@ -126,8 +124,10 @@ def demo_throughput(customers: int = 400, days: int = 30) -> None:
         started = time.perf_counter()
         stats = demo.simulate(customers=customers, days=days, workers=4, outbox=Path(outbox), quiet=True)
         elapsed = time.perf_counter() - started
-    print(f"   {stats.events_put} business events in {elapsed:.1f} s = {stats.events_put / elapsed:.0f} events/s "
-          f"(with {stats.responses_posted} responses over HTTP)")
+    print(
+        f"   {stats.events_put} business events in {elapsed:.1f} s = {stats.events_put / elapsed:.0f} events/s "
+        f"(with {stats.responses_posted} responses over HTTP)"
+    )
 
 
 def main() -> None:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# What every deployed function gets from template.yaml's Globals; set before npsloop is imported.
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "npsloop")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "npsloop")
+
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime

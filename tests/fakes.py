@@ -6,7 +6,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from npsloop.domain.invitations import CustomerProfile, Invitation, InvitationStatus
+from npsloop.domain.invitations import CustomerProfile, Invitation
 from npsloop.domain.links import SigningKeys
 from npsloop.domain.responses import Answer, Response
 from npsloop.ports import (
@@ -78,13 +78,11 @@ class InMemoryStore(InvitationRepository, ResponseRepository, CustomerRepository
             self.writes += 2
             return ClaimOutcome.CLAIMED
 
-    def mark_sent(self, invitation_id: str, message_id: str, sent_at: datetime, claim_token: str) -> None:
+    def mark_sent(self, invitation: Invitation, claim_token: str) -> None:
         with self._lock:
-            if self.claims.get(invitation_id) != claim_token:
+            if self.claims.get(invitation.invitation_id) != claim_token:
                 return
-            self.invitations[invitation_id] = self.invitations[invitation_id].model_copy(
-                update={"status": InvitationStatus.SENT, "message_id": message_id, "sent_at": sent_at, "lease_until": None}
-            )
+            self.invitations[invitation.invitation_id] = invitation.model_copy(update={"lease_until": None})
             self.writes += 1
 
     def get_invitation(self, invitation_id: str) -> Invitation | None:

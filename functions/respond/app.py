@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from npsloop import runtime, web
 from npsloop.domain.links import ExpiredLink, InvalidLink
 from npsloop.observability import logger, metrics, tracer

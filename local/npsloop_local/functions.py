@@ -11,6 +11,7 @@ starts; the missing file fails only the invocations that need it, as
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import sys
 import threading
@@ -21,14 +22,28 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from . import function_logs
 from .lambda_context import LambdaContext
 
-__all__ = ["AsyncConfig", "HandlerLoadError", "Invocation", "LambdaFunction"]
+__all__ = ["AsyncConfig", "HandlerLoadError", "Invocation", "LambdaFunction", "MarshalError"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_EVENT_AGE = 21600
+
+
+class MarshalError(TypeError):
+    """The handler returned something that is not JSON."""
+
+    error_type = "Runtime.MarshalError"
+
+
+def _marshal(result: Any) -> Any:
+    try:
+        return json.loads(json.dumps(result))
+    except (TypeError, ValueError) as error:
+        raise MarshalError(f"Unable to marshal response: {error}") from error
 
 
 class HandlerLoadError(RuntimeError):
@@ -97,7 +112,7 @@ class LambdaFunction:
     environment: dict[str, str]
     async_config: AsyncConfig
     module_name: str
-    after_invoke: Callable[[], None] | None = None
+    after_invoke: Callable[[], object] | None = None
     _module: ModuleType | None = field(default=None, repr=False)
     _load_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -166,14 +181,21 @@ class LambdaFunction:
         )
 
     def call(self, event: Any) -> Invocation:
-        """Run the handler once; errors are captured in the result, never raised."""
+        """Run the handler once; errors are captured in the result, never raised.
+
+        Event and result cross a JSON boundary, as in Lambda: the handler gets its own copy of the
+        event (a retry sees the original, not what an earlier attempt mutated), and a result that is
+        not JSON fails as ``Runtime.MarshalError``.
+        """
         context = self.new_context()
         outcome = Invocation(request_id=context.aws_request_id)
         try:
-            outcome.result = self.handler_callable()(event, context)
-        except Exception as error:  # noqa: BLE001 - any handler error is the function's error
+            with function_logs.running(self.logical_id):
+                result = self.handler_callable()(json.loads(json.dumps(event)), context)
+            outcome.result = _marshal(result)
+        except Exception as error:
             outcome.error = error
-            log.info("%s failed (request %s): %r", self.logical_id, context.aws_request_id, error)
+            log.warning("%s failed (request %s)", self.logical_id, context.aws_request_id, exc_info=error)
         finally:
             if self.after_invoke is not None:
                 self.after_invoke()

@@ -23,7 +23,7 @@ def item_size(item: dict[str, Any]) -> int:
 
 
 def _value_size(value: dict[str, Any]) -> int:
-    (kind, content), = value.items()
+    ((kind, content),) = value.items()
     if kind == "S":
         return len(content.encode())
     if kind == "N":
@@ -48,7 +48,7 @@ class AwsMeter:
         self.write_units = 0.0
         self.read_units = 0.0
         self._lock = threading.Lock()
-        self._events = boto3._get_default_session().events  # noqa: SLF001 - the session the adapters use
+        self._events = boto3._get_default_session().events
 
     def install(self) -> AwsMeter:
         self._events.register("after-call", self._after_call, unique_id="npsloop-meter")
@@ -98,7 +98,7 @@ def _capacity(operation: str, params: dict[str, Any], parsed: dict[str, Any]) ->
     if operation == "TransactWriteItems":
         units = 0.0
         for entry in params["TransactItems"]:
-            (kind, body), = entry.items()
+            ((_kind, body),) = entry.items()
             units += _write_units(body.get("Item") or body.get("Key"))
         return 2 * units, 0.0
     if operation == "GetItem":

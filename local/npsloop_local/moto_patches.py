@@ -15,7 +15,8 @@
    template's rules. The wrapper also rejects a ``Detail`` that is JSON but not an object, as
    EventBridge does (moto only warns).
 
-``install`` applies all three and returns an ``uninstall`` callable; only one stack may hold them.
+A fourth, :mod:`.moto_transactions`, keeps TransactWriteItems from copying whole tables.
+``install`` applies all of them and returns an ``uninstall`` callable; only one stack may hold them.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from typing import Any, Protocol
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.dynamodb.models.table import StreamShard
 from moto.events.models import EventsBackend
+
+from npsloop_local import moto_transactions
 
 __all__ = ["AcceptedEvent", "EventsListener", "install"]
 
@@ -69,9 +72,11 @@ def install(clock: Clock, events_listener: EventsListener) -> Callable[[], None]
     BotocoreStubber.process_request = _serialised(originals["process_request"], request_lock)  # type: ignore[method-assign]
     StreamShard.add = _clocked_stream_add(originals["add"], clock)  # type: ignore[method-assign]
     EventsBackend.put_events = _listened_put_events(originals["put_events"], events_listener)  # type: ignore[method-assign]
+    moto_transactions.install()
 
     def uninstall() -> None:
         global _installed  # noqa: PLW0603
+        moto_transactions.uninstall()
         BotocoreStubber.process_request = originals["process_request"]  # type: ignore[method-assign]
         StreamShard.add = originals["add"]  # type: ignore[method-assign]
         EventsBackend.put_events = originals["put_events"]  # type: ignore[method-assign]

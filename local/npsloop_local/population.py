@@ -189,7 +189,7 @@ def _events_for(rng: random.Random, person: Customer, start: datetime, days: int
     common = {
         "customer": person.contract(),
     }
-    for _ in range(rng.choices([1, 2, 3], weights=[70, 20, 10])[0]):
+    for _ in range(rng.choices([1, 2, 3], weights=[88, 10, 2])[0]):
         at = when()
         order = f"ORD-{rng.randint(10**7, 10**8 - 1)}"
         channel = rng.choices(["web", "app", "phone"], weights=[60, 30, 10])[0]
@@ -215,7 +215,7 @@ def _events_for(rng: random.Random, person: Customer, start: datetime, days: int
                 },
             )
         )
-    if rng.random() < 0.3:
+    if rng.random() < 0.2:
         at = when()
         ticket = f"TKT-{rng.randint(10**5, 10**6 - 1)}"
         planned.append(
@@ -238,7 +238,7 @@ def _events_for(rng: random.Random, person: Customer, start: datetime, days: int
                 },
             )
         )
-    if rng.random() < 0.45:
+    if rng.random() < 0.3:
         at = when()
         visit = f"VIS-{person.home_store}-{rng.randint(10**5, 10**6 - 1)}"
         planned.append(

@@ -21,8 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
-
 from .template import PhysicalResource, Resolver, TemplateError, UnresolvedReferenceError
 
 __all__ = ["ProvisionResult", "Provisioner"]
@@ -62,17 +60,15 @@ class ProvisionResult:
 class Provisioner:
     """Creates a template's resources through boto3 clients (which moto answers)."""
 
-    session: boto3.session.Session
+    client: Callable[[str], Any]
+    """Returns a boto3 client (answered by moto) for a service name."""
     resolver: Resolver
-    _clients: dict[str, Any] = field(default_factory=dict)
 
     # ----- entry point ------------------------------------------------------------------------
 
     def provision(self) -> ProvisionResult:
         result = ProvisionResult(physical=self.resolver.physical)
-        pending = {
-            lid: res for lid, res in self.resolver.template.resources.items() if self._is_enabled(res)
-        }
+        pending = {lid: res for lid, res in self.resolver.template.resources.items() if self._is_enabled(res)}
         while pending:
             created = self._provision_round(pending, result)
             if not created:
@@ -112,9 +108,7 @@ class Provisioner:
         condition = resource.get("Condition")
         return condition is None or self.resolver.condition(condition)
 
-    def _provision_one(
-        self, logical_id: str, resource: dict[str, Any], result: ProvisionResult
-    ) -> PhysicalResource:
+    def _provision_one(self, logical_id: str, resource: dict[str, Any], result: ProvisionResult) -> PhysicalResource:
         resource_type = resource.get("Type", "")
         creator = self._creators().get(resource_type)
         if creator is not None:
@@ -125,11 +119,6 @@ class Provisioner:
         return self._placeholder(logical_id, resource_type, resource.get("Properties") or {})
 
     # ----- helpers ----------------------------------------------------------------------------
-
-    def client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self.session.client(service, region_name=self.resolver.region)
-        return self._clients[service]
 
     def _resolve(self, value: Any) -> Any:
         return self.resolver.resolve(value)
@@ -249,9 +238,7 @@ class Provisioner:
     def _queue(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
         props = self._resolve(props)
         fifo = _truthy(props.get("FifoQueue"))
-        name = props.get("QueueName") or (
-            self.generated_name(logical_id, 75) + (".fifo" if fifo else "")
-        )
+        name = props.get("QueueName") or (self.generated_name(logical_id, 75) + (".fifo" if fifo else ""))
         attributes: dict[str, str] = {}
         for key, value in props.items():
             if key in {"QueueName", "Tags"}:
@@ -261,9 +248,7 @@ class Provisioner:
         sqs = self.client("sqs")
         url = sqs.create_queue(QueueName=name, Attributes=attributes, tags=tags)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        return PhysicalResource(
-            logical_id, "AWS::SQS::Queue", url, {"Arn": arn, "QueueName": name, "QueueUrl": url}
-        )
+        return PhysicalResource(logical_id, "AWS::SQS::Queue", url, {"Arn": arn, "QueueName": name, "QueueUrl": url})
 
     def _queue_policy(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
         props = self._resolve(props)
@@ -398,7 +383,9 @@ class Provisioner:
             if key in props:
                 request[key] = props[key]
         self.client("ssm").put_parameter(**request)
-        return PhysicalResource(logical_id, "AWS::SSM::Parameter", name, {"Type": request["Type"], "Value": request["Value"]})
+        return PhysicalResource(
+            logical_id, "AWS::SSM::Parameter", name, {"Type": request["Type"], "Value": request["Value"]}
+        )
 
     # ----- SES and S3 ---------------------------------------------------------------------------
 

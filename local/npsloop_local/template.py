@@ -84,8 +84,11 @@ _SHORT_TAGS = {
 }
 
 
-class TemplateLoader(yaml.SafeLoader):
-    """SafeLoader that accepts CloudFormation's short intrinsic tags."""
+_SafeLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
+
+
+class TemplateLoader(_SafeLoader):
+    """YAML's safe loader (libyaml's when installed) that accepts CloudFormation's short intrinsic tags."""
 
 
 def _construct_intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
@@ -103,15 +106,13 @@ def _construct_intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.No
 
 
 for _tag in _SHORT_TAGS:
-    TemplateLoader.add_constructor(
-        f"!{_tag}", lambda loader, node, _t=_tag: _construct_intrinsic(loader, _t, node)
-    )
+    TemplateLoader.add_constructor(f"!{_tag}", lambda loader, node, _t=_tag: _construct_intrinsic(loader, _t, node))
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """Parse a template file (YAML or JSON) into plain dicts with long-form intrinsics."""
     with Path(path).open(encoding="utf-8") as handle:
-        document = yaml.load(handle, Loader=TemplateLoader)  # noqa: S506 - a SafeLoader subclass
+        document = yaml.load(handle, Loader=TemplateLoader)  # noqa: S506 - a safe loader (SafeConstructor)
     if not isinstance(document, dict) or "Resources" not in document:
         raise TemplateError(f"{path} is not a CloudFormation template (no Resources)")
     return document
@@ -185,7 +186,18 @@ class Template:
             else:
                 raise TemplateError(f"parameter {name} has no Default: pass it explicitly")
             values[name] = _parameter_value(spec.get("Type", "String"), raw)
+            _check_parameter(name, spec, values[name])
         return values
+
+
+def _check_parameter(name: str, spec: dict[str, Any], value: Any) -> None:
+    """CloudFormation's AllowedValues / AllowedPattern checks, so a bad override fails as a deploy would."""
+    allowed = spec.get("AllowedValues")
+    if allowed is not None and value not in [scalar_to_string(option) for option in allowed]:
+        raise TemplateError(f"parameter {name}={value!r} is not one of {allowed}")
+    pattern = spec.get("AllowedPattern")
+    if pattern is not None and isinstance(value, str) and not re.fullmatch(pattern, value):
+        raise TemplateError(f"parameter {name}={value!r} does not match {pattern}")
 
 
 def _parameter_value(param_type: str, raw: Any) -> Any:
@@ -358,7 +370,7 @@ class Resolver:
             "Fn::Not": self._not,
             "Fn::And": lambda arg: all(self._truth(c) for c in arg),
             "Fn::Or": lambda arg: any(self._truth(c) for c in arg),
-            "Condition": lambda arg: self.condition(arg),
+            "Condition": self.condition,
             "Fn::Join": self._join,
             "Fn::Select": self._select,
             "Fn::Split": self._split,

@@ -107,7 +107,9 @@ def test_a_script_in_a_comment_is_stored_as_typed_and_escaped_on_the_page(stack,
     links, _ = email_tokens
     script = "<script>alert('x')</script>"
 
-    reply = call(stack, event, "respond-post.json", links[3], body="score=3&comment=%3Cscript%3Ealert('x')%3C%2Fscript%3E")
+    reply = call(
+        stack, event, "respond-post.json", links[3], body="score=3&comment=%3Cscript%3Ealert('x')%3C%2Fscript%3E"
+    )
 
     assert script not in reply["body"]
     assert "&lt;script&gt;alert(" in reply["body"]

@@ -189,7 +189,7 @@ def test_an_invalid_event_is_parked_with_its_reason_and_nothing_is_sent(invite, 
 
     assert outcome[0].result == "parked"
     assert mailer.sent == [] and store.invitations == {}
-    (parked_event, reason), = parking.parked
+    ((parked_event, reason),) = parking.parked
     assert parked_event["id"] == "e0e0e0e0-1111-4222-8333-444455556666"
     assert "customer.id: Field required" in reason
     assert "not-an-address" not in reason  # reasons name fields, never echo personal data

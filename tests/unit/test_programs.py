@@ -26,7 +26,9 @@ def test_a_bad_field_fails_with_a_message_naming_it():
     raw = shipped()
     raw["program"][2]["sampling_rate"] = 1.5
 
-    with pytest.raises(ProgramConfigError, match=r"program\[2\]\.sampling_rate: Input should be less than or equal to 1"):
+    with pytest.raises(
+        ProgramConfigError, match=r"program\[2\]\.sampling_rate: Input should be less than or equal to 1"
+    ):
         parse_programs(raw, origin="programs.toml")
 
 
@@ -34,7 +36,9 @@ def test_an_unknown_detail_type_in_a_trigger_is_named():
     raw = shipped()
     raw["program"][0]["trigger"]["detail_type"] = "OrderShipped"
 
-    with pytest.raises(ProgramConfigError, match=r"program\[0\]\.trigger: Value error, unknown detail_type 'OrderShipped'"):
+    with pytest.raises(
+        ProgramConfigError, match=r"program\[0\]\.trigger: Value error, unknown detail_type 'OrderShipped'"
+    ):
         parse_programs(raw)
 
 
@@ -58,7 +62,7 @@ def test_invalid_toml_is_reported_with_the_file_name(tmp_path):
     path = tmp_path / "programs.toml"
     path.write_text("schema_version = [", encoding="utf-8")
 
-    with pytest.raises(ProgramConfigError, match="programs.toml: not valid TOML"):
+    with pytest.raises(ProgramConfigError, match=r"programs\.toml: not valid TOML"):
         load_programs(path)
 
 

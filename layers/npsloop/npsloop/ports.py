@@ -44,7 +44,8 @@ class InvitationRepository(ABC):
         """Atomically create the pending invitation and stamp the customer's contact ledger."""
 
     @abstractmethod
-    def mark_sent(self, invitation_id: str, message_id: str, sent_at: datetime, claim_token: str) -> None: ...
+    def mark_sent(self, invitation: Invitation, claim_token: str) -> None:
+        """Store the sent invitation, provided this delivery still holds the claim."""
 
     @abstractmethod
     def get_invitation(self, invitation_id: str) -> Invitation | None: ...

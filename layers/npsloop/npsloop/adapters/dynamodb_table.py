@@ -215,26 +215,19 @@ class DynamoTable(InvitationRepository, ResponseRepository, CustomerRepository):
         # Conflicts with a concurrent transaction on the same items: another delivery is at work.
         return ClaimOutcome.IN_FLIGHT
 
-    def mark_sent(self, invitation_id: str, message_id: str, sent_at: datetime, claim_token: str) -> None:
+    def mark_sent(self, invitation: Invitation, claim_token: str) -> None:
+        # A put of the whole item (we hold the claim, so we know it all): same write units as an update.
         try:
-            self._client.update_item(
+            self._client.put_item(
                 TableName=self._table,
-                Key=invitation_key(invitation_id),
-                UpdateExpression="SET #status = :sent, message_id = :mid, sent_at = :at "
-                "REMOVE claim_token, lease_until, lease_until_epoch",
+                Item=_invitation_item(invitation),
                 ConditionExpression="claim_token = :token",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":sent": {"S": InvitationStatus.SENT.value},
-                    ":mid": {"S": message_id},
-                    ":at": {"S": _iso(sent_at)},
-                    ":token": {"S": claim_token},
-                },
+                ExpressionAttributeValues={":token": {"S": claim_token}},
             )
         except ClientError as exc:
             if _is_conditional_failure(exc):
                 # Our lease ran out and another delivery took over: it records its own send.
-                logger.warning("claim lost before marking sent", invitation_id=invitation_id)
+                logger.warning("claim lost before marking sent", invitation_id=invitation.invitation_id)
                 return
             raise StorageError(str(exc)) from exc
 

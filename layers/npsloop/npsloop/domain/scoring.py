@@ -23,7 +23,9 @@ class Score:
         if self.survey_type is SurveyType.CES:
             return f"{float(self.value):.2f} (agree {float(self.top_share or 0) * 100:.0f}%)"
         suffix = "%" if self.survey_type is SurveyType.CSAT else ""
-        return f"{round(self.value):+d}{suffix}" if self.survey_type is SurveyType.NPS else f"{round(self.value)}{suffix}"
+        return (
+            f"{round(self.value):+d}{suffix}" if self.survey_type is SurveyType.NPS else f"{round(self.value)}{suffix}"
+        )
 
 
 def counts_of(scores: Iterable[int]) -> Counter[int]:

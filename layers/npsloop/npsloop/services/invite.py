@@ -139,9 +139,9 @@ class InviteService:
         keys = self._keys.signing_keys()
         base = self._sender.public_base_url
         respond_url = f"{base}/r/{sign(keys, LinkPurpose.RESPOND, invitation.invitation_id, invitation.expires_at)}"
+        unsubscribe_expiry = invitation.created_at + UNSUBSCRIBE_LINK_TTL
         unsubscribe_url = (
-            f"{base}/u/"
-            f"{sign(keys, LinkPurpose.UNSUBSCRIBE, invitation.invitation_id, invitation.created_at + UNSUBSCRIBE_LINK_TTL)}"
+            f"{base}/u/{sign(keys, LinkPurpose.UNSUBSCRIBE, invitation.invitation_id, unsubscribe_expiry)}"
         )
         locale = invitation.locale
         rendered = render_invitation(
@@ -172,7 +172,10 @@ class InviteService:
                 tags={"program": program.id, "invitation": invitation.invitation_id},
             )
         )
-        self._invitations.mark_sent(invitation.invitation_id, message_id, self._clock.now(), claim_token)
+        sent = invitation.model_copy(
+            update={"status": InvitationStatus.SENT, "message_id": message_id, "sent_at": self._clock.now()}
+        )
+        self._invitations.mark_sent(sent, claim_token)
         logger.info("invitation sent", program=program.id, invitation_id=invitation.invitation_id)
         metrics.add_metric(name="InvitationsSent", unit=MetricUnit.Count, value=1)
         return InviteOutcome(result="sent", program_id=program.id, invitation_id=invitation.invitation_id)

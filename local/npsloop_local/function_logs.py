@@ -1,0 +1,83 @@
+"""Per-function log files, like CloudWatch Logs: what a handler prints goes to <logs_dir>/<function>.log.
+
+Handlers run in this process, on several threads, and all print to ``sys.stdout`` (powertools'
+Logger and the EMF metrics both do). While routing is installed, ``sys.stdout`` is a proxy that
+sends each thread's writes to the log of the function that thread is running, and everything else
+to the real stdout, so a demo's own output stays readable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+_current = threading.local()
+
+
+class _RoutedStdout:
+    def __init__(self, original: TextIO, logs_dir: Path) -> None:
+        self._original = original
+        self._logs_dir = logs_dir
+        self._files: dict[str, TextIO] = {}
+        self._lock = threading.Lock()
+
+    def _target(self) -> TextIO:
+        function = getattr(_current, "function", None)
+        if function is None:
+            return self._original
+        with self._lock:
+            handle = self._files.get(function)
+            if handle is None:
+                handle = (self._logs_dir / f"{function}.log").open("a", encoding="utf-8")
+                self._files[function] = handle
+            return handle
+
+    def write(self, text: str) -> int:
+        return self._target().write(text)
+
+    def flush(self) -> None:
+        self._target().flush()
+
+    def close_files(self) -> None:
+        with self._lock:
+            for handle in self._files.values():
+                handle.close()
+            self._files.clear()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._original, name)
+
+
+_proxy: _RoutedStdout | None = None
+
+
+def install(logs_dir: Path) -> None:
+    global _proxy  # noqa: PLW0603
+    logs_dir.mkdir(parents=True, exist_ok=True)
+    for old in logs_dir.glob("*.log"):
+        old.unlink()
+    _proxy = _RoutedStdout(sys.stdout, logs_dir)
+    sys.stdout = _proxy  # type: ignore[assignment]
+
+
+def uninstall() -> None:
+    global _proxy  # noqa: PLW0603
+    if _proxy is not None:
+        sys.stdout = _proxy._original
+        _proxy.close_files()
+        _proxy = None
+
+
+@contextlib.contextmanager
+def running(function: str) -> Iterator[None]:
+    """Mark the current thread as running ``function`` (its prints go to that function's log)."""
+    previous = getattr(_current, "function", None)
+    _current.function = function
+    try:
+        yield
+    finally:
+        _current.function = previous

@@ -1,0 +1,311 @@
+"""DynamoDB stream event sources: poll moto's stream, invoke the function as Lambda's poller does.
+
+For each ``Type: DynamoDB`` event of a function this keeps a checkpoint per shard, reads new
+records through the ``dynamodbstreams`` API (``get_shard_iterator`` / ``get_records``), converts
+them to the record shape Lambda delivers (``eventVersion`` 1.1, epoch-seconds
+``ApproximateCreationDateTime``, our region, ``eventSourceARN``), drops records that match none of
+``FilterCriteria.Filters`` (matched with moto's ``EventPattern``), and invokes the function
+synchronously with batches of at most ``BatchSize`` records.
+
+Failures follow Lambda's rules: with ``ReportBatchItemFailures`` processing resumes from the lowest
+reported sequence number; an error with ``BisectBatchOnFunctionError`` splits the batch in two
+(splitting does not use up retries); after ``MaximumRetryAttempts`` retries, or once a record is
+older than ``MaximumRecordAgeInSeconds``, the batch is discarded and its description
+(``DDBStreamBatchInfo``) goes to ``DestinationConfig.OnFailure``. Lambda's default of infinite
+retries would block the shard for a day: locally it is capped at ``INFINITE_RETRY_CAP``.
+Retries happen at once (Lambda's short backoff is not simulated), and every record available at a
+drain is batched at once: ``MaximumBatchingWindowInSeconds`` only ever makes Lambda wait for more.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from moto.events.models import EventPattern
+
+from .async_invoke import iso_millis
+from .eventbridge import iso_seconds
+from .functions import Invocation, LambdaFunction
+
+__all__ = ["INFINITE_RETRY_CAP", "StreamConsumer", "StreamSettings", "lambda_stream_record"]
+
+log = logging.getLogger(__name__)
+
+INFINITE_RETRY_CAP = 10
+STREAM_RETENTION = timedelta(hours=24)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """The event source mapping's properties, with Lambda's defaults."""
+
+    batch_size: int = 100
+    starting_position: str = "LATEST"
+    filters: tuple[str, ...] = ()
+    report_item_failures: bool = False
+    max_retries: int = INFINITE_RETRY_CAP
+    max_record_age_seconds: int | None = None
+    bisect: bool = False
+    on_failure: str | None = None
+    enabled: bool = True
+
+    @classmethod
+    def from_properties(cls, props: dict[str, Any]) -> StreamSettings:
+        retries = int(props.get("MaximumRetryAttempts", -1))
+        age = int(props.get("MaximumRecordAgeInSeconds", -1))
+        filters = (props.get("FilterCriteria") or {}).get("Filters") or []
+        return cls(
+            batch_size=int(props.get("BatchSize", 100)),
+            starting_position=str(props.get("StartingPosition", "LATEST")),
+            filters=tuple(f["Pattern"] if isinstance(f["Pattern"], str) else json.dumps(f["Pattern"]) for f in filters),
+            report_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+            max_retries=INFINITE_RETRY_CAP if retries < 0 else retries,
+            max_record_age_seconds=None if age < 0 else age,
+            bisect=_truthy(props.get("BisectBatchOnFunctionError", False)),
+            on_failure=((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination"),
+            enabled=_truthy(props.get("Enabled", True)),
+        )
+
+
+def _truthy(value: Any) -> bool:
+    return value.lower() == "true" if isinstance(value, str) else bool(value)
+
+
+def lambda_stream_record(raw: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
+    """A record from ``get_records`` (as boto3 parses it) in the shape Lambda hands a function."""
+    source = raw["dynamodb"]
+    created = source["ApproximateCreationDateTime"]
+    dynamodb: dict[str, Any] = {"ApproximateCreationDateTime": float(int(created.timestamp()))}
+    for key in ("Keys", "NewImage", "OldImage"):
+        if key in source:
+            dynamodb[key] = _json_safe(source[key])
+    dynamodb["SequenceNumber"] = source["SequenceNumber"]
+    dynamodb["SizeBytes"] = source["SizeBytes"]
+    dynamodb["StreamViewType"] = source["StreamViewType"]
+    return {
+        "eventID": raw["eventID"],
+        "eventName": raw["eventName"],
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": region,
+        "dynamodb": dynamodb,
+        "eventSourceARN": stream_arn,
+    }
+
+
+def _json_safe(value: Any) -> Any:
+    """Binary attributes travel base64-encoded in Lambda events."""
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(bytes(value)).decode()
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+@dataclass
+class _Attempt:
+    invocation: Invocation
+    failed_from: int | None  # index of the first record to retry; None means the batch succeeded
+
+    @property
+    def function_error(self) -> bool:
+        return self.invocation.failed
+
+
+@dataclass
+class _Batch:
+    records: list[dict[str, Any]]
+    retries: int = 0
+    invocations: int = 0
+    last: Invocation | None = None
+
+
+@dataclass
+class StreamConsumer:
+    """One DynamoDB event source mapping."""
+
+    function: LambdaFunction
+    stream_arn: str
+    settings: StreamSettings
+    streams_client: Any
+    clock: Clock
+    region: str
+    send_record: Callable[[str, dict[str, Any]], None]
+    _checkpoints: dict[str, str | None] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _matchers: list[EventPattern] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._matchers = [EventPattern.load(pattern) for pattern in self.settings.filters]
+
+    def start(self) -> None:
+        """Place the checkpoints: before everything (TRIM_HORIZON) or after what exists (LATEST)."""
+        with self._lock:
+            for shard_id in self._shard_ids():
+                self._checkpoints[shard_id] = None
+                if self.settings.starting_position == "LATEST":
+                    existing = self._read(shard_id)
+                    if existing:
+                        self._checkpoints[shard_id] = existing[-1]["dynamodb"]["SequenceNumber"]
+
+    def poll(self) -> int:
+        """Process every new record; return the number of invocations made."""
+        if not self.settings.enabled:
+            return 0
+        with self._lock:
+            invocations = 0
+            for shard_id in self._shard_ids():
+                self._checkpoints.setdefault(shard_id, None)
+                raw = self._read(shard_id)
+                if not raw:
+                    continue
+                records = [lambda_stream_record(r, self.stream_arn, self.region) for r in raw]
+                wanted = [record for record in records if self._passes_filters(record)]
+                invocations += self._deliver(shard_id, wanted)
+                self._checkpoints[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
+            return invocations
+
+    # ----- reading ----------------------------------------------------------------------------
+
+    def _shard_ids(self) -> list[str]:
+        description = self.streams_client.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
+        return [shard["ShardId"] for shard in description["Shards"]]
+
+    def _read(self, shard_id: str) -> list[dict[str, Any]]:
+        checkpoint = self._checkpoints.get(shard_id)
+        request: dict[str, Any] = {"StreamArn": self.stream_arn, "ShardId": shard_id}
+        if checkpoint is None:
+            request["ShardIteratorType"] = "TRIM_HORIZON"
+        else:
+            request.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=checkpoint)
+        iterator = self.streams_client.get_shard_iterator(**request)["ShardIterator"]
+        records: list[dict[str, Any]] = []
+        while iterator:
+            page = self.streams_client.get_records(ShardIterator=iterator, Limit=1000)
+            if not page["Records"]:
+                break
+            records.extend(page["Records"])
+            iterator = page.get("NextShardIterator")
+        return records
+
+    def _passes_filters(self, record: dict[str, Any]) -> bool:
+        return not self._matchers or any(matcher.matches_event(record) for matcher in self._matchers)
+
+    # ----- delivering ---------------------------------------------------------------------------
+
+    def _deliver(self, shard_id: str, records: list[dict[str, Any]]) -> int:
+        size = self.settings.batch_size
+        work = deque(_Batch(records[i : i + size]) for i in range(0, len(records), size))
+        invocations = 0
+        while work:
+            batch = work.popleft()
+            batch.records = self._drop_expired(shard_id, batch)
+            if not batch.records:
+                continue
+            attempt = self._invoke(batch)
+            invocations += 1
+            if attempt.failed_from is None:
+                continue
+            remaining = batch.records[attempt.failed_from :]
+            work.extendleft(reversed(self._after_failure(shard_id, batch, remaining, attempt)))
+        return invocations
+
+    def _after_failure(
+        self, shard_id: str, batch: _Batch, remaining: list[dict[str, Any]], attempt: _Attempt
+    ) -> list[_Batch]:
+        """What to try next after a failed batch: halves, the remainder, or nothing (discarded)."""
+        if self.settings.bisect and attempt.function_error and len(remaining) > 1:
+            half = len(remaining) // 2
+            return [_Batch(remaining[:half], batch.retries), _Batch(remaining[half:], batch.retries)]
+        if batch.retries >= self.settings.max_retries:
+            self._discard(
+                shard_id, _Batch(remaining, batch.retries, batch.invocations, batch.last), "RetryAttemptsExhausted"
+            )
+            return []
+        return [_Batch(remaining, batch.retries + 1, batch.invocations, batch.last)]
+
+    def _invoke(self, batch: _Batch) -> _Attempt:
+        invocation = self.function.call({"Records": batch.records})
+        batch.invocations += 1
+        batch.last = invocation
+        if invocation.failed:
+            return _Attempt(invocation, 0)
+        return _Attempt(invocation, self._first_reported_failure(batch.records, invocation.result))
+
+    def _first_reported_failure(self, records: list[dict[str, Any]], result: Any) -> int | None:
+        if not self.settings.report_item_failures or not isinstance(result, dict):
+            return None
+        failures = result.get("batchItemFailures") or []
+        if not failures:
+            return None
+        positions = {record["dynamodb"]["SequenceNumber"]: i for i, record in enumerate(records)}
+        identifiers = [failure.get("itemIdentifier") if isinstance(failure, dict) else None for failure in failures]
+        if any(identifier not in positions for identifier in identifiers):
+            return 0  # an unknown or empty identifier fails the whole batch, as in Lambda
+        return min(positions[identifier] for identifier in identifiers)
+
+    def _drop_expired(self, shard_id: str, batch: _Batch) -> list[dict[str, Any]]:
+        max_age = self.settings.max_record_age_seconds
+        limit = timedelta(seconds=max_age) if max_age is not None else STREAM_RETENTION
+        now = self.clock.now()
+        fresh = [r for r in batch.records if now - _created(r) <= limit]
+        expired = [r for r in batch.records if now - _created(r) > limit]
+        if expired:
+            self._discard(shard_id, _Batch(expired, batch.retries, batch.invocations, batch.last), "RecordAgeExceeded")
+        return fresh
+
+    def _discard(self, shard_id: str, batch: _Batch, condition: str) -> None:
+        log.warning(
+            "%s: discarding %d stream record(s) from %s (%s)",
+            self.function.logical_id,
+            len(batch.records),
+            batch.records[0]["dynamodb"]["SequenceNumber"],
+            condition,
+        )
+        if self.settings.on_failure:
+            self.send_record(self.settings.on_failure, self._failure_record(shard_id, batch, condition))
+
+    def _failure_record(self, shard_id: str, batch: _Batch, condition: str) -> dict[str, Any]:
+        """Lambda's on-failure record for a stream batch."""
+        first, last = batch.records[0], batch.records[-1]
+        response_context: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
+        if batch.last is not None and batch.last.failed:
+            response_context["functionError"] = "Unhandled"
+        return {
+            "requestContext": {
+                "requestId": batch.last.request_id if batch.last else "",
+                "functionArn": self.function.arn,
+                "condition": condition,
+                "approximateInvokeCount": batch.invocations,
+            },
+            "responseContext": response_context,
+            "version": "1.0",
+            "timestamp": iso_millis(self.clock.now()),
+            "DDBStreamBatchInfo": {
+                "shardId": shard_id,
+                "startSequenceNumber": first["dynamodb"]["SequenceNumber"],
+                "endSequenceNumber": last["dynamodb"]["SequenceNumber"],
+                "approximateArrivalOfFirstRecord": iso_seconds(_created(first)),
+                "approximateArrivalOfLastRecord": iso_seconds(_created(last)),
+                "batchSize": len(batch.records),
+                "streamArn": self.stream_arn,
+            },
+        }
+
+
+def _created(record: dict[str, Any]) -> datetime:
+    return datetime.fromtimestamp(record["dynamodb"]["ApproximateCreationDateTime"], UTC)
