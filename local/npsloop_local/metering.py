@@ -1,7 +1,8 @@
 """Counts the AWS API calls the app makes, and estimates DynamoDB capacity units, for the benchmarks.
 
 Hooks botocore's event system on boto3's default session (the one the adapters use), so it must be
-installed before the app builds its clients (LocalStack.start() resets the app's caches).
+installed after LocalStack.start() (which gives boto3 a fresh default session and resets the app's
+cached clients) and before the first invocation builds them.
 Capacity follows DynamoDB's published rules: a write unit per started 1 KB of the item written
 (twice that inside a transaction), a strongly consistent read unit per started 4 KB (half for an
 eventually consistent read). Item sizes are computed from the attributes sent or returned.
@@ -51,11 +52,17 @@ class AwsMeter:
         self._events = boto3._get_default_session().events
 
     def install(self) -> AwsMeter:
+        self._events.register("before-parameter-build", self._remember_params, unique_id="npsloop-meter-params")
         self._events.register("after-call", self._after_call, unique_id="npsloop-meter")
         return self
 
     def uninstall(self) -> None:
+        self._events.unregister("before-parameter-build", unique_id="npsloop-meter-params")
         self._events.unregister("after-call", unique_id="npsloop-meter")
+
+    @staticmethod
+    def _remember_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["npsloop_meter_params"] = dict(params)
 
     def reset(self) -> None:
         with self._lock:
@@ -66,7 +73,8 @@ class AwsMeter:
         with self._lock:
             return Counter(self.calls), self.write_units, self.read_units
 
-    def _after_call(self, model: Any, params: dict[str, Any], parsed: dict[str, Any], **_: Any) -> None:
+    def _after_call(self, model: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        params = context.get("npsloop_meter_params", {})
         service = model.service_model.service_name
         name = f"{service}:{model.name}"
         writes, reads = _capacity(model.name, params, parsed) if service == "dynamodb" else (0.0, 0.0)

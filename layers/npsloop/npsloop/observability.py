@@ -1,14 +1,20 @@
-"""The one Logger, Tracer and Metrics of the package. Never log personal data: ids only."""
+"""The one Logger and Tracer of the package, and its metrics. Never log personal data: ids only."""
 
 from __future__ import annotations
 
-import warnings
-
-from aws_lambda_powertools import Logger, Metrics, Tracer
-
-# An invocation that only ignores a duplicate has no metric to publish; that is normal, not a warning.
-warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 logger = Logger(utc=True)
 tracer = Tracer()
-metrics = Metrics()
+
+
+def count(name: str, **dimensions: str) -> None:
+    """Emit one EMF count now (namespace from POWERTOOLS_METRICS_NAMESPACE).
+
+    Each call builds its own metric set, so concurrent invocations in one process (the local
+    stack runs handlers on threads) never share a buffer, and no invocation publishes an empty set.
+    """
+    with single_metric(name=name, unit=MetricUnit.Count, value=1) as metric:
+        for key, value in dimensions.items():
+            metric.add_dimension(name=key, value=value)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
@@ -23,7 +22,7 @@ from npsloop.domain.invitations import (
 )
 from npsloop.domain.links import LinkPurpose, sign
 from npsloop.domain.programs import ProgramCatalogue, SurveyProgram
-from npsloop.observability import logger, metrics
+from npsloop.observability import count, logger
 from npsloop.ports import (
     ClaimOutcome,
     EventParking,
@@ -86,7 +85,7 @@ class InviteService:
             reason = _describe_invalid(exc)
             logger.warning("business event parked", reason=reason, event_id=_safe_id(raw_event))
             self._parking.park(raw_event, reason)
-            metrics.add_metric(name="EventsParked", unit=MetricUnit.Count, value=1)
+            count("EventsParked")
             return [InviteOutcome(result="parked", reason=reason)]
 
         programs = self._programs.for_event(envelope.source, envelope.detail_type, envelope.detail)
@@ -177,7 +176,7 @@ class InviteService:
         )
         self._invitations.mark_sent(sent, claim_token)
         logger.info("invitation sent", program=program.id, invitation_id=invitation.invitation_id)
-        metrics.add_metric(name="InvitationsSent", unit=MetricUnit.Count, value=1)
+        count("InvitationsSent", program=program.id)
         return InviteOutcome(result="sent", program_id=program.id, invitation_id=invitation.invitation_id)
 
     def _skip(
@@ -192,7 +191,7 @@ class InviteService:
         if not self._invitations.record_skip(skipped):
             return self._duplicate(program, invitation_id)
         logger.info("invitation skipped", program=program.id, invitation_id=invitation_id, reason=reason.value)
-        metrics.add_metric(name=f"InvitationsSkipped_{reason.value}", unit=MetricUnit.Count, value=1)
+        count("InvitationsSkipped", program=program.id, reason=reason.value)
         return InviteOutcome(result="skipped", program_id=program.id, invitation_id=invitation_id, reason=reason.value)
 
     @staticmethod

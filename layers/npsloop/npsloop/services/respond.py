@@ -11,7 +11,7 @@ from npsloop.domain.links import LinkPurpose, verify
 from npsloop.domain.programs import ProgramCatalogue
 from npsloop.domain.responses import MAX_COMMENT_LENGTH, Answer, InvalidAnswer, parse_comment, parse_score
 from npsloop.domain.surveys import SCALES
-from npsloop.observability import logger
+from npsloop.observability import count, logger
 from npsloop.ports import CustomerRepository, InvitationRepository, LinkKeyStore, ResponseRepository
 from npsloop.rendering import SUPPORTED_LOCALES, format_date, render_page, strings
 
@@ -86,6 +86,7 @@ class RespondService:
             html = self._form(invitation, action, score=None, comment=form.get("comment"), error=message)
             return Page(422, html, invitation.locale)
         response = self._responses.save_answer(invitation, answer, self._clock.now())
+        count("ResponsesSaved", program=invitation.program_id)
         logger.info(
             "response saved",
             invitation_id=invitation.invitation_id,
@@ -105,6 +106,7 @@ class RespondService:
         """RFC 8058 one-click: the POST itself unsubscribes, whatever its body."""
         invitation = self._open(token, LinkPurpose.UNSUBSCRIBE)
         self._customers.unsubscribe_email(invitation.customer_id, self._clock.now())
+        count("Unsubscribed")
         logger.info("email unsubscribed", invitation_id=invitation.invitation_id)
         return Page(200, render_page("unsubscribed", invitation.locale), invitation.locale)
 
