@@ -6,8 +6,8 @@ Figures are printed, never asserted. Comparisons are ratios measured within this
 from __future__ import annotations
 
 import copy
-import logging
 import json
+import logging
 import os
 import re
 import statistics

@@ -7,11 +7,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from npsloop import runtime
-from npsloop.observability import logger, tracer
+from npsloop.observability import logger
 
 
 @logger.inject_lambda_context(correlation_id_path="id", clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outcomes = runtime.invite_service().accept(event)
     return {"outcomes": [outcome.__dict__ for outcome in outcomes]}

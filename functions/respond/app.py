@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from npsloop import runtime, web
 from npsloop.domain.links import ExpiredLink, InvalidLink
-from npsloop.observability import logger, tracer
+from npsloop.observability import logger
 from npsloop.services.respond import MalformedForm, UnknownInvitation, preferred_locale
 
 app = APIGatewayHttpResolver()
@@ -69,6 +69,5 @@ def not_found(exc: NotFoundError) -> Response:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

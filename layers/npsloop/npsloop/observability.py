@@ -1,12 +1,15 @@
-"""The one Logger and Tracer of the package, and its metrics. Never log personal data: ids only."""
+"""The one Logger of the package, and its metrics. Never log personal data: ids only.
+
+No powertools Tracer: its X-Ray SDK import tripled the handlers' cold import (docs/decisions.md);
+the functions keep Lambda's active tracing, which records every invocation without it.
+"""
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 logger = Logger(utc=True)
-tracer = Tracer()
 
 
 def count(name: str, **dimensions: str) -> None:
