@@ -59,9 +59,10 @@ fmt: $(VENV)/.installed ## Format and fix what ruff can
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-validate: $(VENV)/.installed $(SAM_VENV)/.installed ## sam validate --lint and cfn-lint
+validate: $(VENV)/.installed $(SAM_VENV)/.installed ## sam validate --lint, cfn-lint, and cfn-lint of the translated template
 	$(SAM) validate --lint --region $(REGION) --template template.yaml
 	$(BIN)/cfn-lint template.yaml
+	$(SAM_VENV)/bin/python tools/check_translated_template.py template.yaml
 
 build: $(SAM_VENV)/.installed ## sam build (no container)
 	$(SAM) build --template template.yaml --region $(REGION) --parallel --cached

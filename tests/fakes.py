@@ -16,6 +16,7 @@ from npsloop.ports import (
     InvitationRepository,
     LinkKeyStore,
     Mailer,
+    MailRejected,
     OutgoingEmail,
     ResponseRepository,
     SendContext,
@@ -85,6 +86,22 @@ class InMemoryStore(InvitationRepository, ResponseRepository, CustomerRepository
             self.invitations[invitation.invitation_id] = invitation.model_copy(update={"lease_until": None})
             self.writes += 1
 
+    def mark_failed(self, invitation: Invitation, claim_token: str) -> None:
+        self.mark_sent(invitation, claim_token)
+        with self._lock:
+            profile = self.profiles[invitation.customer_id]
+            if profile.last_invitation.get(invitation.program_id) == invitation.invitation_id:
+                self.profiles[invitation.customer_id] = profile.model_copy(
+                    update={
+                        "last_contacted": {
+                            k: v for k, v in profile.last_contacted.items() if k != invitation.program_id
+                        },
+                        "last_invitation": {
+                            k: v for k, v in profile.last_invitation.items() if k != invitation.program_id
+                        },
+                    }
+                )
+
     def get_invitation(self, invitation_id: str) -> Invitation | None:
         return self.invitations.get(invitation_id)
 
@@ -123,9 +140,12 @@ class InMemoryStore(InvitationRepository, ResponseRepository, CustomerRepository
 class RecordingMailer(Mailer):
     def __init__(self) -> None:
         self.sent: list[OutgoingEmail] = []
+        self.reject_with: str | None = None
         self._lock = threading.Lock()
 
     def send(self, email: OutgoingEmail) -> str:
+        if self.reject_with:
+            raise MailRejected(self.reject_with)
         with self._lock:
             self.sent.append(email)
             return f"msg-{len(self.sent):04d}"

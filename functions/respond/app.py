@@ -25,7 +25,7 @@ def response_page(token: str) -> Response:
 
 @app.post("/r/<token>")
 def submit_response(token: str) -> Response:
-    return web.html(runtime.respond_service().submit(token, app.current_event.decoded_body, action=token))
+    return web.html(runtime.respond_service().submit(token, web.form_body(app.current_event), action=token))
 
 
 @app.get("/u/<token>")
@@ -60,7 +60,8 @@ def unknown_invitation(exc: UnknownInvitation) -> Response:
 
 @app.exception_handler(MalformedForm)
 def malformed_form(exc: MalformedForm) -> Response:
-    return web.error(400, "bad_answer", _locale(), detail=str(exc))
+    logger.info("malformed form", reason=str(exc))
+    return web.error(400, "malformed", _locale())
 
 
 @app.not_found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
 import pytest
@@ -19,8 +20,6 @@ def email_tokens(stack, event):
 def call(stack, event, name, token, body=None, query=None):
     payload = event(name, token=token)
     if body is not None:
-        import base64
-
         payload["body"] = base64.b64encode(body.encode()).decode()
         payload["isBase64Encoded"] = True
     if query is not None:
@@ -74,7 +73,8 @@ def test_a_malformed_body_gets_400_with_the_reason(stack, table, event, email_to
     reply = call(stack, event, "respond-post.json", links[9], body="score=1&score=2")
 
     assert reply["statusCode"] == 400
-    assert "more than once" in reply["body"]
+    assert reply["headers"]["X-Npsloop-Reason"] == "malformed"
+    assert "formularz nie został wysłany poprawnie" in reply["body"]  # the sample prefers Polish
     assert table.items("response") == []
 
 
@@ -138,3 +138,21 @@ def test_the_unsubscribe_page_asks_before_acting(stack, table, event, email_toke
     assert reply["statusCode"] == 200
     assert 'method="post"' in reply["body"]
     assert "email_unsubscribed_at" not in (table.get("CUST#C-100234", "PROFILE") or {})
+
+
+def test_a_body_that_is_not_utf8_gets_400_not_a_crash(stack, table, event, email_tokens):
+    links, _ = email_tokens
+    payload = event("respond-post.json", token=links[9])
+    payload["body"] = base64.b64encode(b"score=9&comment=\xff\xfe").decode()
+
+    reply = stack.invoke("RespondFunction", payload)
+
+    assert reply["statusCode"] == 400
+    assert table.items("response") == []
+
+
+def test_a_non_ascii_token_gets_the_friendly_400_page(stack, event):
+    reply = call(stack, event, "respond-get.json", "zażółć.gęślą.jaźń")
+
+    assert reply["statusCode"] == 400
+    assert reply["headers"]["X-Npsloop-Reason"] == "invalid"

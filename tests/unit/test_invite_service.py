@@ -214,3 +214,21 @@ def _parse(envelope):
     from npsloop.domain.events import parse_business_event
 
     return parse_business_event(envelope["detail-type"], envelope["detail"])
+
+
+def test_a_message_the_provider_refuses_for_good_is_marked_failed_and_frees_the_ledger(
+    invite, mailer, store, event, clock
+):
+    mailer.reject_with = "MessageRejected"
+    refused = invite.accept(event("order-completed.json"))
+    mailer.reject_with = None
+    later = event("order-completed.json")
+    later["detail"]["order_id"] = "ORD-2026-7777"
+    clock.advance(timedelta(days=1))
+
+    retried = invite.accept(later)
+
+    assert (refused[0].result, refused[0].reason) == ("failed", "MessageRejected")
+    assert store.invitations[refused[0].invitation_id].status is InvitationStatus.FAILED
+    assert retried[0].result == "sent"  # the failed attempt did not count as contact
+    assert len(mailer.sent) == 1

@@ -87,3 +87,9 @@ def test_malformed_tokens_are_invalid(garbage):
 def test_a_short_key_is_refused():
     with pytest.raises(ValueError, match="at least 32 bytes"):
         SigningKeys(current=b"short")
+
+
+@pytest.mark.parametrize("token", ["aaaa.bbbb.żżżżżżżżżżżżżżżżżżżżżż", "ż.1.abc", "a.b.c\x00"])
+def test_non_ascii_tokens_are_invalid_rather_than_a_crash(token):
+    with pytest.raises(InvalidLink):
+        verify(KEYS, LinkPurpose.RESPOND, token, NOW)

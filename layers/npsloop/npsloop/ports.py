@@ -48,6 +48,10 @@ class InvitationRepository(ABC):
         """Store the sent invitation, provided this delivery still holds the claim."""
 
     @abstractmethod
+    def mark_failed(self, invitation: Invitation, claim_token: str) -> None:
+        """Store the failed invitation and take its stamp off the customer's contact ledger."""
+
+    @abstractmethod
     def get_invitation(self, invitation_id: str) -> Invitation | None: ...
 
 
@@ -71,10 +75,18 @@ class OutgoingEmail:
     tags: dict[str, str]
 
 
+class MailRejected(Exception):
+    """The provider refused this message for good (bad recipient, unverified sender): never retry it."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 class Mailer(ABC):
     @abstractmethod
     def send(self, email: OutgoingEmail) -> str:
-        """Send and return the provider's message id."""
+        """Send and return the provider's message id; raise MailRejected when it will never go."""
 
 
 class LinkKeyStore(ABC):

@@ -42,8 +42,8 @@ def _link_keys() -> SecretLinkKeys:
 @cache
 def invite_service() -> InviteService:
     config = settings()
-    if not config.sender_address or not config.parking_queue_url:
-        raise RuntimeError("the invite function needs SENDER_ADDRESS and PARKING_QUEUE_URL")
+    if not config.sender_address or not config.parking_queue_url or not config.public_base_url:
+        raise RuntimeError("the invite function needs SENDER_ADDRESS, PARKING_QUEUE_URL and PUBLIC_BASE_URL")
     return InviteService(
         programs=programs(),
         invitations=_table(),

@@ -14,7 +14,7 @@ class Settings(BaseModel):
     stage: str = Field(min_length=1)
     table_name: str = Field(min_length=3)
     link_secret_id: str = Field(min_length=1)
-    public_base_url: str = Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    public_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
     sender_address: str | None = None
     sender_name: str | None = None
     configuration_set: str | None = None
@@ -22,8 +22,8 @@ class Settings(BaseModel):
 
     @field_validator("public_base_url")
     @classmethod
-    def _no_trailing_slash(cls, value: str) -> str:
-        return value.rstrip("/")
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:

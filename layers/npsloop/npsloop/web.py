@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import binascii
+
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
 from npsloop.rendering import render_page, strings
-from npsloop.services.respond import Page
+from npsloop.services.respond import MalformedForm, Page
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
@@ -24,10 +27,19 @@ def html(page: Page, reason: str | None = None) -> Response:
     return Response(status_code=page.status, content_type="text/html; charset=utf-8", body=page.html, headers=headers)
 
 
-def error(status: int, reason: str, locale: str, detail: str | None = None) -> Response:
-    """A friendly page for people; the machine-readable reason travels in a header."""
+def error(status: int, reason: str, locale: str) -> Response:
+    """A friendly page for people, in their language; the machine-readable reason travels in a header."""
     t = strings(locale)
-    message = t.get(f"error_{reason}") or detail or t["error_invalid"]
-    if detail and reason == "bad_answer":
-        message = t["error_bad_answer"].format(reason=detail)
+    if reason == "malformed":
+        message = t["error_bad_answer"].format(reason=t["reason"]["malformed"])
+    else:
+        message = t.get(f"error_{reason}") or t["error_invalid"]
     return html(Page(status, render_page("error", locale, message=message), locale), reason=reason)
+
+
+def form_body(event: BaseProxyEvent) -> str | None:
+    """The request body as text; one that is not UTF-8 is a malformed form, not a server error."""
+    try:
+        return event.decoded_body
+    except (UnicodeDecodeError, binascii.Error) as exc:
+        raise MalformedForm("the body is not UTF-8 text") from exc

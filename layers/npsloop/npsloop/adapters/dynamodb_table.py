@@ -231,6 +231,21 @@ class DynamoTable(InvitationRepository, ResponseRepository, CustomerRepository):
                 return
             raise StorageError(str(exc)) from exc
 
+    def mark_failed(self, invitation: Invitation, claim_token: str) -> None:
+        self.mark_sent(invitation, claim_token)  # the same conditional put of the whole item
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=profile_key(invitation.customer_id),
+                UpdateExpression="REMOVE #lc, #li",
+                ConditionExpression="#li = :inv",
+                ExpressionAttributeNames={"#lc": f"lc#{invitation.program_id}", "#li": f"li#{invitation.program_id}"},
+                ExpressionAttributeValues={":inv": {"S": invitation.invitation_id}},
+            )
+        except ClientError as exc:
+            if not _is_conditional_failure(exc):  # a later invitation stamped the ledger: leave it
+                raise StorageError(str(exc)) from exc
+
     def get_invitation(self, invitation_id: str, consistent: bool = False) -> Invitation | None:
         try:
             result = self._client.get_item(

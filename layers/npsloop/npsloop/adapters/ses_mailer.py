@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from npsloop.ports import Mailer, OutgoingEmail
+from npsloop.ports import Mailer, MailRejected, OutgoingEmail
 
 # Failures worth retrying: the rest mean the message will never go (bad address, unverified sender).
 _TRANSIENT = {
@@ -17,10 +17,6 @@ _TRANSIENT = {
     "ServiceUnavailable",
     "InternalFailure",
 }
-
-
-class MailRejected(Exception):
-    """SES refused the message for good."""
 
 
 class MailTemporarilyUnavailable(Exception):

@@ -17,6 +17,7 @@ class InvitationStatus(StrEnum):
     PENDING = "pending"  # claimed by one delivery of the event, email not confirmed sent yet
     SENT = "sent"
     SKIPPED = "skipped"
+    FAILED = "failed"  # the mail provider refused it for good; the customer was not contacted
 
 
 class SkipReason(StrEnum):
@@ -64,6 +65,7 @@ class Invitation(BaseModel):
     sent_at: AwareDatetime | None = None
     expires_at: AwareDatetime | None = None
     message_id: str | None = None
+    failure_reason: str | None = None
     lease_until: AwareDatetime | None = None
 
     def claim_expired(self, now: datetime) -> bool:

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 from npsloop.domain.surveys import SCALES, SurveyType
 
 MAX_COMMENT_LENGTH = 2000
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,3}")  # ASCII digits only: "²" and "٣" are digits to str.isdigit
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -40,7 +41,7 @@ def parse_score(raw: str | None, survey_type: SurveyType) -> int:
     if raw is None or not raw.strip():
         raise InvalidAnswer("score", "score_missing", "choose a score")
     text = raw.strip()
-    if not text.lstrip("-").isdigit() or len(text) > 3:
+    if not _WHOLE_NUMBER.fullmatch(text):
         raise InvalidAnswer(
             "score",
             "score_range",

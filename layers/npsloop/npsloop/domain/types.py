@@ -21,8 +21,11 @@ Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 
 EmailAddress = Annotated[
     str,
+    # ASCII only: SES wants an internationalised domain in punycode and sends no SMTPUTF8 mailboxes.
     StringConstraints(
-        strip_whitespace=True, max_length=254, pattern=r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$"
+        strip_whitespace=True,
+        max_length=254,
+        pattern=r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]{2,}$",
     ),
 ]
 
@@ -44,7 +47,7 @@ def _check_time_zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        raise ValueError("not a known IANA time zone name") from exc
     return value
 
 

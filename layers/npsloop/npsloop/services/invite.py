@@ -29,6 +29,7 @@ from npsloop.ports import (
     InvitationRepository,
     LinkKeyStore,
     Mailer,
+    MailRejected,
     OutgoingEmail,
 )
 from npsloop.rendering import build_mime, render_invitation
@@ -43,7 +44,7 @@ class InvitationInFlight(Exception):
 
 @dataclass(frozen=True)
 class InviteOutcome:
-    result: Literal["sent", "skipped", "duplicate", "parked", "no_program"]
+    result: Literal["sent", "skipped", "failed", "duplicate", "parked", "no_program"]
     program_id: str | None = None
     invitation_id: str | None = None
     reason: str | None = None
@@ -163,14 +164,23 @@ class InviteService:
             email=rendered,
             unsubscribe_url=unsubscribe_url,
         )
-        message_id = self._mailer.send(
-            OutgoingEmail(
-                sender=self._sender.address,
-                recipient=event.customer.email,
-                raw=raw,
-                tags={"program": program.id, "invitation": invitation.invitation_id},
+        try:
+            message_id = self._mailer.send(
+                OutgoingEmail(
+                    sender=self._sender.address,
+                    recipient=event.customer.email,
+                    raw=raw,
+                    tags={"program": program.id, "invitation": invitation.invitation_id},
+                )
             )
-        )
+        except MailRejected as exc:
+            failed = invitation.model_copy(update={"status": InvitationStatus.FAILED, "failure_reason": exc.code})
+            self._invitations.mark_failed(failed, claim_token)
+            logger.warning("invitation rejected by the mail provider", program=program.id, reason=exc.code)
+            count("InvitationsFailed", program=program.id)
+            return InviteOutcome(
+                result="failed", program_id=program.id, invitation_id=invitation.invitation_id, reason=exc.code
+            )
         sent = invitation.model_copy(
             update={"status": InvitationStatus.SENT, "message_id": message_id, "sent_at": self._clock.now()}
         )

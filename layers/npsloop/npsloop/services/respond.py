@@ -15,7 +15,7 @@ from npsloop.observability import count, logger
 from npsloop.ports import CustomerRepository, InvitationRepository, LinkKeyStore, ResponseRepository
 from npsloop.rendering import SUPPORTED_LOCALES, format_date, render_page, strings
 
-MAX_FORM_BYTES = 16 * 1024
+MAX_FORM_BYTES = 64 * 1024  # 2,000 four-byte characters, percent-encoded, with room to spare
 
 
 class UnknownInvitation(Exception):
@@ -114,7 +114,7 @@ class RespondService:
     def _open(self, token: str, purpose: LinkPurpose) -> Invitation:
         claims = verify(self._keys.signing_keys(), purpose, token, self._clock.now())
         invitation = self._invitations.get_invitation(claims.invitation_id)
-        if invitation is None or invitation.status is InvitationStatus.SKIPPED:
+        if invitation is None or invitation.status in {InvitationStatus.SKIPPED, InvitationStatus.FAILED}:
             raise UnknownInvitation(claims.invitation_id)
         return invitation
 
