@@ -189,3 +189,13 @@ def test_malformed_forms_are_refused(body):
 )
 def test_error_pages_follow_the_browser_language(header, locale):
     assert preferred_locale(header) == locale
+
+
+def test_an_unsubscribe_link_works_even_if_its_invitation_was_later_recorded_as_skipped(respond, store, keys, sent):
+    _, token = tokens(keys, store, sent)
+    store.invitations[sent] = store.invitations[sent].model_copy(update={"status": "skipped"})
+
+    page = respond.unsubscribe(token)
+
+    assert page.status == 200
+    assert store.profiles["C-100234"].email_unsubscribed_at is not None

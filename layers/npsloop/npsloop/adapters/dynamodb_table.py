@@ -229,7 +229,11 @@ class DynamoTable(InvitationRepository, ResponseRepository, CustomerRepository):
                 # Our lease ran out and another delivery took over: it records its own send.
                 logger.warning("claim lost before marking sent", invitation_id=invitation.invitation_id)
                 return
-            raise StorageError(str(exc)) from exc
+            # The email is out. Raising would have Lambda retry, and the retry would send it again:
+            # a stale "pending" status is the lesser harm (its links work; a sweep can repair it).
+            logger.error(
+                "invitation status not recorded", invitation_id=invitation.invitation_id, error=type(exc).__name__
+            )
 
     def mark_failed(self, invitation: Invitation, claim_token: str) -> None:
         self.mark_sent(invitation, claim_token)  # the same conditional put of the whole item

@@ -114,7 +114,10 @@ class RespondService:
     def _open(self, token: str, purpose: LinkPurpose) -> Invitation:
         claims = verify(self._keys.signing_keys(), purpose, token, self._clock.now())
         invitation = self._invitations.get_invitation(claims.invitation_id)
-        if invitation is None or invitation.status in {InvitationStatus.SKIPPED, InvitationStatus.FAILED}:
+        if invitation is None:
+            raise UnknownInvitation(claims.invitation_id)
+        # A verified unsubscribe link always works: whatever was recorded later, an email carried it.
+        if purpose is LinkPurpose.RESPOND and invitation.status in {InvitationStatus.SKIPPED, InvitationStatus.FAILED}:
             raise UnknownInvitation(claims.invitation_id)
         return invitation
 
