@@ -262,48 +262,53 @@ class DynamoTable(InvitationRepository, ResponseRepository, CustomerRepository):
 
     # -- responses -----------------------------------------------------------------------------
     def save_answer(self, invitation: Invitation, answer: Answer, now: datetime) -> Response:
-        values: dict[str, Any] = {
-            ":entity": "response",
-            ":iid": invitation.invitation_id,
-            ":pid": invitation.program_id,
-            ":pver": invitation.program_version,
-            ":type": invitation.survey_type.value,
-            ":cid": invitation.customer_id,
-            ":locale": invitation.locale,
-            ":context": invitation.context,
-            ":vip": invitation.vip,
-            ":score": answer.score,
-            ":now": _iso(now),
-            ":one": 1,
-        }
-        sets = [
-            "entity = :entity",
-            "invitation_id = :iid",
-            "program_id = :pid",
-            "program_version = :pver",
-            "survey_type = :type",
-            "customer_id = :cid",
-            "locale = :locale",
-            "#context = :context",
-            "vip = :vip",
-            "score = :score",
-            "updated_at = :now",
-            "created_at = if_not_exists(created_at, :now)",
-        ]
-        expression = "SET " + ", ".join(sets)
+        """The first answer creates the response whole; a changed answer updates only what changes."""
+        response = Response(
+            invitation_id=invitation.invitation_id,
+            program_id=invitation.program_id,
+            program_version=invitation.program_version,
+            survey_type=invitation.survey_type,
+            customer_id=invitation.customer_id,
+            locale=invitation.locale,
+            context=invitation.context,
+            vip=invitation.vip,
+            score=answer.score,
+            comment=answer.comment,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        item = _marshal(
+            {
+                **response.model_dump(mode="json", exclude_none=True),
+                "entity": "response",
+                "pk": f"INV#{invitation.invitation_id}",
+                "sk": RESPONSE_SK,
+            }
+        )
+        try:
+            self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if not _is_conditional_failure(exc):
+                raise StorageError(str(exc)) from exc
+            return self._change_answer(invitation.invitation_id, answer, now)
+        return response
+
+    def _change_answer(self, invitation_id: str, answer: Answer, now: datetime) -> Response:
+        values: dict[str, Any] = {":score": {"N": str(answer.score)}, ":now": {"S": _iso(now)}, ":one": {"N": "1"}}
+        expression = "SET score = :score, updated_at = :now"
         if answer.comment is None:
             expression += " REMOVE #comment"
         else:
-            values[":comment"] = answer.comment
+            values[":comment"] = {"S": answer.comment}
             expression += ", #comment = :comment"
-        expression += " ADD version :one"
         try:
             result = self._client.update_item(
                 TableName=self._table,
-                Key=response_key(invitation.invitation_id),
-                UpdateExpression=expression,
-                ExpressionAttributeNames={"#context": "context", "#comment": "comment"},
-                ExpressionAttributeValues={k: _serializer.serialize(v) for k, v in values.items()},
+                Key=response_key(invitation_id),
+                UpdateExpression=expression + " ADD version :one",
+                ExpressionAttributeNames={"#comment": "comment"},
+                ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
