@@ -79,3 +79,48 @@ def test_the_score_can_be_changed_on_the_page_before_submitting(browser, stack, 
     assert page.get_by_role("heading", name="Thank you!").is_visible()
     assert table.items("response")[0]["score"]["N"] == "6"
     page.close()
+
+
+def test_the_response_page_works_with_the_keyboard_alone(browser, stack, table, entries):
+    # GIVEN a person who uses only the keyboard, on the page a "5" link opened
+    stack.put_events(entries)
+    stack.drain()
+    links, _ = tokens_in(sent_emails(stack)[0])
+    page = browser.new_page(locale="pl-PL")
+    page.goto(f"{stack.base_url}/r/{links[5]}?score=5")
+
+    # WHEN they tab into the scale, move to 6 with an arrow key, tab to the comment, type, and submit
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == "score"
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "comment"
+    page.keyboard.type("Wszystko dobrze")
+    page.keyboard.press("Tab")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    # THEN the answer they chose is stored and thanked for
+    assert page.get_by_role("heading", name="Thank you!").is_visible()
+    response = table.items("response")[0]
+    assert (response["score"]["N"], response["comment"]["S"]) == ("6", "Wszystko dobrze")
+    page.close()
+
+
+def test_every_form_control_has_a_label_and_the_page_declares_its_language(browser, stack, entries):
+    stack.put_events(entries)
+    stack.drain()
+    links, unsubscribe = tokens_in(sent_emails(stack)[0])
+    page = browser.new_page()
+
+    for url in (f"{stack.base_url}/r/{links[9]}?score=9", f"{stack.base_url}/u/{unsubscribe}"):
+        page.goto(url)
+        unlabelled = page.evaluate(
+            """() => [...document.querySelectorAll('input:not([type=hidden]), textarea, button')]
+                   .filter(el => !(el.labels && el.labels.length) && !el.textContent.trim()
+                                 && !el.getAttribute('aria-label')).map(el => el.outerHTML)"""
+        )
+        assert unlabelled == []
+        assert page.evaluate("document.documentElement.lang") in {"en", "pl"}
+        assert page.locator("h1").count() == 1
+    page.close()
