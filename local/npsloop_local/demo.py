@@ -29,6 +29,7 @@ from typing import Any
 import boto3
 
 from npsloop.clock import ManualClock
+from npsloop.domain import statistics
 from npsloop.domain.programs import load_programs
 from npsloop.domain.scoring import score
 from npsloop.domain.surveys import SurveyType
@@ -209,6 +210,13 @@ def _run(customers: int, days: int, workers: int, outbox: Path, quiet: bool) -> 
     return Outcome(stats, summary)
 
 
+def _interval(survey: SurveyType, counts: Counter[int]) -> str:
+    estimate = {SurveyType.NPS: statistics.nps, SurveyType.CSAT: statistics.csat}.get(survey)
+    result = estimate(counts) if estimate else statistics.ces(counts)[0]
+    digits = 2 if survey is SurveyType.CES else 0
+    return f"[{result.low:.{digits}f}, {result.high:.{digits}f}]"
+
+
 def _batches(events: list[population.PlannedEvent], size: int = 10) -> list[list[population.PlannedEvent]]:
     """Consecutive events, at most ``size`` per batch and at most 15 minutes apart within one."""
     batches: list[list[population.PlannedEvent]] = []
@@ -276,7 +284,10 @@ def summarise(stack: LocalStack, pop: population.Population, stats: Stats, outbo
         sent = sent_per_program.get(program, 0)
         rate = f"{100 * result.responses / sent:.0f}%" if sent else "-"
         label = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}[survey]
-        lines.append(f"{program:<22}{label:>7}{sent:>7}{result.responses:>9}{rate:>7}   {label} {result.display()}")
+        lines.append(
+            f"{program:<22}{label:>7}{sent:>7}{result.responses:>9}{rate:>7}   {label} {result.display()}"
+            f"   95% CI {_interval(SurveyType(survey), counts)}"
+        )
     lines += [
         "",
         f"outbox: {outbox}  ({len(stack.outbox)} .eml files; open one in a mail client)",
