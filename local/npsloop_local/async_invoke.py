@@ -19,8 +19,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
+from .clock import Clock
 from .functions import Invocation, LambdaFunction
 
 __all__ = ["RETRY_DELAYS", "AsyncInvoker", "iso_millis"]
@@ -29,10 +30,6 @@ log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=2))
 """Lambda waits about a minute before the first retry and two before the second."""
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
 
 
 def iso_millis(instant: datetime) -> str:
@@ -79,10 +76,6 @@ class AsyncInvoker:
     def next_due(self) -> datetime | None:
         with self._lock:
             return self._heap[0].due_at if self._heap else None
-
-    def pending(self) -> int:
-        with self._lock:
-            return len(self._heap)
 
     def run_due(self) -> int:
         """Run every attempt that is due now (concurrently); return how many ran."""

@@ -21,10 +21,11 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from datetime import timedelta
+from typing import Any
 
 from .async_invoke import AsyncInvoker
+from .clock import Clock
 from .destinations import Destinations
 from .eventbridge import EventBridgeRouter, EventRule, bus_name_of
 from .functions import AsyncConfig, LambdaFunction
@@ -41,10 +42,6 @@ log = logging.getLogger(__name__)
 
 MAX_DRAIN_ROUNDS = 10_000
 IMPLICIT_HTTP_API = "ServerlessHttpApi"
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
 
 
 class EnvironmentConflictError(TemplateError):
@@ -190,7 +187,7 @@ class Dispatcher:
         bus = bus_name_of(props.get("EventBusName"))
         name = str(props.get("RuleName") or f"{self.resolver.stack_name}-{function.logical_id}{event_name}")[:64]
         pattern = props.get("Pattern") or {}
-        enabled = str(props.get("State", "ENABLED")) == "ENABLED" and props.get("Enabled", True) is not False
+        enabled = _enabled(props)
         self.client("events").put_rule(
             Name=name,
             EventBusName=bus,
@@ -246,7 +243,6 @@ class Dispatcher:
         expression = props.get("Schedule") or props.get("ScheduleExpression")
         if not expression:
             raise TemplateError(f"{function.logical_id}.{event_name}: no schedule expression")
-        enabled = props.get("Enabled", True) is not False and str(props.get("State", "ENABLED")) == "ENABLED"
         schedule = Schedule(
             name=str(props.get("Name") or f"{self.resolver.stack_name}-{function.logical_id}{event_name}")[:64],
             function=function,
@@ -256,7 +252,7 @@ class Dispatcher:
             version=2 if "ScheduleExpression" in props else 1,
             constant_input=props.get("Input"),
             submit=self.invoker.submit,
-            enabled=enabled,
+            enabled=_enabled(props),
         )
         schedule.start(self.clock.now())
         self.schedules.append(schedule)
@@ -264,8 +260,10 @@ class Dispatcher:
     # ----- running ----------------------------------------------------------------------------
 
     def fire_schedules(self) -> int:
-        now = self.clock.now()
-        return sum(schedule.fire_if_due(now) for schedule in self.schedules)
+        """Queue the due schedules' invocations (under the drain lock: an occurrence fires once)."""
+        with self._drain_lock:
+            now = self.clock.now()
+            return sum(schedule.fire_if_due(now) for schedule in self.schedules)
 
     def drain(self) -> None:
         """Run everything due; advance a manual clock through pending retries until none is left."""
@@ -289,3 +287,8 @@ class Dispatcher:
         for subscription in self.subscriptions:
             worked = subscription.poll() > 0 or worked
         return self.invoker.run_due() > 0 or worked
+
+
+def _enabled(props: dict[str, Any]) -> bool:
+    """A rule's or schedule's ``Enabled`` / ``State`` (both default to enabled)."""
+    return props.get("Enabled", True) is not False and str(props.get("State", "ENABLED")) == "ENABLED"

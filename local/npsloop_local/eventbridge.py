@@ -15,19 +15,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from moto.events.models import EventPattern
 
+from .clock import Clock
 from .functions import LambdaFunction
 
 __all__ = ["EventBridgeRouter", "EventRule", "bus_name_of", "iso_seconds"]
 
 log = logging.getLogger(__name__)
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
 
 
 def bus_name_of(name_or_arn: str | None) -> str:

@@ -6,6 +6,8 @@ stacks in one process must not share module state (the app caches clients per co
 Loading happens at the first invocation, so a template whose handlers do not exist yet still
 starts; the missing file fails only the invocations that need it, as
 ``Runtime.ImportModuleError`` does in Lambda.
+
+``Timeout`` is not enforced: it only sets what ``context.get_remaining_time_in_millis()`` reports.
 """
 
 from __future__ import annotations

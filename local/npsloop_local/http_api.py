@@ -16,24 +16,28 @@ with ``isBase64Encoded: true``. Handlers must decode accordingly, as they must i
 
 Unknown routes answer 404 ``{"message":"Not Found"}``; a handler exception or an invalid response
 answers 500 ``{"message":"Internal Server Error"}``, like API Gateway. The server is a
-``ThreadingHTTPServer`` on 127.0.0.1; its access log goes to the ``logging`` module.
+``ThreadingHTTPServer`` on 127.0.0.1; its access log goes to the ``logging`` module. ``stop`` also
+closes the connections browsers keep alive, so no handler answers once the stack has stopped.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import os
 import secrets
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from .clock import Clock
 from .functions import LambdaFunction
 
 __all__ = ["HttpApiServer", "Route", "RouteTable", "build_event", "translate_response"]
@@ -44,10 +48,7 @@ TEXT_MEDIA_TYPES = frozenset({"application/json", "application/xml", "applicatio
 NOT_FOUND = (404, [("Content-Type", "application/json")], b'{"message":"Not Found"}')
 INTERNAL_ERROR = (500, [("Content-Type", "application/json")], b'{"message":"Internal Server Error"}')
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
+STOP_TIMEOUT_SECONDS = 5
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,12 +210,12 @@ def build_event(
         "time": now.astimezone(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
         "timeEpoch": int(now.timestamp() * 1000),
     }
+    text = _is_text(headers.get("content-type"))
     if request.body:
-        text = _is_text(headers.get("content-type"))
         event["body"] = request.body.decode("utf-8", "replace") if text else base64.b64encode(request.body).decode()
     if path_params:
         event["pathParameters"] = path_params
-    event["isBase64Encoded"] = bool(request.body) and not _is_text(headers.get("content-type"))
+    event["isBase64Encoded"] = bool(request.body) and not text
     return event
 
 
@@ -250,6 +251,39 @@ def translate_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
 # ---------------------------------------------------------------------------------------------
 
 
+class _TrackingHTTPServer(ThreadingHTTPServer):
+    """A threading server that can close the connections its handler threads hold (keep-alive)."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._connections: dict[socket.socket, threading.Thread] = {}
+        self._connections_lock = threading.Lock()
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections[request] = threading.current_thread()
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._connections_lock:
+                self._connections.pop(request, None)
+
+    def close_connections(self, timeout: float) -> None:
+        """Shut the open connections down (idle keep-alive reads end) and wait for their threads."""
+        with self._connections_lock:
+            connections = list(self._connections.items())
+        for connection, _ in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        deadline = time.monotonic() + timeout
+        for _, thread in connections:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                log.warning("HTTP handler thread %s still running after stop", thread.name)
+
+
 @dataclass
 class HttpApiServer:
     """Serves the route table on 127.0.0.1; the socket is bound at construction."""
@@ -258,13 +292,11 @@ class HttpApiServer:
     clock: Clock
     account_id: str
     port: int = 0
-    _server: ThreadingHTTPServer | None = None
+    _server: _TrackingHTTPServer | None = None
     _thread: threading.Thread | None = None
 
     def __post_init__(self) -> None:
-        handler = _make_handler(self)
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        self._server.daemon_threads = True
+        self._server = _TrackingHTTPServer(("127.0.0.1", self.port), _make_handler(self))
         self.port = self._server.server_address[1]
 
     @property
@@ -279,12 +311,15 @@ class HttpApiServer:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop accepting, close open connections, wait (a little) for requests in flight."""
         if self._server is None:
             return
         if self._thread is not None:
             self._server.shutdown()
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=STOP_TIMEOUT_SECONDS)
+            self._thread = None
         self._server.server_close()
+        self._server.close_connections(timeout=STOP_TIMEOUT_SECONDS)
         self._server = None
 
     def respond(self, request: HttpRequest) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -300,7 +335,7 @@ class HttpApiServer:
             return INTERNAL_ERROR
         try:
             status, headers, body = translate_response(invocation.result)
-        except (TypeError, ValueError):
+        except (AttributeError, TypeError, ValueError):
             log.exception("%s %s: invalid handler response %r", request.method, path, invocation.result)
             return INTERNAL_ERROR
         request_id = event["requestContext"]["requestId"]

@@ -25,14 +25,15 @@ import functools
 import json
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from datetime import UTC
+from typing import Any
 
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.dynamodb.models.table import StreamShard
 from moto.events.models import EventsBackend
 
-from npsloop_local import moto_transactions
+from . import moto_transactions
+from .clock import Clock
 
 __all__ = ["AcceptedEvent", "EventsListener", "install"]
 
@@ -40,12 +41,8 @@ _install_lock = threading.Lock()
 _installed = False
 
 
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-
 class AcceptedEvent(dict[str, Any]):
-    """A PutEvents entry that EventBridge accepted, with its ``EventId`` and the backend's region."""
+    """A PutEvents entry that EventBridge accepted, with the ``EventId`` it was given."""
 
 
 EventsListener = Callable[[str, str, list[AcceptedEvent]], None]

@@ -21,7 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .template import PhysicalResource, Resolver, TemplateError, UnresolvedReferenceError
+from .template import (
+    PhysicalResource,
+    Resolver,
+    TemplateError,
+    UnresolvedReferenceError,
+    scalar_to_string,
+    truthy,
+)
 
 __all__ = ["ProvisionResult", "Provisioner"]
 
@@ -161,8 +168,10 @@ class Provisioner:
         if name_property and name_property in props:
             try:
                 name = str(self._resolve(props[name_property]))
-            except UnresolvedReferenceError:
-                name = logical_id
+            except UnresolvedReferenceError as error:
+                if error.logical_id not in self.resolver.physical:
+                    raise  # not created yet: provision() tries again after the others
+                log.warning("%s: %s, so its name is its logical id", logical_id, error)
         if resource_type in {"AWS::Serverless::HttpApi", "AWS::Serverless::Api", "AWS::ApiGatewayV2::Api"}:
             api_id = fake_api_id(self.resolver.stack_name, logical_id)
             endpoint = f"https://{api_id}.execute-api.{self.resolver.region}.amazonaws.com"
@@ -221,13 +230,13 @@ class Provisioner:
     def _table_extras(self, name: str, props: dict[str, Any]) -> None:
         ddb = self.client("dynamodb")
         ttl = props.get("TimeToLiveSpecification")
-        if ttl and _truthy(ttl.get("Enabled")):
+        if ttl and truthy(ttl.get("Enabled")):
             ddb.update_time_to_live(
                 TableName=name,
                 TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
             )
         pitr = props.get("PointInTimeRecoverySpecification")
-        if pitr and _truthy(pitr.get("PointInTimeRecoveryEnabled")):
+        if pitr and truthy(pitr.get("PointInTimeRecoveryEnabled")):
             ddb.update_continuous_backups(
                 TableName=name,
                 PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
@@ -237,13 +246,13 @@ class Provisioner:
 
     def _queue(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
         props = self._resolve(props)
-        fifo = _truthy(props.get("FifoQueue"))
+        fifo = truthy(props.get("FifoQueue"))
         name = props.get("QueueName") or (self.generated_name(logical_id, 75) + (".fifo" if fifo else ""))
         attributes: dict[str, str] = {}
         for key, value in props.items():
             if key in {"QueueName", "Tags"}:
                 continue
-            attributes[key] = json.dumps(value) if isinstance(value, dict) else _attr(value)
+            attributes[key] = json.dumps(value) if isinstance(value, dict) else scalar_to_string(value)
         tags = {tag["Key"]: tag["Value"] for tag in props.get("Tags", [])}
         sqs = self.client("sqs")
         url = sqs.create_queue(QueueName=name, Attributes=attributes, tags=tags)["QueueUrl"]
@@ -259,10 +268,10 @@ class Provisioner:
 
     def _topic(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
         props = self._resolve(props)
-        fifo = _truthy(props.get("FifoTopic"))
+        fifo = truthy(props.get("FifoTopic"))
         name = props.get("TopicName") or (self.generated_name(logical_id, 251) + (".fifo" if fifo else ""))
         attributes = {
-            key: _attr(props[key])
+            key: scalar_to_string(props[key])
             for key in (
                 "DisplayName",
                 "KmsMasterKeyId",
@@ -291,7 +300,7 @@ class Provisioner:
     def _subscription(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
         props = self._resolve(props)
         attributes = {
-            key: json.dumps(value) if isinstance(value, dict) else _attr(value)
+            key: json.dumps(value) if isinstance(value, dict) else scalar_to_string(value)
             for key, value in props.items()
             if key not in {"TopicArn", "Protocol", "Endpoint", "Region"}
         }
@@ -344,7 +353,7 @@ class Provisioner:
             "RequireEachIncludedType",
         ):
             if key in spec:
-                options[key] = spec[key] if key == "ExcludeCharacters" else _truthy(spec[key])
+                options[key] = spec[key] if key == "ExcludeCharacters" else truthy(spec[key])
         password = self.client("secretsmanager").get_random_password(**options)["RandomPassword"]
         if "SecretStringTemplate" not in spec:
             return password
@@ -362,7 +371,7 @@ class Provisioner:
             request["Policy"] = json.dumps(props["KeyPolicy"])
         kms = self.client("kms")
         metadata = kms.create_key(**request)["KeyMetadata"]
-        if _truthy(props.get("EnableKeyRotation")):
+        if truthy(props.get("EnableKeyRotation")):
             kms.enable_key_rotation(KeyId=metadata["KeyId"])
         if props.get("Enabled") is False:
             kms.disable_key(KeyId=metadata["KeyId"])
@@ -378,7 +387,7 @@ class Provisioner:
     def _ssm_parameter(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
         props = self._resolve(props)
         name = props.get("Name") or self.generated_name(logical_id, 200)
-        request = {"Name": name, "Value": _attr(props["Value"]), "Type": props.get("Type", "String")}
+        request = {"Name": name, "Value": scalar_to_string(props["Value"]), "Type": props.get("Type", "String")}
         for key in ("Description", "AllowedPattern", "Tier", "DataType"):
             if key in props:
                 request[key] = props[key]
@@ -465,21 +474,9 @@ def _depends_on(resource: dict[str, Any]) -> list[str]:
 
 
 def _sse_specification(spec: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = {"Enabled": _truthy(spec.get("SSEEnabled"))}
+    result: dict[str, Any] = {"Enabled": truthy(spec.get("SSEEnabled"))}
     if "SSEType" in spec:
         result["SSEType"] = spec["SSEType"]
     if "KMSMasterKeyId" in spec:
         result["KMSMasterKeyId"] = spec["KMSMasterKeyId"]
     return result
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.lower() == "true"
-    return bool(value)
-
-
-def _attr(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

@@ -44,8 +44,9 @@ def _field(text: str, low: int, high: int, names: dict[str, int] | None = None) 
         return None
     values: set[int] = set()
     for part in text.upper().split(","):
-        if any(mark in part for mark in ("L", "W", "#")) and not (names and part in names):
-            raise ValueError(f"cron field {text!r}: L, W and # are not supported locally")
+        for item in re.split(r"[-/]", part):
+            if item != "*" and not item.isdigit() and not (names and item in names):
+                raise ValueError(f"cron field {text!r}: unsupported {item!r} (L, W and # are not supported locally)")
         range_part, _, step_text = part.partition("/")
         step = int(step_text) if step_text else 1
         if range_part == "*":

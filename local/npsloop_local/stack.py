@@ -1,9 +1,11 @@
 """``LocalStack``: the whole app offline - moto for AWS, our dispatcher for Lambda, a local HTTP API.
 
-Start order matters: moto first (and the patches of :mod:`.moto_patches`), then the HTTP server's
+Start order matters: the patches of :mod:`.moto_patches` first (they also refuse a second stack in
+the process, before it changes anything), then moto, then the HTTP server's
 socket (its URL becomes the ``PublicBaseUrl`` parameter unless given), then provisioning, then the
 functions' environment (set process-wide before any handler is imported), then the event sources.
-``stop`` undoes all of it, restoring the previous environment and the app's clock.
+``stop`` undoes all of it, restoring the previous environment and the app's clock; a stack that
+could not start touches nothing another running stack owns.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 from types import ModuleType, TracebackType
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import boto3
 import botocore.loaders
@@ -27,6 +29,7 @@ import botocore.session
 from moto import mock_aws
 
 from . import function_logs, moto_patches
+from .clock import Clock
 from .dispatcher import Dispatcher
 from .eventbridge import EventRule
 from .http_api import HttpApiServer, RouteTable
@@ -48,12 +51,6 @@ FAKE_CREDENTIALS = {
 }
 # Variables that would send boto3 elsewhere than moto, or to a real account.
 SHADOWED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
-
-
-class Clock(Protocol):
-    def now(self) -> datetime:
-        """The current instant, timezone-aware."""
-        ...
 
 
 class LocalStack:
@@ -135,7 +132,8 @@ class LocalStack:
         )
 
     def _start_aws(self) -> str:
-        """Fake credentials, moto and its patches; returns moto's account id."""
+        """moto's patches, fake credentials and moto; returns moto's account id."""
+        self._uninstall_patches = moto_patches.install(self.clock, self._on_events_accepted)
         self._set_environ(
             {
                 "AWS_DEFAULT_REGION": self.region,
@@ -146,7 +144,6 @@ class LocalStack:
         )
         self._mock = mock_aws()
         self._mock.start()
-        self._uninstall_patches = moto_patches.install(self.clock, self._on_events_accepted)
         self._session = _new_session(self.region)
         return str(self.client("sts").get_caller_identity()["Account"])
 
@@ -182,12 +179,12 @@ class LocalStack:
             self._server = None
         if self._dispatcher is not None:
             self._dispatcher.unload()
-        function_logs.uninstall()
         if self._uninstall_patches is not None:
+            # Process-wide state is ours only if the patches were: a second stack is refused by them.
+            function_logs.uninstall()
+            self._reset_app(None)
             self._uninstall_patches()
             self._uninstall_patches = None
-        if self._running:
-            self._reset_app(None)
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -195,7 +192,9 @@ class LocalStack:
             os.environ.clear()
             os.environ.update(self._saved_environ)
             self._saved_environ = None
-        self._clients.clear()
+        with self._clients_lock:
+            self._clients.clear()
+            self._session = None  # clients made after stop would reach real AWS
         self._running = False
 
     @staticmethod

@@ -27,13 +27,15 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from moto.events.models import EventPattern
 
 from .async_invoke import iso_millis
+from .clock import Clock
 from .eventbridge import iso_seconds
 from .functions import Invocation, LambdaFunction
+from .template import truthy
 
 __all__ = ["INFINITE_RETRY_CAP", "StreamConsumer", "StreamSettings", "lambda_stream_record"]
 
@@ -41,10 +43,6 @@ log = logging.getLogger(__name__)
 
 INFINITE_RETRY_CAP = 10
 STREAM_RETENTION = timedelta(hours=24)
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
 
 
 @dataclass(frozen=True)
@@ -73,14 +71,10 @@ class StreamSettings:
             report_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
             max_retries=INFINITE_RETRY_CAP if retries < 0 else retries,
             max_record_age_seconds=None if age < 0 else age,
-            bisect=_truthy(props.get("BisectBatchOnFunctionError", False)),
+            bisect=truthy(props.get("BisectBatchOnFunctionError", False)),
             on_failure=((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination"),
-            enabled=_truthy(props.get("Enabled", True)),
+            enabled=truthy(props.get("Enabled", True)),
         )
-
-
-def _truthy(value: Any) -> bool:
-    return value.lower() == "true" if isinstance(value, str) else bool(value)
 
 
 def lambda_stream_record(raw: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
@@ -262,8 +256,10 @@ class StreamConsumer:
         max_age = self.settings.max_record_age_seconds
         limit = timedelta(seconds=max_age) if max_age is not None else STREAM_RETENTION
         now = self.clock.now()
-        fresh = [r for r in batch.records if now - _created(r) <= limit]
-        expired = [r for r in batch.records if now - _created(r) > limit]
+        fresh: list[dict[str, Any]] = []
+        expired: list[dict[str, Any]] = []
+        for record in batch.records:
+            (expired if now - _created(record) > limit else fresh).append(record)
         if expired:
             self._discard(shard_id, _Batch(expired, batch.retries, batch.invocations, batch.last), "RecordAgeExceeded")
         return fresh

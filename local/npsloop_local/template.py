@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,8 @@ __all__ = [
     "UnresolvedReferenceError",
     "load_yaml",
     "merge_globals",
-    "references",
+    "scalar_to_string",
+    "truthy",
 ]
 
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
@@ -215,6 +216,11 @@ def scalar_to_string(value: Any) -> str:
     return str(value)
 
 
+def truthy(value: Any) -> bool:
+    """CloudFormation's view of a boolean: ``true`` in any case (a string), or a truthy value."""
+    return value.lower() == "true" if isinstance(value, str) else bool(value)
+
+
 def merge_globals(global_props: Mapping[str, Any], props: Mapping[str, Any]) -> dict[str, Any]:
     """SAM's Globals rules: maps merge (resource wins), lists concatenate, scalars are overridden."""
     merged: dict[str, Any] = dict(global_props)
@@ -235,47 +241,12 @@ def _is_intrinsic(value: Any) -> bool:
 
 _INTRINSIC_KEYS = {"Ref", "Condition", *(_SHORT_TAGS.values())}
 
-# ---------------------------------------------------------------------------------------------
-# References (for provisioning order)
-# ---------------------------------------------------------------------------------------------
-
-_SUB_VARIABLE = re.compile(r"\$\{(?!!)([^}]+)\}")
-
-
-def references(value: Any) -> set[str]:
-    """Logical ids (and parameters, pseudo parameters) a value refers to through Ref/GetAtt/Sub."""
-    found: set[str] = set()
-    for node in _walk(value):
-        if not isinstance(node, dict) or len(node) != 1:
-            continue
-        key, arg = next(iter(node.items()))
-        if key == "Ref" and isinstance(arg, str):
-            found.add(arg)
-        elif key == "Fn::GetAtt":
-            target = arg[0] if isinstance(arg, list) else str(arg).split(".", 1)[0]
-            found.add(str(target))
-        elif key == "Fn::Sub":
-            text = arg[0] if isinstance(arg, list) else arg
-            local = set(arg[1]) if isinstance(arg, list) and len(arg) > 1 else set()
-            if isinstance(text, str):
-                names = {m.split(".", 1)[0] for m in _SUB_VARIABLE.findall(text)}
-                found |= names - local
-    return found
-
-
-def _walk(value: Any) -> Iterator[Any]:
-    yield value
-    if isinstance(value, dict):
-        for item in value.values():
-            yield from _walk(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _walk(item)
-
 
 # ---------------------------------------------------------------------------------------------
 # Resolution
 # ---------------------------------------------------------------------------------------------
+
+_SUB_VARIABLE = re.compile(r"\$\{(?!!)([^}]+)\}")
 
 
 @dataclass
@@ -444,10 +415,7 @@ class Resolver:
         return not self._truth(inner)
 
     def _truth(self, value: Any) -> bool:
-        resolved = self.resolve(value)
-        if isinstance(resolved, str):
-            return resolved.lower() == "true"
-        return bool(resolved)
+        return truthy(self.resolve(value))
 
     def _join(self, arg: Any) -> str:
         delimiter, items = arg

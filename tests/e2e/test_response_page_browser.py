@@ -6,6 +6,7 @@ import os
 import shutil
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.stack_support import sent_emails, tokens_in
 
@@ -58,7 +59,7 @@ def test_a_person_confirms_the_clicked_score_adds_a_comment_and_the_answer_is_st
     page.get_by_role("button", name="Send my answer").click()
 
     # THEN they see the thank-you page, the comment shown as text, and the answer is stored
-    assert page.get_by_role("heading", name="Thank you!").is_visible()
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
     assert page.locator("blockquote").inner_text() == "<b>Fast</b> & friendly"
     (response,) = table.items("response")
     assert (response["score"]["N"], response["comment"]["S"]) == ("8", "<b>Fast</b> & friendly")
@@ -76,7 +77,7 @@ def test_the_score_can_be_changed_on_the_page_before_submitting(browser, stack, 
     page.locator("label[for=score-6]").click()
     page.get_by_role("button").click()
 
-    assert page.get_by_role("heading", name="Thank you!").is_visible()
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
     assert table.items("response")[0]["score"]["N"] == "6"
     page.close()
 
@@ -101,7 +102,7 @@ def test_the_response_page_works_with_the_keyboard_alone(browser, stack, table, 
         page.keyboard.press("Enter")
 
     # THEN the answer they chose is stored and thanked for
-    assert page.get_by_role("heading", name="Thank you!").is_visible()
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
     response = table.items("response")[0]
     assert (response["score"]["N"], response["comment"]["S"]) == ("6", "Wszystko dobrze")
     page.close()

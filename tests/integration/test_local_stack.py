@@ -14,12 +14,14 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.client import HTTPConnection, HTTPException
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from npsloop import clock as app_clock
 from npsloop.clock import ManualClock
 from npsloop_local.dispatcher import EnvironmentConflictError
 from npsloop_local.functions import HandlerLoadError
@@ -136,6 +138,19 @@ def test_cron_schedules_follow_aws_cron_syntax():
     assert following == datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
 
 
+def test_cron_name_ranges_are_accepted_and_unsupported_marks_refused():
+    # GIVEN day and month ranges whose names contain W and L (MON-WED, JUN-JUL)
+    # WHEN they are parsed
+    midweek = CronExpression.parse("cron(0 9 ? * MON-WED *)")
+    summer = CronExpression.parse("cron(0 9 1 JUN-JUL ? *)")
+
+    # THEN they are ranges like any other, while the L, W and # marks are refused
+    assert (midweek.weekdays, summer.months) == (frozenset({2, 3, 4}), frozenset({6, 7}))
+    for unsupported in ("cron(0 9 L * ? *)", "cron(0 9 15W * ? *)", "cron(0 9 ? * 3#2 *)"):
+        with pytest.raises(ValueError, match="not supported locally"):
+            CronExpression.parse(unsupported)
+
+
 # ---------------------------------------------------------------------------------------------
 # Provisioning
 # ---------------------------------------------------------------------------------------------
@@ -180,6 +195,23 @@ def test_provisioning_follows_names_conditions_and_generated_secrets(stack):
     assert stack.outputs["ApiUrl"] == f"https://{stack.physical_id('HttpApi')}.execute-api.eu-west-1.amazonaws.com"
 
 
+def test_a_skipped_resource_named_after_a_later_resource_waits_for_it(clock, tmp_path):
+    # GIVEN a log group declared before the function whose name its LogGroupName uses
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        "Resources:\n"
+        "  LogGroup:\n    Type: AWS::Logs::LogGroup\n"
+        "    Properties:\n      LogGroupName: !Sub /aws/lambda/${Function}\n"
+        "  Function:\n    Type: AWS::Serverless::Function\n"
+        "    Properties:\n      CodeUri: fn/\n      Handler: app.handler\n      FunctionName: named-fn\n"
+    )
+
+    # WHEN the stack starts
+    with LocalStack(template, clock=clock, outbox_dir=tmp_path / "outbox") as stack:
+        # THEN the log group's Ref is its resolved name, not its logical id
+        assert stack.physical_id("LogGroup") == "/aws/lambda/named-fn"
+
+
 def test_functions_see_the_resolved_environment_and_the_local_url(stack):
     # GIVEN the fixture's functions (PublicBaseUrl not given)
     # WHEN the process environment is read while the stack runs
@@ -201,6 +233,18 @@ def test_the_environment_is_restored_when_the_stack_stops(clock, tmp_path):
 
     # THEN the environment is exactly what it was
     assert dict(os.environ) == before
+
+
+def test_a_second_stack_is_refused_without_disturbing_the_running_one(stack, clock, tmp_path):
+    # GIVEN a running stack (the app reads its clock)
+    # WHEN a second stack tries to start in the same process
+    with pytest.raises(RuntimeError, match="another LocalStack"):
+        LocalStack(FIXTURE, clock=ManualClock(START), outbox_dir=tmp_path / "second").start()
+
+    # THEN the first keeps its clock, its environment and its resources
+    assert app_clock.current() is clock
+    assert os.environ["TABLE_NAME"] == "fixture-test"
+    assert "fixture-test" in stack.client("dynamodb").list_tables()["TableNames"]
 
 
 def test_two_functions_giving_one_variable_different_values_is_a_clear_error(clock, tmp_path):
@@ -660,6 +704,23 @@ def test_http_errors_and_bare_results_are_translated_like_api_gateway(stack):
     assert (missing[0], json.loads(missing[2])) == (404, {"message": "Not Found"})
     assert wrong_method[0] == 404
     assert head[0] == 404
+
+
+def test_a_kept_alive_connection_is_closed_when_the_stack_stops(clock, tmp_path):
+    # GIVEN a client holding a keep-alive connection to the HTTP API, as browsers do
+    with LocalStack(FIXTURE, clock=clock, outbox_dir=tmp_path) as stack:
+        connection = HTTPConnection("127.0.0.1", int(stack.base_url.rsplit(":", 1)[1]), timeout=5)
+        connection.request("GET", "/bare")
+        assert connection.getresponse().read() == b'{"hello": "world"}'
+
+    def ask_again() -> None:
+        connection.request("GET", "/bare")
+        connection.getresponse()
+
+    # WHEN the stack has stopped, THEN that connection no longer reaches a handler
+    with pytest.raises((HTTPException, OSError)):
+        ask_again()
+    connection.close()
 
 
 def test_invoke_calls_a_handler_synchronously_with_a_lambda_context(stack):
