@@ -19,8 +19,19 @@ from .stack import LocalStack
 
 DRAIN_INTERVAL_SECONDS = 0.5
 
+AWS_EXAMPLE = """\
+The emulated AWS answers on {aws} too, so the AWS CLI and any SDK can drive this stack:
+
+    aws --endpoint-url {aws} --region {region} events put-events \\
+        --cli-input-json file://events/put-events/order-completed.json
+    aws --endpoint-url {aws} --region {region} dynamodb scan --table-name {table}
+
+(any credentials do: e.g. AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local). The sent email
+appears in the outbox within a second; open its links on {url}.
+"""
+
 EXAMPLE = """\
-moto lives inside this process, so drive the stack from Python, e.g. a script:
+moto lives inside this process, so you can also drive the stack from Python, e.g. a script:
 
     import json
     from npsloop_local import LocalStack
@@ -40,6 +51,9 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m npsloop_local", description=__doc__)
     parser.add_argument("--template", default="template.yaml", help="SAM template (default: template.yaml)")
     parser.add_argument("--port", type=int, default=3000, help="HTTP port on 127.0.0.1 (0: any free port)")
+    parser.add_argument(
+        "--aws-port", type=int, default=4566, help="serve the emulated AWS APIs on 127.0.0.1 too (0: don't)"
+    )
     parser.add_argument("--region", default="eu-west-1")
     parser.add_argument("--outbox", default=None, help="where sent emails are written (.eml)")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="template parameter override")
@@ -80,12 +94,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("routes:", ", ".join(stack.routes) or "(none)")
         print("outputs:", json.dumps(outputs, indent=2))
         print(f"outbox: {Path(stack.outbox_dir).resolve()}")
+        aws = _serve_aws(args.aws_port)
+        if aws is not None:
+            print(
+                AWS_EXAMPLE.format(
+                    aws=aws, region=args.region, table=outputs.get("TableName", "TABLE"), url=stack.base_url
+                )
+            )
         print(EXAMPLE.format(bus=outputs.get("EventBusName", "default"), url=stack.base_url))
         print("Serving; Ctrl-C to stop.", flush=True)
+        shown: set[Path] = set()
         while not stop.wait(DRAIN_INTERVAL_SECONDS):
             stack.drain()
+            for path in stack.outbox:
+                if path not in shown:
+                    shown.add(path)
+                    print(f"email sent: {path}", flush=True)
         print("stopping")
     return 0
+
+
+def _serve_aws(port: int) -> str | None:
+    """moto's HTTP front end, in this process: it serves the very backends the stack provisioned.
+
+    Requests through it skip the stack's per-request lock; that is fine for a person at a terminal.
+    """
+    if not port:
+        return None
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return f"http://127.0.0.1:{port}"
 
 
 if __name__ == "__main__":
