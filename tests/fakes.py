@@ -108,20 +108,11 @@ class InMemoryStore(InvitationRepository, ResponseRepository, CustomerRepository
     def save_answer(self, invitation: Invitation, answer: Answer, now: datetime) -> Response:
         with self._lock:
             previous = self.responses.get(invitation.invitation_id)
-            response = Response(
-                invitation_id=invitation.invitation_id,
-                program_id=invitation.program_id,
-                program_version=invitation.program_version,
-                survey_type=invitation.survey_type,
-                customer_id=invitation.customer_id,
-                locale=invitation.locale,
-                context=invitation.context,
-                vip=invitation.vip,
-                score=answer.score,
-                comment=answer.comment,
-                version=(previous.version if previous else 0) + 1,
-                created_at=previous.created_at if previous else now,
-                updated_at=now,
+            first = Response.first(invitation, answer, now)
+            response = (
+                first
+                if previous is None
+                else first.model_copy(update={"version": previous.version + 1, "created_at": previous.created_at})
             )
             self.responses[invitation.invitation_id] = response
             self.writes += 1

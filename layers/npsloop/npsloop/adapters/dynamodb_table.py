@@ -263,21 +263,7 @@ class DynamoTable(InvitationRepository, ResponseRepository, CustomerRepository):
     # -- responses -----------------------------------------------------------------------------
     def save_answer(self, invitation: Invitation, answer: Answer, now: datetime) -> Response:
         """The first answer creates the response whole; a changed answer updates only what changes."""
-        response = Response(
-            invitation_id=invitation.invitation_id,
-            program_id=invitation.program_id,
-            program_version=invitation.program_version,
-            survey_type=invitation.survey_type,
-            customer_id=invitation.customer_id,
-            locale=invitation.locale,
-            context=invitation.context,
-            vip=invitation.vip,
-            score=answer.score,
-            comment=answer.comment,
-            version=1,
-            created_at=now,
-            updated_at=now,
-        )
+        response = Response.first(invitation, answer, now)
         item = _marshal(
             {
                 **response.model_dump(mode="json", exclude_none=True),

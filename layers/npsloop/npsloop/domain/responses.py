@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
+from npsloop.domain.invitations import Invitation
 from npsloop.domain.surveys import SCALES, SurveyType
 
 MAX_COMMENT_LENGTH = 2000
@@ -100,3 +102,22 @@ class Response(BaseModel):
     version: int
     created_at: AwareDatetime
     updated_at: AwareDatetime
+
+    @classmethod
+    def first(cls, invitation: Invitation, answer: Answer, now: datetime) -> Response:
+        """Version 1 of an invitation's response, carrying what scoring and alerts need from it."""
+        return cls(
+            invitation_id=invitation.invitation_id,
+            program_id=invitation.program_id,
+            program_version=invitation.program_version,
+            survey_type=invitation.survey_type,
+            customer_id=invitation.customer_id,
+            locale=invitation.locale,
+            context=invitation.context,
+            vip=invitation.vip,
+            score=answer.score,
+            comment=answer.comment,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
