@@ -301,11 +301,6 @@ class DynamoTable(InvitationRepository, ResponseRepository, CustomerRepository):
             raise StorageError(str(exc)) from exc
         return Response.model_validate(_unmarshal(result["Attributes"]))
 
-    def get_response(self, invitation_id: str) -> Response | None:
-        result = self._client.get_item(TableName=self._table, Key=response_key(invitation_id), ConsistentRead=True)
-        item = result.get("Item")
-        return Response.model_validate(_unmarshal(item)) if item else None
-
     # -- customers -----------------------------------------------------------------------------
     def unsubscribe_email(self, customer_id: str, at: datetime) -> datetime:
         try:
@@ -324,17 +319,3 @@ class DynamoTable(InvitationRepository, ResponseRepository, CustomerRepository):
         except ClientError as exc:
             raise StorageError(str(exc)) from exc
         return datetime.fromisoformat(result["Attributes"]["email_unsubscribed_at"]["S"])
-
-    def suppress_address(self, address_key: str, reason: str, at: datetime) -> None:
-        self._client.put_item(
-            TableName=self._table,
-            Item=_marshal(
-                {
-                    "pk": f"SUPP#{address_key}",
-                    "sk": EMAIL_SUPPRESSION_SK,
-                    "entity": "suppression",
-                    "reason": reason,
-                    "at": _iso(at),
-                }
-            ),
-        )

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from npsloop.domain.events import EVENT_MODELS, BusinessEvent
+from npsloop.domain.events import EVENT_MODELS
 from npsloop.domain.surveys import SurveyType
 from npsloop.domain.types import Slug
 
@@ -204,8 +204,3 @@ def _describe(errors: Iterable[Any]) -> list[str]:
                 parts.append(str(item))
         described.append(f"{'.'.join(parts) or '(file)'}: {error['msg']}")
     return described
-
-
-def example_detail(event: BusinessEvent) -> dict[str, Any]:
-    """The detail dict as conditions see it (JSON-compatible)."""
-    return event.model_dump(mode="json")

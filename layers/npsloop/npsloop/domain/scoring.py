@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -26,10 +25,6 @@ class Score:
         return (
             f"{round(self.value):+d}{suffix}" if self.survey_type is SurveyType.NPS else f"{round(self.value)}{suffix}"
         )
-
-
-def counts_of(scores: Iterable[int]) -> Counter[int]:
-    return Counter(scores)
 
 
 def score(survey_type: SurveyType, counts: Mapping[int, int]) -> Score:
