@@ -45,15 +45,8 @@ def format_date(instant: datetime, locale: str, time_zone: str) -> str:
     return local.strftime("%d.%m.%Y") if locale == "pl" else local.strftime("%d %b %Y")
 
 
-_NPS_COLOURS = {**dict.fromkeys(range(7), "#c53030"), 7: "#b7791f", 8: "#b7791f", 9: "#2f855a", 10: "#2f855a"}
-
-
-def _colour(survey_type: SurveyType, score: int) -> str:
-    if survey_type is SurveyType.NPS:
-        return _NPS_COLOURS[score]
-    scale = SCALES[survey_type]
-    share = (score - scale.low) / (scale.high - scale.low)
-    return "#c53030" if share < 0.4 else "#b7791f" if share < 0.7 else "#2f855a"
+# One neutral colour for every point: red-to-green scales are known to steer answers.
+SCALE_COLOUR = "#3e4c59"
 
 
 @dataclass(frozen=True)
@@ -86,7 +79,7 @@ def render_invitation(
 ) -> InvitationEmail:
     t = strings(locale)
     scale_links = [
-        ScaleLink(score, f"{respond_url}?score={score}", _colour(survey_type, score))
+        ScaleLink(score, f"{respond_url}?score={score}", SCALE_COLOUR)
         for score in SCALES[survey_type].values
     ]
     context = {
