@@ -79,8 +79,7 @@ def render_invitation(
 ) -> InvitationEmail:
     t = strings(locale)
     scale_links = [
-        ScaleLink(score, f"{respond_url}?score={score}", SCALE_COLOUR)
-        for score in SCALES[survey_type].values
+        ScaleLink(score, f"{respond_url}?score={score}", SCALE_COLOUR) for score in SCALES[survey_type].values
     ]
     context = {
         "locale": locale,
