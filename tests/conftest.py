@@ -9,6 +9,7 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "npsloop")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "npsloop")
 
 import json
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,27 @@ def load_event(name: str, **replacements: str) -> dict[str, Any]:
     for key, value in replacements.items():
         text = text.replace("{{" + key + "}}", value)
     return json.loads(text)
+
+
+def at_once(copies: int, action: Callable[[], Any]) -> tuple[list[Any], list[Exception]]:
+    """Run ``action`` on ``copies`` threads released together; their results and their exceptions."""
+    barrier = threading.Barrier(copies)
+    results: list[Any] = []
+    errors: list[Exception] = []
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            results.append(action())
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(copies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, errors
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 
 import boto3
 
+from tests.conftest import at_once
 from tests.stack_support import sent_emails
 
 
@@ -56,21 +56,9 @@ def test_the_same_order_under_a_new_event_id_gives_one_invitation_and_one_email(
 
 
 def test_five_concurrent_invocations_give_one_invitation_and_one_email(stack, table, event):
-    barrier = threading.Barrier(5)
-    results, failures = [], []
-
-    def deliver():
-        barrier.wait()
-        try:
-            results.extend(invite(stack, event("order-completed.json")))
-        except Exception as exc:  # the in-flight losers fail so Lambda retries them
-            failures.append(exc)
-
-    threads = [threading.Thread(target=deliver) for _ in range(5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    # The in-flight losers fail so that Lambda retries them.
+    outcomes, failures = at_once(5, lambda: invite(stack, event("order-completed.json")))
+    results = [outcome for batch in outcomes for outcome in batch]
     retries = [invite(stack, event("order-completed.json")) for _ in failures]
 
     assert len(sent_emails(stack)) == 1

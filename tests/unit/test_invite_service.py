@@ -1,7 +1,6 @@
 import copy
 import email
 import re
-import threading
 from datetime import timedelta
 from email import policy
 
@@ -9,6 +8,7 @@ import pytest
 
 from npsloop.domain.invitations import InvitationStatus
 from npsloop.services.invite import CLAIM_LEASE, InvitationInFlight
+from tests.conftest import at_once
 
 
 def parsed(raw: bytes) -> email.message.EmailMessage:
@@ -67,21 +67,9 @@ def test_the_same_business_fact_under_a_new_event_id_gives_no_second_email(invit
 
 
 def test_five_concurrent_deliveries_give_one_email(invite, mailer, store, event):
-    barrier = threading.Barrier(5)
-    results, errors = [], []
-
-    def deliver():
-        barrier.wait()
-        try:
-            results.extend(invite.accept(event("order-completed.json")))
-        except InvitationInFlight as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=deliver) for _ in range(5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes, errors = at_once(5, lambda: invite.accept(event("order-completed.json")))
+    results = [outcome for batch in outcomes for outcome in batch]
+    assert all(isinstance(error, InvitationInFlight) for error in errors)
     # Deliveries that met an unexpired claim fail (so Lambda retries them); the retries find the email sent.
     retried = [invite.accept(event("order-completed.json")) for _ in errors]
 

@@ -216,7 +216,10 @@ class DynamoTable(InvitationRepository, ResponseRepository, CustomerRepository):
         return ClaimOutcome.IN_FLIGHT
 
     def mark_sent(self, invitation: Invitation, claim_token: str) -> None:
-        # A put of the whole item (we hold the claim, so we know it all): same write units as an update.
+        self._store_claimed(invitation, claim_token)
+
+    def _store_claimed(self, invitation: Invitation, claim_token: str) -> None:
+        """Put the whole item (we hold the claim, so we know it all): the same write units as an update."""
         try:
             self._client.put_item(
                 TableName=self._table,
@@ -236,7 +239,7 @@ class DynamoTable(InvitationRepository, ResponseRepository, CustomerRepository):
             )
 
     def mark_failed(self, invitation: Invitation, claim_token: str) -> None:
-        self.mark_sent(invitation, claim_token)  # the same conditional put of the whole item
+        self._store_claimed(invitation, claim_token)
         try:
             self._client.update_item(
                 TableName=self._table,
