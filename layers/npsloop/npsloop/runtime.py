@@ -6,7 +6,9 @@ services themselves with fakes instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
+from typing import Any, TypeVar
 
 from npsloop import clock
 from npsloop.adapters.dynamodb_table import DynamoTable
@@ -18,57 +20,70 @@ from npsloop.services.invite import InviteService, SenderIdentity
 from npsloop.services.respond import RespondService
 from npsloop.settings import Settings
 
+F = TypeVar("F", bound=Callable[..., Any])
+_components: list[Any] = []
 
-@cache
+
+def component(factory: F) -> F:
+    """Cache a factory for the life of the container and let ``reset()`` forget it.
+
+    The composition roots of later areas (``npsloop.wiring.*``) build their services with it.
+    """
+    cached = cache(factory)
+    _components.append(cached)
+    return cached  # type: ignore[return-value]
+
+
+@component
 def settings() -> Settings:
     return Settings.from_environment()
 
 
-@cache
+@component
 def programs() -> ProgramCatalogue:
     return load_programs()
 
 
-@cache
-def _table() -> DynamoTable:
+@component
+def table() -> DynamoTable:
     return DynamoTable(settings().table_name)
 
 
-@cache
-def _link_keys() -> SecretLinkKeys:
+@component
+def link_keys() -> SecretLinkKeys:
     return SecretLinkKeys(settings().link_secret_id)
 
 
-@cache
+@component
 def invite_service() -> InviteService:
     config = settings()
     if not config.sender_address or not config.parking_queue_url or not config.public_base_url:
         raise RuntimeError("the invite function needs SENDER_ADDRESS, PARKING_QUEUE_URL and PUBLIC_BASE_URL")
     return InviteService(
         programs=programs(),
-        invitations=_table(),
+        invitations=table(),
         mailer=SesMailer(config.configuration_set),
-        keys=_link_keys(),
+        keys=link_keys(),
         parking=ParkingQueue(config.parking_queue_url),
         sender=SenderIdentity(config.sender_address, config.sender_name, config.public_base_url),
         clock=clock.current(),
     )
 
 
-@cache
+@component
 def respond_service() -> RespondService:
-    table = _table()
+    store = table()
     return RespondService(
         programs=programs(),
-        invitations=table,
-        responses=table,
-        customers=table,
-        keys=_link_keys(),
+        invitations=store,
+        responses=store,
+        customers=store,
+        keys=link_keys(),
         clock=clock.current(),
     )
 
 
 def reset() -> None:
     """Forget every cached setting, adapter and service (a new cold start)."""
-    for factory in (settings, programs, _table, _link_keys, invite_service, respond_service):
+    for factory in _components:
         factory.cache_clear()

@@ -1,4 +1,9 @@
-"""Deployment settings: read from the function's environment once per cold start, validated."""
+"""Deployment settings: read from the function's environment once per cold start, validated.
+
+One model for every function: each function's environment (template.yaml) sets the variables
+it needs, and each composition root (``npsloop.runtime``, ``npsloop.wiring.*``) checks that the
+ones its service needs are present.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,10 @@ import os
 from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class MissingSetting(RuntimeError):
+    """A function was deployed without a variable its service needs."""
 
 
 class Settings(BaseModel):
@@ -18,7 +27,15 @@ class Settings(BaseModel):
     sender_address: str | None = None
     sender_name: str | None = None
     configuration_set: str | None = None
-    parking_queue_url: str | None = None
+    parking_queue_url: str | None = None  # invite's dead-letter queue
+    delivery_dlq_url: str | None = None
+    score_dlq_url: str | None = None
+    alert_dlq_url: str | None = None
+    export_dlq_url: str | None = None
+    event_bus_name: str | None = None
+    alerts_topic_arn: str | None = None
+    export_bucket: str | None = None
+    pseudonym_secret_id: str | None = None
 
     @field_validator("public_base_url")
     @classmethod
@@ -30,3 +47,10 @@ class Settings(BaseModel):
         env = os.environ if environ is None else environ
         names = (*cls.model_fields,)
         return cls.model_validate({name: env[name.upper()] for name in names if env.get(name.upper())})
+
+    def require(self, *names: str) -> tuple[str, ...]:
+        """The named settings' values; raises MissingSetting naming every one that is absent."""
+        missing = [name.upper() for name in names if not getattr(self, name)]
+        if missing:
+            raise MissingSetting(f"this function needs {', '.join(missing)} in its environment")
+        return tuple(str(getattr(self, name)) for name in names)

@@ -1,4 +1,4 @@
-"""The invite DLQ used as a parking lot for events that can never be processed."""
+"""A function's dead-letter queue used as a parking lot for input that can never be processed."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from npsloop.ports import EventParking
 
 
 class ParkingQueue(EventParking):
-    def __init__(self, queue_url: str, client: Any | None = None) -> None:
+    def __init__(self, queue_url: str, client: Any | None = None, parked_by: str = "npsloop-invite") -> None:
         self._queue_url = queue_url
+        self._parked_by = parked_by
         self._client = client or boto3.client("sqs")
 
     def park(self, event: Any, reason: str) -> None:
@@ -21,6 +22,6 @@ class ParkingQueue(EventParking):
             MessageBody=json.dumps(event, default=str),
             MessageAttributes={
                 "reason": {"DataType": "String", "StringValue": reason[:1000]},
-                "parked_by": {"DataType": "String", "StringValue": "npsloop-invite"},
+                "parked_by": {"DataType": "String", "StringValue": self._parked_by},
             },
         )

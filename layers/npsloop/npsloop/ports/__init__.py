@@ -1,4 +1,8 @@
-"""The ports the services talk to. Adapters (boto3) and test fakes both subclass these."""
+"""The ports the services talk to. Adapters (boto3) and test fakes both subclass these.
+
+This module holds the front half's ports (invite, respond); each later area has its own module
+beside it (``npsloop.ports.delivery``, ``.scoring``, ``.cases``, ``.export``).
+"""
 
 from __future__ import annotations
 
