@@ -111,6 +111,15 @@ def api_costs(invitations: int = 200, responses: int = 100) -> None:
                 reply.read()
         calls, writes, reads = meter.snapshot()
         _print_costs("per response (GET page + POST)", calls, writes, reads, len(links))
+        respond_writes = writes
+        meter.reset()
+        stack.drain()  # the stream consumers: score, alert (none: all promoters), export
+        calls, writes, reads = meter.snapshot()
+        _print_costs("stream consumers, per response", calls, writes, reads, len(links))
+        print(
+            f"   write units per response, amortised with aggregates: {(respond_writes + writes) / len(links):.2f} WCU"
+            "   (target <= 1.5)"
+        )
         meter.uninstall()
 
 
@@ -119,6 +128,141 @@ def _print_costs(label: str, calls, writes: float, reads: float, n: int, target:
     detail = ", ".join(f"{name} {count / n:.2f}" for name, count in sorted(calls.items()))
     print(f"   {label:<38} {total / n:5.2f} calls  {writes / n:5.2f} WCU  {reads / n:5.2f} RCU   {target}")
     print(f"      {detail}")
+
+
+STORES = [f"S-{n:02d}" for n in range(20)]
+
+
+def _response_record(n: int, day: datetime, score: int, sequence: int) -> dict:
+    """A DynamoDB stream INSERT record of a response, in the shape Lambda delivers."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    serializer = TypeSerializer()
+    at = day.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    store = STORES[n % len(STORES)]
+    image = {
+        "pk": f"INV#bench{n:027d}",
+        "sk": "RESPONSE",
+        "entity": "response",
+        "invitation_id": f"bench{n:027d}",
+        "program_id": "post-purchase-nps",
+        "program_version": 2,
+        "survey_type": "nps",
+        "customer_id": f"C-{n}",
+        "locale": "pl",
+        "context": {"store": store, "region": f"R-{n % 4}", "channel": "store"},
+        "vip": False,
+        "score": score,
+        "version": 1,
+        "created_at": at,
+        "updated_at": at,
+    }
+    return {
+        "eventID": f"bench-{sequence}",
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "eu-west-1",
+        "dynamodb": {
+            "ApproximateCreationDateTime": int(day.timestamp()),
+            "Keys": {"pk": {"S": image["pk"]}, "sk": {"S": "RESPONSE"}},
+            "NewImage": {k: serializer.serialize(v) for k, v in image.items()},
+            "SequenceNumber": f"{sequence:021d}",
+            "SizeBytes": 400,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        },
+        "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/npsloop-dev/stream/2026-01-01T00:00:00.000",
+    }
+
+
+def _api_event(path: str, query: dict[str, str]) -> dict:
+    return {
+        "version": "2.0",
+        "routeKey": "GET /api/programs/{program_id}/scores",
+        "rawPath": path,
+        "rawQueryString": urllib.parse.urlencode(query),
+        "queryStringParameters": query,
+        "headers": {"accept": "application/json"},
+        "pathParameters": {"program_id": path.split("/")[3]},
+        "requestContext": {
+            "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "b"},
+            "requestId": "bench",
+            "routeKey": "GET /api/programs/{program_id}/scores",
+            "stage": "$default",
+            "authorizer": {"jwt": {"claims": {"sub": "bench", "cognito:groups": "[npsloop-admin]"}, "scopes": None}},
+        },
+        "isBase64Encoded": False,
+    }
+
+
+def stream_consumers_and_score_api(small: int = 10_000, large: int = 200_000, days: int = 30) -> None:
+    """Consumer CPU per record, write units per response with aggregates, and score-API reads vs volume."""
+    from datetime import timedelta
+
+    from npsloop.clock import ManualClock
+    from npsloop_local.metering import AwsMeter
+    from npsloop_local.stack import LocalStack
+
+    print(f"\n4. Stream consumers and the score API ({small:,} then {large:,} responses over {days} days, 20 stores)")
+    start = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+    clock = ManualClock(start + timedelta(days=days))
+    with (
+        tempfile.TemporaryDirectory() as outbox,
+        LocalStack(
+            template_path=ROOT / "template.yaml",
+            parameters={"LogLevel": "ERROR"},
+            clock=clock,
+            outbox_dir=Path(outbox) / "outbox",
+            logs_dir=Path(outbox) / "logs",
+        ) as stack,
+    ):
+        meter = AwsMeter().install()
+        query = {"from": start.date().isoformat(), "to": (start + timedelta(days=days - 1)).date().isoformat()}
+        query |= {"period": "month", "group_by": "store"}
+        path = "/api/programs/post-purchase-nps/scores"
+        sequence = 0
+        fed = 0
+        cpu = {"ScoreFunction": 0.0, "AlertFunction": 0.0, "ExportFunction": 0.0}
+        measured = {"ScoreFunction": 0, "AlertFunction": 0, "ExportFunction": 0}
+        for target in (small, large):
+            while fed < target:
+                size = 100
+                day = start + timedelta(days=(fed * days) // large if target == large else (fed * days) // small)
+                batch = []
+                for _ in range(size):
+                    sequence += 1
+                    batch.append(_response_record(fed, day, (fed * 7) % 11, sequence))
+                    fed += 1
+                meter.reset()
+                for function in ("ScoreFunction",) if fed > small else tuple(cpu):
+                    began = time.process_time()
+                    stack.invoke(function, {"Records": batch})
+                    cpu[function] += time.process_time() - began
+                    measured[function] += len(batch)
+                if fed == size:  # the first batch: amortised writes of the score consumer
+                    _calls, writes, _reads = meter.snapshot()
+                    print(
+                        f"   aggregate writes, first batch of {size}: {writes / size:.2f} WCU per response "
+                        "(+1 WCU for the response itself)"
+                    )
+            meter.reset()
+            began = time.perf_counter()
+            reply = stack.invoke("ApiFunction", _api_event(path, query))
+            elapsed = time.perf_counter() - began
+            calls, _writes, reads = meter.snapshot()
+            groups = len(json.loads(reply["body"]).get("groups", []))
+            print(
+                f"   score API, month x store at {fed:>7,} responses: {sum(calls.values())} calls "
+                f"({', '.join(f'{k} {v}' for k, v in calls.items())}), {reads:.1f} RCU, {groups} groups, "
+                f"{elapsed * 1000:.0f} ms in-process"
+            )
+        for function, seconds in cpu.items():
+            if measured[function]:
+                print(
+                    f"   {function:<16} CPU {seconds / measured[function] * 1e6:8.0f} us per record "
+                    "(in-process, moto's own work included)"
+                )
+        meter.uninstall()
 
 
 def demo_throughput(customers: int = 400, days: int = 30) -> None:
@@ -140,6 +284,7 @@ def main() -> None:
     import_times()
     api_costs()
     demo_throughput()
+    stream_consumers_and_score_api()
 
 
 if __name__ == "__main__":

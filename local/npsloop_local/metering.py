@@ -109,6 +109,12 @@ def _capacity(operation: str, params: dict[str, Any], parsed: dict[str, Any]) ->
             ((_kind, body),) = entry.items()
             units += _write_units(body.get("Item") or body.get("Key"))
         return 2 * units, 0.0
+    if operation in {"Query", "Scan"}:
+        # Charged on the size of the items read, per 4 KB; with a FilterExpression this (the items
+        # returned) is a lower bound.
+        size = sum(item_size(item) for item in parsed.get("Items", []))
+        units = max(1, math.ceil(size / 4096))
+        return 0.0, float(units if params.get("ConsistentRead") else units / 2)
     if operation == "GetItem":
         return 0.0, _read_units(parsed.get("Item"), bool(params.get("ConsistentRead")))
     if operation == "BatchGetItem":

@@ -3,7 +3,9 @@
 moto keeps sent mail in ``ses_backends[account][region].sent_messages``: raw messages as their MIME
 text (``raw_data``), simple ones as source / subject / body / destinations, for which a MIME
 message is built here. Each new message becomes ``<outbox_dir>/NNNNN-<message id>.eml``.
-``collect`` is cheap and idempotent; the stack calls it after every invocation.
+``collect`` is cheap and idempotent; the stack calls it after every invocation. With
+``ses_events`` set, each new message sent through a configuration set also gets the SES events
+that set's SNS destination would publish (:mod:`.ses_events`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from typing import Any
 
 from moto.ses.models import ses_backends
 
+from .ses_events import SesEventPublisher
+
 __all__ = ["Outbox"]
 
 log = logging.getLogger(__name__)
@@ -37,6 +41,7 @@ class Outbox:
     account_id: str
     region: str
     now: Callable[[], datetime]
+    ses_events: SesEventPublisher | None = None
     _seen: int = 0
     _paths: list[Path] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -69,6 +74,8 @@ class Outbox:
                 path.write_bytes(self._mime(message))
                 written.append(path)
                 log.info("outbox: %s", path)
+                if self.ses_events is not None:
+                    self.ses_events.publish(message)
             self._paths.extend(written)
             return written
 

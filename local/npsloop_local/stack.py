@@ -35,6 +35,7 @@ from .eventbridge import EventRule
 from .http_api import HttpApiServer, RouteTable
 from .outbox import Outbox
 from .provision import Provisioner, ProvisionResult
+from .ses_events import SesEventPublisher
 from .template import Resolver, Template
 
 __all__ = ["Clock", "LocalStack"]
@@ -120,7 +121,13 @@ class LocalStack:
             self.template, self._parameter_values(self._server.url), self.region, account_id, self.stack_name
         )
         self.provisioned = Provisioner(self.client, self._resolver).provision()
-        self._outbox = Outbox(self.outbox_dir, account_id, self.region, self.clock.now)
+        self._outbox = Outbox(
+            self.outbox_dir,
+            account_id,
+            self.region,
+            self.clock.now,
+            ses_events=SesEventPublisher.from_template(self._resolver, self.client("sns"), self.clock.now),
+        )
         self._outbox.prepare()
         self._start_functions(routes)
         self._server.start()

@@ -32,7 +32,7 @@ def test_an_order_event_sends_one_personalised_email_with_one_click_links(invite
     stored = store.invitations[outcomes[0].invitation_id]
     assert stored.status is InvitationStatus.SENT
     assert stored.message_id == "msg-0001"
-    assert (stored.program_version, stored.template_id, stored.template_version) == (1, "survey-invitation", 1)
+    assert (stored.program_version, stored.template_id, stored.template_version) == (2, "survey-invitation", 1)
 
 
 def test_a_polish_customer_gets_the_email_in_polish(invite, mailer, event):

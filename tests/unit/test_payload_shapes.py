@@ -14,7 +14,9 @@ from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2
 from tests.conftest import EVENTS, ROOT, load_event
 
 AWS_SAMPLES = ROOT / "tests" / "fixtures" / "aws"
-BUSINESS_EVENTS = sorted(p.name for p in EVENTS.glob("*.json") if not p.name.startswith(("respond", "unsubscribe")))
+BUSINESS_EVENTS = sorted(
+    p.name for p in EVENTS.glob("*.json") if not p.name.startswith(("respond", "unsubscribe", "ses-", "sns-"))
+)  # ses-*/sns-*: SES reports via SNS (tests/unit/test_delivery.py)
 HTTP_EVENTS = sorted(p.name for p in EVENTS.glob("*.json") if p.name.startswith(("respond", "unsubscribe")))
 
 

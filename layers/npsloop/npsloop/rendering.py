@@ -100,9 +100,15 @@ def render_invitation(
 
 
 def build_mime(
-    *, sender: str, sender_name: str | None, recipient: str, email: InvitationEmail, unsubscribe_url: str
+    *,
+    sender: str,
+    sender_name: str | None,
+    recipient: str,
+    email: InvitationEmail,
+    unsubscribe_url: str,
+    headers: dict[str, str] | None = None,
 ) -> bytes:
-    """A multipart/alternative message with RFC 8058 one-click unsubscribe headers."""
+    """A multipart/alternative message with RFC 8058 one-click unsubscribe headers, plus ``headers``."""
     # RFC 5322 allows 998-character lines: long link headers must stay literal, never RFC 2047-encoded.
     message = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))
     message["From"] = formataddr((sender_name, sender)) if sender_name else sender
@@ -111,6 +117,8 @@ def build_mime(
     message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Auto-Submitted"] = "auto-generated"
+    for name, value in (headers or {}).items():
+        message[name] = value
     message.set_content(email.text, subtype="plain", charset="utf-8")
     message.add_alternative(email.html, subtype="html", charset="utf-8")
     return message.as_bytes()

@@ -96,6 +96,7 @@ def _profile_from(item: dict[str, Any]) -> CustomerProfile:
         last_contacted=contacted,
         last_invitation=last_invitation,
         email_unsubscribed_at=data.get("email_unsubscribed_at"),
+        objected_at=data.get("objected_at"),
     )
 
 

@@ -33,6 +33,8 @@ def skip_reason(
         return SkipReason.SUPPRESSED
     if profile is not None and profile.email_unsubscribed_at is not None:
         return SkipReason.UNSUBSCRIBED
+    if profile is not None and profile.objected_at is not None:
+        return SkipReason.OBJECTED
     if profile is not None:
         last = profile.last_contacted.get(program.id)
         own = profile.last_invitation.get(program.id) == invitation_id  # stamped by this very invitation

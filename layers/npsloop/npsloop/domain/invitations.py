@@ -27,6 +27,7 @@ class SkipReason(StrEnum):
     UNSUBSCRIBED = "unsubscribed"
     RECONTACT_WINDOW = "recontact_window"
     NOT_SAMPLED = "not_sampled"
+    OBJECTED = "objected"  # the customer objected to survey email (a spam complaint; GDPR Art. 21)
 
 
 def invitation_id_for(program_id: str, business_key: str) -> str:
@@ -67,6 +68,12 @@ class Invitation(BaseModel):
     message_id: str | None = None
     failure_reason: str | None = None
     lease_until: AwareDatetime | None = None
+    # Set by the delivery function from SES's reports (npsloop.domain.delivery.DeliveryStatus).
+    delivery_status: str | None = None
+    delivered_at: AwareDatetime | None = None
+    bounced_at: AwareDatetime | None = None
+    bounce_type: str | None = None
+    complained_at: AwareDatetime | None = None
 
     def claim_expired(self, now: datetime) -> bool:
         return self.status is InvitationStatus.PENDING and (self.lease_until is None or self.lease_until <= now)
@@ -76,9 +83,10 @@ class Invitation(BaseModel):
 
 
 class CustomerProfile(BaseModel):
-    """What npsloop keeps per customer: the contact ledger and their unsubscribe."""
+    """What npsloop keeps per customer: the contact ledger, their unsubscribe and their objection."""
 
     customer_id: str
     last_contacted: dict[str, datetime] = {}
     last_invitation: dict[str, str] = {}
     email_unsubscribed_at: AwareDatetime | None = None
+    objected_at: AwareDatetime | None = None  # set by the delivery function when they complain

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
 from npsloop.clock import Clock
+from npsloop.domain.delivery import INVITATION_HEADER, INVITATION_TAG
 from npsloop.domain.eligibility import recontact_cutoff, skip_reason
 from npsloop.domain.events import BusinessEvent, UnknownDetailType, parse_business_event
 from npsloop.domain.invitations import (
@@ -163,6 +164,8 @@ class InviteService:
             recipient=event.customer.email,
             email=rendered,
             unsubscribe_url=unsubscribe_url,
+            # SES echoes headers in both report formats; tags only in event publishing. The id is a hash.
+            headers={INVITATION_HEADER: invitation.invitation_id},
         )
         try:
             message_id = self._mailer.send(
@@ -170,7 +173,7 @@ class InviteService:
                     sender=self._sender.address,
                     recipient=event.customer.email,
                     raw=raw,
-                    tags={"program": program.id, "invitation": invitation.invitation_id},
+                    tags={"program": program.id, INVITATION_TAG: invitation.invitation_id},
                 )
             )
         except MailRejected as exc:

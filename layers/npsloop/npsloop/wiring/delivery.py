@@ -1,0 +1,19 @@
+"""Composition root of the delivery function."""
+
+from __future__ import annotations
+
+from npsloop import runtime
+from npsloop.adapters.dynamodb_delivery import DynamoDeliveryStore
+from npsloop.adapters.parking_queue import ParkingQueue
+from npsloop.runtime import component
+from npsloop.services.delivery import DeliveryService
+
+
+@component
+def delivery_service() -> DeliveryService:
+    config = runtime.settings()
+    (dlq_url,) = config.require("delivery_dlq_url")
+    return DeliveryService(
+        store=DynamoDeliveryStore(config.table_name),
+        parking=ParkingQueue(dlq_url, parked_by="npsloop-delivery"),
+    )
