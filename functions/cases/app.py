@@ -1,0 +1,15 @@
+"""cases: every 15 minutes - escalate overdue cases, reopen unreachable ones due a retry, resend CaseClosed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from npsloop.observability import logger
+from npsloop.wiring import alert
+
+
+@logger.inject_lambda_context(correlation_id_path="id", clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return alert.sweep_service().sweep()

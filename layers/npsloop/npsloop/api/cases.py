@@ -1,0 +1,171 @@
+"""The case API: list, read and update follow-up cases (docs/openapi.yaml).
+
+- ``GET /api/cases?owner=&store=&status=&limit=&next=``: at least one of owner, store or status;
+  paged with an opaque ``next`` token. Callers outside npsloop-admin see the cases they own or manage.
+- ``GET /api/cases/{case_id}`` and ``PATCH /api/cases/{case_id}`` (``{status?, note?, root_cause?,
+  expected_version?}``): the case's owner, their manager or an admin; others get 403.
+
+Errors are JSON ``{"error": code, "message": reason}``: 400 bad request, 401 no verified caller,
+403 not yours, 404 unknown case, 409 version conflict, 422 an update the case rules refuse
+(invalid transition, unknown root cause, resolving without a root cause).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import UnauthorizedError
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from npsloop.api.auth import caller
+from npsloop.domain.cases import Case, CaseStatus, InvalidCaseUpdate
+from npsloop.observability import logger
+from npsloop.ports.cases import CaseQuery, VersionConflict
+from npsloop.services.cases import Caller, CaseForbidden, CaseNotFound, CaseUpdate
+from npsloop.wiring import alert
+
+router = APIGatewayHttpRouter()
+MAX_PAGE = 100
+
+
+class ListParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    owner: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    store: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    status: CaseStatus | None = None
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 25
+    next: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class PatchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: CaseStatus | None = None
+    note: Annotated[str, Field(max_length=4000)] | None = None
+    root_cause: Annotated[str, Field(max_length=64)] | None = None
+    expected_version: Annotated[int, Field(ge=1)] | None = None
+
+
+def _problem(status: int, code: str, message: str) -> Response:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body={"error": code, "message": message},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _ok(body: Any) -> Response:
+    return Response(
+        status_code=200, content_type=content_types.APPLICATION_JSON, body=body, headers={"Cache-Control": "no-store"}
+    )
+
+
+def _invalid(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}" for e in exc.errors())
+
+
+def representation(case: Case) -> dict[str, Any]:
+    return case.model_dump(mode="json", exclude={"closed_event_pending"})
+
+
+def encode_token(start: dict[str, Any] | None) -> str | None:
+    if not start:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(start, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_token(token: str) -> dict[str, Any]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("next: not a token this API gave out") from exc
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise ValueError("next: not a token this API gave out")
+    return data
+
+
+def _who() -> Caller:
+    who = caller(router.current_event)
+    return Caller(subject=who.subject, is_admin=who.is_admin)
+
+
+@router.get("/api/cases")
+def list_cases() -> Response:
+    try:
+        who = _who()
+    except UnauthorizedError as exc:
+        return _problem(401, "unauthorized", str(exc.msg))
+    try:
+        params = ListParams.model_validate(router.current_event.query_string_parameters or {})
+        if not (params.owner or params.store or params.status):
+            return _problem(400, "invalid_request", "give at least one of owner, store or status")
+        start = decode_token(params.next) if params.next else None
+    except ValidationError as exc:
+        return _problem(400, "invalid_request", _invalid(exc))
+    except ValueError as exc:
+        return _problem(400, "invalid_request", str(exc))
+    query = CaseQuery(owner=params.owner, store=params.store, status=params.status, limit=params.limit, start=start)
+    page = alert.case_api_service().find(query, who)
+    return _ok({"cases": [representation(c) for c in page.cases], "next": encode_token(page.next_start)})
+
+
+@router.get("/api/cases/<case_id>")
+def get_case(case_id: str) -> Response:
+    try:
+        return _ok(representation(alert.case_api_service().get(case_id, _who())))
+    except UnauthorizedError as exc:
+        return _problem(401, "unauthorized", str(exc.msg))
+    except CaseNotFound:
+        return _problem(404, "unknown_case", f"no case {case_id!r}")
+    except CaseForbidden as exc:
+        return _problem(403, "forbidden", str(exc))
+
+
+@router.patch("/api/cases/<case_id>")
+def update_case(case_id: str) -> Response:
+    try:
+        who = _who()
+        body = PatchBody.model_validate(_json_body())
+        case = alert.case_api_service().update(
+            case_id,
+            who,
+            CaseUpdate(
+                status=body.status, note=body.note, root_cause=body.root_cause, expected_version=body.expected_version
+            ),
+        )
+    except UnauthorizedError as exc:
+        return _problem(401, "unauthorized", str(exc.msg))
+    except ValidationError as exc:
+        return _problem(400, "invalid_request", _invalid(exc))
+    except ValueError as exc:
+        if isinstance(exc, InvalidCaseUpdate):
+            logger.info("case update refused", case_id=case_id, code=exc.code)
+            return _problem(422, exc.code, exc.reason)
+        return _problem(400, "invalid_request", str(exc))
+    except CaseNotFound:
+        return _problem(404, "unknown_case", f"no case {case_id!r}")
+    except CaseForbidden as exc:
+        return _problem(403, "forbidden", str(exc))
+    except VersionConflict as exc:
+        return _problem(409, "version_conflict", f"the case is at version {exc.current}: read it again and retry")
+    return _ok(representation(case))
+
+
+def _json_body() -> Any:
+    raw = router.current_event.decoded_body
+    if not raw:
+        raise ValueError("the body must be a JSON object")
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError("the body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise ValueError("the body must be a JSON object")
+    return body

@@ -1,0 +1,378 @@
+"""Alert rules and routing: which responses alert whom, and which open a follow-up case.
+
+Both live in TOML files validated on load (``config/alerts.toml``, ``config/routing.toml``). A bad
+file fails with a message that names the offending field, e.g.
+``alerts.toml: detractor.thresholds.nps: Input should be less than or equal to 10``.
+
+The rules are pure functions of a response (and, for the cluster rule, of how many detractors the
+store had in the window, which the alert service counts). At most one alert per response and rule
+is the service's job (a claim per rule); here a rule only says whether it fires.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, time
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from npsloop.domain.programs import _describe
+from npsloop.domain.responses import Response
+from npsloop.domain.surveys import SurveyType
+from npsloop.domain.types import EmailAddress, Label, Slug, TimeZoneName
+from npsloop.domain.working_time import WorkingCalendar
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+DEFAULT_ALERTS_FILE = CONFIG_DIR / "alerts.toml"
+DEFAULT_ROUTING_FILE = CONFIG_DIR / "routing.toml"
+
+# The lowest promoter (or "satisfied", "easy") answer per survey type; below it a VIP alerts.
+PROMOTER_FLOOR: dict[SurveyType, int] = {SurveyType.NPS: 9, SurveyType.CSAT: 4, SurveyType.CES: 5}
+
+
+class AlertConfigError(ValueError):
+    """The alert rules or the routing file is invalid; the message names each offending field."""
+
+
+class Severity(StrEnum):
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        return {Severity.HIGH: 3, Severity.NORMAL: 2, Severity.LOW: 1}[self]
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Rule(_Config):
+    id: Slug
+    severity: Severity
+    opens_case: bool
+    enabled: bool = True
+
+
+class Thresholds(_Config):
+    """The highest score that counts as a detractor, per survey type."""
+
+    nps: Annotated[int, Field(ge=0, le=10)] = 6
+    csat: Annotated[int, Field(ge=1, le=5)] = 2
+    ces: Annotated[int, Field(ge=1, le=7)] = 3
+
+    def of(self, survey_type: SurveyType) -> int:
+        return int(getattr(self, survey_type.value))
+
+
+class DetractorRule(_Rule):
+    thresholds: Thresholds = Thresholds()
+
+    def fires(self, response: Response) -> bool:
+        return response.score <= self.thresholds.of(response.survey_type)
+
+
+def fold(text: str) -> str:
+    """Lower-case without diacritics ("Rezygnuję" -> "rezygnuje", "Łódź" -> "lodz") for matching."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("ł", "l"))
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+Keyword = Annotated[str, Field(min_length=2, max_length=60)]
+
+
+class KeywordRule(_Rule):
+    """Words or phrases in the comment; a trailing ``*`` matches any ending ("rezygn*")."""
+
+    pl: tuple[Keyword, ...] = ()
+    en: tuple[Keyword, ...] = ()
+
+    @model_validator(mode="after")
+    def _some_keywords(self) -> KeywordRule:
+        if not self.pl and not self.en:
+            raise ValueError("needs at least one keyword in pl or en")
+        for word in (*self.pl, *self.en):
+            if not re.fullmatch(r"[^\W_]+([ '-][^\W_]+)*\*?", word.strip()):
+                raise ValueError(f"keyword {word!r} must be letters or digits (a phrase may use spaces, - and ')")
+        return self
+
+    @cached_property
+    def _pattern(self) -> re.Pattern[str]:
+        parts = []
+        for word in sorted({fold(w.strip()) for w in (*self.pl, *self.en)}, key=len, reverse=True):
+            stem, prefix = (word[:-1], True) if word.endswith("*") else (word, False)
+            parts.append(r"\s+".join(re.escape(piece) for piece in stem.split()) + (r"\w*" if prefix else ""))
+        return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)")
+
+    def matches(self, comment: str | None) -> list[str]:
+        """The (folded) keywords found in the comment, for the alert; empty when none."""
+        if not comment:
+            return []
+        return sorted({" ".join(found.split()) for found in self._pattern.findall(fold(comment))})
+
+    def fires(self, response: Response) -> bool:
+        return bool(self.matches(response.comment))
+
+
+class VipRule(_Rule):
+    def fires(self, response: Response) -> bool:
+        return response.vip and response.score < PROMOTER_FLOOR[response.survey_type]
+
+
+class ClusterRule(_Rule):
+    """``detractors`` detractors within ``within_hours`` at the same store (the response included)."""
+
+    detractors: Annotated[int, Field(ge=2, le=1000)] = 3
+    within_hours: Annotated[int, Field(ge=1, le=24 * 31)] = 24
+
+
+RootCause = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+
+
+class CaseSettings(_Config):
+    root_causes: Annotated[tuple[RootCause, ...], Field(min_length=1)]
+
+    @field_validator("root_causes")
+    @classmethod
+    def _unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("root cause codes must be unique")
+        return value
+
+
+class AlertRules(_Config):
+    schema_version: Literal[1]
+    detractor: DetractorRule
+    keywords: KeywordRule
+    vip: VipRule
+    cluster: ClusterRule
+    cases: CaseSettings
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> AlertRules:
+        ids = [rule.id for rule in self.rules()]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"rule ids must be unique: {duplicates}")
+        return self
+
+    def rules(self) -> tuple[_Rule, ...]:
+        return (self.detractor, self.keywords, self.vip, self.cluster)
+
+    def get(self, rule_id: str) -> _Rule | None:
+        return next((rule for rule in self.rules() if rule.id == rule_id), None)
+
+
+@dataclass(frozen=True)
+class FiredRule:
+    rule_id: str
+    kind: Literal["detractor", "keyword", "vip", "cluster"]
+    severity: Severity
+    opens_case: bool
+    keywords: tuple[str, ...] = ()
+
+
+def _fired(rule: _Rule, kind: Literal["detractor", "keyword", "vip", "cluster"], **extra: Any) -> FiredRule:
+    return FiredRule(rule.id, kind, rule.severity, rule.opens_case, **extra)
+
+
+def is_detractor(rules: AlertRules, response: Response) -> bool:
+    return rules.detractor.fires(response)
+
+
+def evaluate(rules: AlertRules, response: Response, cluster_reached: bool = False) -> list[FiredRule]:
+    """The rules that fire for this response, in the configured order.
+
+    ``cluster_reached``: the service found this detractor completes a cluster at its store (and
+    no cluster alert went out for that store within the window).
+    """
+    fired: list[FiredRule] = []
+    if rules.detractor.enabled and rules.detractor.fires(response):
+        fired.append(_fired(rules.detractor, "detractor"))
+    if rules.keywords.enabled:
+        found = rules.keywords.matches(response.comment)
+        if found:
+            fired.append(_fired(rules.keywords, "keyword", keywords=tuple(found)))
+    if rules.vip.enabled and rules.vip.fires(response):
+        fired.append(_fired(rules.vip, "vip"))
+    if rules.cluster.enabled and cluster_reached:
+        fired.append(_fired(rules.cluster, "cluster"))
+    return fired
+
+
+def case_severity(fired: list[FiredRule]) -> Severity | None:
+    """The severity of the case these rules open: the highest of the case-opening ones; None for no case."""
+    opening = [rule.severity for rule in fired if rule.opens_case]
+    return max(opening, key=lambda s: s.rank) if opening else None
+
+
+# -- routing -------------------------------------------------------------------------------------
+
+
+class Channel(StrEnum):
+    SNS = "sns"
+    EMAIL = "email"
+    BOTH = "both"
+
+    @property
+    def sns(self) -> bool:
+        return self in (Channel.SNS, Channel.BOTH)
+
+    @property
+    def email(self) -> bool:
+        return self in (Channel.EMAIL, Channel.BOTH)
+
+
+class Person(_Config):
+    """Someone alerts and cases are routed to. ``id`` is their subject (``sub``) in the API's tokens."""
+
+    id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")]
+    email: EmailAddress
+
+
+class RouteDefaults(_Config):
+    owner: Person | None = None
+    manager: Person | None = None
+    team: Slug | None = None
+    time_zone: TimeZoneName | None = None
+    channel: Channel | None = None
+
+
+class StoreRoute(RouteDefaults):
+    id: Label
+    region: Label | None = None
+
+
+class RegionRoute(RouteDefaults):
+    id: Label
+
+
+class Fallback(_Config):
+    owner: Person
+    manager: Person
+    team: Slug
+    time_zone: TimeZoneName = "Europe/Warsaw"
+    channel: Channel = Channel.BOTH
+
+
+class WorkingHours(_Config):
+    start: time = time(9)
+    end: time = time(17)
+    weekdays: tuple[Annotated[int, Field(ge=1, le=7)], ...] = (1, 2, 3, 4, 5)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WorkingHours:
+        if self.start >= self.end:
+            raise ValueError("start must be before end")
+        if not self.weekdays:
+            raise ValueError("weekdays must name at least one day")
+        return self
+
+
+class SlaHours(_Config):
+    high: Annotated[float, Field(gt=0, le=24 * 30)]
+    normal: Annotated[float, Field(gt=0, le=24 * 30)]
+    low: Annotated[float, Field(gt=0, le=24 * 30)]
+
+    def of(self, severity: Severity) -> float:
+        return float(getattr(self, severity.value))
+
+
+@dataclass(frozen=True)
+class Route:
+    owner: Person
+    manager: Person
+    team: str
+    time_zone: str
+    channel: Channel
+    matched: Literal["store", "region", "fallback"]
+
+
+class RoutingTable(_Config):
+    schema_version: Literal[1]
+    fallback: Fallback
+    sla_hours: SlaHours
+    working_hours: WorkingHours = WorkingHours()
+    holidays: tuple[date, ...] = ()
+    region: tuple[RegionRoute, ...] = ()
+    store: tuple[StoreRoute, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_and_known(self) -> RoutingTable:
+        for kind, entries in (("region", self.region), ("store", self.store)):
+            ids = [entry.id for entry in entries]
+            duplicates = sorted({i for i in ids if ids.count(i) > 1})
+            if duplicates:
+                raise ValueError(f"duplicate {kind} ids {duplicates}")
+        regions = {entry.id for entry in self.region}
+        for entry in self.store:
+            if entry.region is not None and entry.region not in regions:
+                raise ValueError(f"store {entry.id!r} names region {entry.region!r}, which has no [[region]] entry")
+        return self
+
+    @cached_property
+    def calendar(self) -> WorkingCalendar:
+        hours = self.working_hours
+        return WorkingCalendar(hours.start, hours.end, frozenset(hours.weekdays), frozenset(self.holidays))
+
+    def route(self, context: dict[str, str]) -> Route:
+        """Store entry over its region's (the store's own region, else the context's) over the fallback."""
+        store = next((s for s in self.store if s.id == context.get("store")), None)
+        region_id = (store.region if store and store.region else None) or context.get("region")
+        region = next((r for r in self.region if r.id == region_id), None)
+        layers = [layer for layer in (store, region) if layer is not None]
+
+        def pick(name: str) -> Any:
+            return next((getattr(layer, name) for layer in layers if getattr(layer, name) is not None), None) or (
+                getattr(self.fallback, name)
+            )
+
+        matched: Literal["store", "region", "fallback"] = "store" if store else "region" if region else "fallback"
+        return Route(
+            owner=pick("owner"),
+            manager=pick("manager"),
+            team=pick("team"),
+            time_zone=pick("time_zone"),
+            channel=pick("channel"),
+            matched=matched,
+        )
+
+
+# -- loading -------------------------------------------------------------------------------------
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise AlertConfigError(f"{path.name}: not valid TOML: {exc}") from exc
+
+
+def parse_alert_rules(raw: dict[str, Any], origin: str = "alerts") -> AlertRules:
+    try:
+        return AlertRules.model_validate(raw)
+    except ValidationError as exc:
+        raise AlertConfigError(f"{origin}: " + "; ".join(_describe(exc.errors()))) from exc
+
+
+def parse_routing(raw: dict[str, Any], origin: str = "routing") -> RoutingTable:
+    try:
+        return RoutingTable.model_validate(raw)
+    except ValidationError as exc:
+        raise AlertConfigError(f"{origin}: " + "; ".join(_describe(exc.errors()))) from exc
+
+
+def load_alert_rules(path: Path = DEFAULT_ALERTS_FILE) -> AlertRules:
+    return parse_alert_rules(_read(path), origin=path.name)
+
+
+def load_routing(path: Path = DEFAULT_ROUTING_FILE) -> RoutingTable:
+    return parse_routing(_read(path), origin=path.name)

@@ -1,0 +1,153 @@
+"""Notices to people: alerts, escalations and retry reminders, on the alerts topic and/or by email.
+
+One ``Notice`` becomes an SNS message (JSON, with the attributes subscribers filter on: store,
+region, team, rule, kind) and an email rendered from ``templates/email/alert@1.{txt,html}``
+(Jinja2, HTML autoescaped). Neither carries the customer's email or phone: the customer id only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import formataddr
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from npsloop.domain.alerts import Channel, Person
+from npsloop.observability import count, logger
+from npsloop.ports import Mailer, MailRejected, OutgoingEmail
+from npsloop.ports.cases import AlertTopic, TopicMessage
+
+TEMPLATE = "email/alert@1"
+NoticeKind = Literal["alert", "escalation", "retry"]
+_HEADLINES = {
+    "alert": "Customer feedback alert",
+    "escalation": "Overdue follow-up case (escalated to you)",
+    "retry": "Unreachable customer: try again today",
+}
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: NoticeKind
+    recipient: Person
+    severity: str
+    invitation_id: str
+    program_id: str
+    survey_type: str
+    score: int
+    customer_id: str
+    context: dict[str, str]
+    team: str
+    rule: str | None = None
+    comment: str | None = None
+    keywords: tuple[str, ...] = ()
+    case_id: str | None = None
+    case_url: str | None = None
+    due_at: datetime | None = None
+    time_zone: str = "Europe/Warsaw"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def alert_id(self) -> str:
+        return f"{self.invitation_id}:{self.kind}:{self.rule or '-'}"
+
+    def body(self) -> dict[str, Any]:
+        """The SNS message: everything a subscriber needs, the recipient by id only."""
+        document = asdict(self)
+        document.pop("recipient")
+        document.pop("extra")
+        document.update(self.extra)
+        document["alert_id"] = self.alert_id
+        document["recipient_id"] = self.recipient.id
+        document["keywords"] = list(self.keywords)
+        document["due_at"] = self.due_at.isoformat() if self.due_at else None
+        return {k: v for k, v in document.items() if v is not None}
+
+    def attributes(self) -> dict[str, str]:
+        return {
+            "kind": self.kind,
+            "rule": self.rule or "",
+            "store": self.context.get("store", ""),
+            "region": self.context.get("region", ""),
+            "team": self.team,
+            "severity": self.severity,
+        }
+
+    def subject(self) -> str:
+        where = self.context.get("store") or self.context.get("region") or "-"
+        return f"[{self.severity}] {_HEADLINES[self.kind]}: {self.survey_type.upper()} {self.score} at {where}"
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True, default=False),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def render_notice(notice: Notice) -> tuple[str, str]:
+    """The plain-text and HTML bodies of a notice email."""
+    due = notice.due_at.astimezone(ZoneInfo(notice.time_zone)).strftime("%Y-%m-%d %H:%M %Z") if notice.due_at else None
+    context = {"n": notice, "headline": _HEADLINES[notice.kind], "due": due}
+    env = _environment()
+    return env.get_template(f"{TEMPLATE}.txt").render(context), env.get_template(f"{TEMPLATE}.html").render(context)
+
+
+@dataclass(frozen=True)
+class MailSender:
+    address: str
+    name: str | None
+
+
+class Notifier:
+    """Sends a notice on the channels its route asks for. Errors other than a refused address propagate."""
+
+    def __init__(self, topic: AlertTopic | None, mailer: Mailer | None, sender: MailSender | None) -> None:
+        self._topic = topic
+        self._mailer = mailer
+        self._sender = sender
+
+    def send(self, notice: Notice, channel: Channel) -> None:
+        if channel.sns and self._topic is not None:
+            self._topic.publish(TopicMessage(notice.subject(), notice.body(), notice.attributes()))
+            count("NoticesPublished", kind=notice.kind)
+        if channel.email and self._mailer is not None and self._sender is not None:
+            self._mail(notice, self._mailer, self._sender)
+
+    @staticmethod
+    def _mail(notice: Notice, mailer: Mailer, sender: MailSender) -> None:
+        text, html = render_notice(notice)
+        message = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))
+        message["From"] = formataddr((sender.name, sender.address)) if sender.name else (sender.address)
+        message["To"] = notice.recipient.email
+        message["Subject"] = notice.subject()
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(text, subtype="plain", charset="utf-8")
+        message.add_alternative(html, subtype="html", charset="utf-8")
+        try:
+            mailer.send(
+                OutgoingEmail(
+                    sender=sender.address,
+                    recipient=notice.recipient.email,
+                    raw=message.as_bytes(),
+                    # Never the "invitation" tag: the delivery function would file this email's reports
+                    # under the survey invitation of the same id.
+                    tags={"notice": notice.kind},
+                )
+            )
+        except MailRejected as exc:
+            # A colleague's address refused for good: retrying will not help; the topic still has it.
+            logger.error("notice email rejected", kind=notice.kind, recipient_id=notice.recipient.id, code=exc.code)
+            count("NoticeEmailsRejected", kind=notice.kind)
+            return
+        count("NoticesMailed", kind=notice.kind)

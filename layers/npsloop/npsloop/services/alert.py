@@ -1,0 +1,231 @@
+"""Stream of responses in; alerts, follow-up cases and bus events out - each exactly once per response.
+
+For each new or changed response (INSERT, or MODIFY that changes the score or comment) the rules of
+``config/alerts.toml`` decide what fires. Every side effect runs under a claim in the table
+(``INV#<id>`` / ``ALERT#<rule id>``, and ``OPENED#CASE`` for the case): a conditional put with a
+lease, then the side effect, then "sent". A redelivered or concurrent record finds the claim and
+does nothing; a crashed attempt's lease runs out and the retry takes over.
+
+Poison records are parked in the alert DLQ and the batch goes on. Any other failure reports the
+record in ``batchItemFailures`` and stops: Lambda retries from it, so nothing after it is skipped.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from npsloop.changes import Change, ChangeKind, UnreadableRecord, parse_change, records_of
+from npsloop.clock import Clock
+from npsloop.domain.alerts import (
+    AlertRules,
+    FiredRule,
+    Route,
+    RoutingTable,
+    case_severity,
+    evaluate,
+    is_detractor,
+)
+from npsloop.domain.cases import Case
+from npsloop.domain.responses import Response
+from npsloop.notices import Notice, Notifier
+from npsloop.observability import count, logger
+from npsloop.ports import EventParking
+from npsloop.ports.cases import AlertClaims, BusEvent, CaseRepository, EventBus, StepClaim, StoreWindows
+from npsloop.services.cases import case_opened_event, case_url
+
+CLAIM_LEASE = timedelta(seconds=90)  # longer than one invocation (timeout 60 s)
+CASE_STEP = "OPENED#CASE"
+
+
+class StepInFlight(Exception):
+    """Another delivery holds the claim of this step; the record is retried later."""
+
+
+@dataclass
+class RecordOutcome:
+    result: str  # alerted | no_rule | unchanged | ignored | parked
+    invitation_id: str | None = None
+    rules: list[str] = field(default_factory=list)
+
+
+def _alert_step(rule_id: str) -> str:
+    return f"ALERT#{rule_id}"
+
+
+def detractor_received_event(response: Response, base_url: str | None, opened_case: bool) -> BusEvent:
+    return BusEvent(
+        "DetractorReceived",
+        {
+            "event_id": f"npsloop:DetractorReceived:{response.invitation_id}",
+            "invitation_id": response.invitation_id,
+            "program_id": response.program_id,
+            "survey_type": response.survey_type.value,
+            "score": response.score,
+            "customer_id": response.customer_id,
+            "vip": response.vip,
+            "context": response.context,
+            "responded_at": response.updated_at.isoformat(),
+            "case_id": response.invitation_id if opened_case else None,
+            "case_url": case_url(base_url, response.invitation_id) if opened_case else None,
+        },
+    )
+
+
+class AlertService:
+    def __init__(
+        self,
+        *,
+        rules: AlertRules,
+        routing: RoutingTable,
+        claims: AlertClaims,
+        windows: StoreWindows,
+        cases: CaseRepository,
+        notifier: Notifier,
+        bus: EventBus,
+        parking: EventParking,
+        public_base_url: str | None,
+        clock: Clock,
+    ) -> None:
+        self._rules = rules
+        self._routing = routing
+        self._claims = claims
+        self._windows = windows
+        self._cases = cases
+        self._notifier = notifier
+        self._bus = bus
+        self._parking = parking
+        self._base_url = public_base_url
+        self._clock = clock
+
+    # -- the batch -------------------------------------------------------------------------------
+    def handle(self, event: dict[str, Any]) -> dict[str, Any]:
+        """One Lambda stream batch; returns the partial-batch response."""
+        for record in records_of(event):
+            try:
+                change = parse_change(record)
+            except UnreadableRecord as exc:
+                self._park(record, f"unreadable record: {exc}")
+                continue
+            try:
+                self.process(change)
+            except ValidationError as exc:
+                reasons = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc']) or 'image'}: {e['msg']}" for e in exc.errors()
+                )
+                self._park(record, f"not a valid response: {reasons}"[:1000], change)
+            except Exception as exc:  # a storage, publish or claim failure: retry from this record
+                logger.warning(
+                    "alert record failed; retrying from it",
+                    sequence_number=change.sequence_number,
+                    invitation_id=str(change.keys.get("pk", ""))[4:],
+                    error=type(exc).__name__,
+                )
+                count("AlertRecordsFailed", error=type(exc).__name__)
+                return {"batchItemFailures": [{"itemIdentifier": change.sequence_number}]}
+        return {"batchItemFailures": []}
+
+    def _park(self, record: Any, reason: str, change: Change | None = None) -> None:
+        logger.warning("alert record parked", reason=reason, sequence_number=change.sequence_number if change else None)
+        self._parking.park(record, reason)
+        count("AlertRecordsParked")
+
+    # -- one record ------------------------------------------------------------------------------
+    def process(self, change: Change) -> RecordOutcome:
+        if change.kind is ChangeKind.REMOVE or change.entity != "response":
+            return RecordOutcome("ignored")
+        response = Response.model_validate(change.new)
+        if change.kind is ChangeKind.MODIFY and not _answer_changed(change.old, response):
+            return RecordOutcome("unchanged", response.invitation_id)
+        route = self._routing.route(response.context)
+        fired = evaluate(self._rules, response, cluster_reached=self._cluster_reached(response))
+        if not fired:
+            return RecordOutcome("no_rule", response.invitation_id)
+        severity = case_severity(fired)
+        if severity is not None:
+            self._once(response.invitation_id, CASE_STEP, lambda: self._open_case(response, fired, severity, route))
+        for rule in fired:
+            self._once(
+                response.invitation_id,
+                _alert_step(rule.rule_id),
+                lambda rule=rule: self._alert(response, rule, route, opened_case=severity is not None),
+            )
+        return RecordOutcome("alerted", response.invitation_id, [rule.rule_id for rule in fired])
+
+    def _once(self, invitation_id: str, step: str, action: Callable[[], None]) -> None:
+        token = uuid.uuid4().hex
+        now = self._clock.now()
+        match self._claims.claim(invitation_id, step, token, now, now + CLAIM_LEASE):
+            case StepClaim.DONE:
+                logger.info("alert step done before", invitation_id=invitation_id, step=step)
+                return
+            case StepClaim.IN_FLIGHT:
+                raise StepInFlight(f"{invitation_id} {step}")
+            case StepClaim.CLAIMED:
+                action()
+                self._claims.complete(invitation_id, step, token, self._clock.now())
+
+    def _cluster_reached(self, response: Response) -> bool:
+        rule = self._rules.cluster
+        store = response.context.get("store")
+        if not rule.enabled or not store or not is_detractor(self._rules, response):
+            return False
+        window = timedelta(hours=rule.within_hours)
+        at = response.created_at
+        self._windows.record_detractor(store, response.invitation_id, at, at + window + timedelta(days=1))
+        if self._windows.count_detractors(store, at - window, at) < rule.detractors:
+            return False
+        return self._windows.claim_cluster(store, response.invitation_id, at, at + window)
+
+    def _open_case(self, response: Response, fired: list[FiredRule], severity: Any, route: Route) -> None:
+        case = Case.open(
+            response=response,
+            fired=fired,
+            severity=severity,
+            route=route,
+            sla_hours=self._routing.sla_hours,
+            calendar=self._routing.calendar,
+            now=self._clock.now(),
+        )
+        if not self._cases.create(case):
+            case = self._cases.get(case.case_id) or case  # a crashed attempt created it: announce that one
+        self._bus.put([case_opened_event(case, self._base_url)])
+        logger.info("case opened", case_id=case.case_id, owner_id=case.owner.id, severity=case.severity.value)
+        count("CasesOpened", severity=case.severity.value)
+
+    def _alert(self, response: Response, rule: FiredRule, route: Route, opened_case: bool) -> None:
+        notice = Notice(
+            kind="alert",
+            recipient=route.owner,
+            severity=rule.severity.value,
+            invitation_id=response.invitation_id,
+            program_id=response.program_id,
+            survey_type=response.survey_type.value,
+            score=response.score,
+            customer_id=response.customer_id,
+            context=response.context,
+            team=route.team,
+            rule=rule.rule_id,
+            comment=response.comment,
+            keywords=rule.keywords,
+            case_id=response.invitation_id if opened_case else None,
+            case_url=case_url(self._base_url, response.invitation_id) if opened_case else None,
+            time_zone=route.time_zone,
+            extra={"vip": response.vip, "responded_at": response.updated_at.isoformat()},
+        )
+        self._notifier.send(notice, route.channel)
+        if rule.kind == "detractor":
+            self._bus.put([detractor_received_event(response, self._base_url, opened_case)])
+        logger.info("alert sent", invitation_id=response.invitation_id, rule=rule.rule_id, channel=route.channel.value)
+        count("AlertsSent", rule=rule.rule_id)
+
+
+def _answer_changed(old: dict[str, Any] | None, new: Response) -> bool:
+    if not old:
+        return True
+    return old.get("score") != new.score or (old.get("comment") or None) != new.comment

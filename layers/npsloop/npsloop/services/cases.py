@@ -1,0 +1,224 @@
+"""Follow-up cases: reading and updating them (the case API) and the 15-minute sweep.
+
+The sweep escalates overdue cases to the owner's manager (once: ``escalated_at`` takes the case off
+the work queue), reopens unreachable cases whose retry day has come, and publishes ``CaseClosed``
+events the API could not confirm. Notices go out before the case is saved, so a crash in between
+repeats the notice at the next tick rather than losing it (at-least-once, like every hop).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from npsloop.clock import Clock
+from npsloop.domain.alerts import AlertRules, RoutingTable
+from npsloop.domain.cases import Case, CaseStatus
+from npsloop.notices import Notice, NoticeKind, Notifier
+from npsloop.observability import count, logger
+from npsloop.ports.cases import (
+    BusEvent,
+    CasePage,
+    CaseQuery,
+    CaseRepository,
+    EventBus,
+    PublishFailed,
+    VersionConflict,
+    WorkQueue,
+)
+
+SWEEP_LIMIT = 500  # per queue and tick; the rest waits 15 minutes
+
+
+class CaseNotFound(LookupError):
+    pass
+
+
+class CaseForbidden(PermissionError):
+    pass
+
+
+def case_url(base_url: str | None, case_id: str) -> str | None:
+    return f"{base_url}/api/cases/{case_id}" if base_url else None
+
+
+def case_opened_event(case: Case, base_url: str | None) -> BusEvent:
+    return BusEvent(
+        "CaseOpened",
+        {
+            "event_id": f"npsloop:CaseOpened:{case.case_id}",
+            "case_id": case.case_id,
+            "invitation_id": case.invitation_id,
+            "program_id": case.program_id,
+            "customer_id": case.customer_id,
+            "store": case.store,
+            "region": case.region,
+            "severity": case.severity.value,
+            "rules": list(case.rules),
+            "score": case.score,
+            "owner_id": case.owner.id,
+            "team": case.team,
+            "opened_at": case.opened_at.isoformat(),
+            "sla_due_at": case.sla_due_at.isoformat(),
+            "case_url": case_url(base_url, case.case_id),
+        },
+    )
+
+
+def case_closed_event(case: Case, base_url: str | None) -> BusEvent:
+    closing = next((h for h in reversed(case.history) if h.to_status == case.status), None)
+    return BusEvent(
+        "CaseClosed",
+        {
+            "event_id": f"npsloop:CaseClosed:{case.case_id}",
+            "case_id": case.case_id,
+            "invitation_id": case.invitation_id,
+            "program_id": case.program_id,
+            "customer_id": case.customer_id,
+            "store": case.store,
+            "region": case.region,
+            "status": case.status.value,
+            "root_cause": case.root_cause,
+            "opened_at": case.opened_at.isoformat(),
+            "closed_at": (case.closed_at or case.updated_at).isoformat(),
+            "closed_by": closing.by if closing else None,
+            "escalated": case.escalated_at is not None,
+            "case_url": case_url(base_url, case.case_id),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class CaseUpdate:
+    status: CaseStatus | None = None
+    note: str | None = None
+    root_cause: str | None = None
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class Caller:
+    subject: str
+    is_admin: bool
+
+
+class CaseService:
+    def __init__(
+        self,
+        *,
+        rules: AlertRules,
+        routing: RoutingTable,
+        cases: CaseRepository,
+        bus: EventBus,
+        notifier: Notifier | None,
+        public_base_url: str | None,
+        clock: Clock,
+    ) -> None:
+        self._rules = rules
+        self._routing = routing
+        self._cases = cases
+        self._bus = bus
+        self._notifier = notifier
+        self._base_url = public_base_url
+        self._clock = clock
+
+    # -- the API ---------------------------------------------------------------------------------
+    def get(self, case_id: str, caller: Caller) -> Case:
+        case = self._cases.get(case_id)
+        if case is None:
+            raise CaseNotFound(case_id)
+        if not case.may_be_changed_by(caller.subject, caller.is_admin):
+            raise CaseForbidden("only the case's owner, their manager or an admin may see this case")
+        return case
+
+    def find(self, query: CaseQuery, caller: Caller) -> CasePage:
+        if not (query.owner or query.store or query.status):
+            raise ValueError("give owner, store or status")
+        visible_to = None if caller.is_admin else caller.subject
+        return self._cases.find(CaseQuery(**{**query.__dict__, "visible_to": visible_to}))
+
+    def update(self, case_id: str, caller: Caller, update: CaseUpdate) -> Case:
+        case = self.get(case_id, caller)
+        if update.expected_version is not None and update.expected_version != case.version:
+            raise VersionConflict(case_id, case.version)
+        changed = case.change(
+            actor=caller.subject,
+            now=self._clock.now(),
+            calendar=self._routing.calendar,
+            root_causes=self._rules.cases.root_causes,
+            status=update.status,
+            note=update.note,
+            root_cause=update.root_cause,
+        )
+        self._cases.save(changed, expected_version=case.version)
+        logger.info("case updated", case_id=case_id, status=changed.status.value, version=changed.version)
+        count("CasesUpdated", status=changed.status.value)
+        if changed.closed_event_pending:
+            changed = self._publish_closed(changed)
+        return changed
+
+    def _publish_closed(self, case: Case) -> Case:
+        try:
+            self._bus.put([case_closed_event(case, self._base_url)])
+        except PublishFailed as exc:
+            logger.warning("CaseClosed not published; the sweep retries", case_id=case.case_id, error=str(exc))
+            return case
+        self._cases.closed_event_sent(case)
+        count("CasesClosed", status=case.status.value)
+        return case.model_copy(update={"closed_event_pending": False})
+
+    # -- the sweep -------------------------------------------------------------------------------
+    def sweep(self) -> dict[str, int]:
+        now = self._clock.now()
+        done = {"escalated": 0, "reopened": 0, "closed_events": 0, "conflicts": 0}
+        for case_id in self._cases.due(WorkQueue.SLA, now, SWEEP_LIMIT):
+            case = self._cases.get(case_id)
+            if case is not None and case.overdue(now):
+                self._notify(case, "escalation", case.manager)
+                done["escalated" if self._save(case.escalate(now), case) else "conflicts"] += 1
+        for case_id in self._cases.due(WorkQueue.RETRY, now, SWEEP_LIMIT):
+            case = self._cases.get(case_id)
+            if case is not None and case.retry_due(now):
+                reopened = case.reopen_for_retry(now)
+                self._notify(reopened, "retry", case.owner)
+                done["reopened" if self._save(reopened, case) else "conflicts"] += 1
+        for case_id in self._cases.due(WorkQueue.CLOSED_EVENT, now, SWEEP_LIMIT):
+            case = self._cases.get(case_id)
+            if case is not None and case.closed_event_pending:
+                self._bus.put([case_closed_event(case, self._base_url)])
+                self._cases.closed_event_sent(case)
+                done["closed_events"] += 1
+        logger.info("case sweep", **done)
+        return done
+
+    def _save(self, changed: Case, read: Case) -> bool:
+        try:
+            self._cases.save(changed, expected_version=read.version)
+        except VersionConflict:
+            logger.info("case changed during the sweep; next tick decides", case_id=read.case_id)
+            return False
+        count("CasesEscalated" if changed.escalated_at and not read.escalated_at else "CasesReopened")
+        return True
+
+    def _notify(self, case: Case, kind: NoticeKind, recipient: Any) -> None:
+        if self._notifier is None:
+            return
+        route = self._routing.route({k: v for k, v in (("store", case.store), ("region", case.region)) if v})
+        notice = Notice(
+            kind=kind,
+            recipient=recipient,
+            severity=case.severity.value,
+            invitation_id=case.invitation_id,
+            program_id=case.program_id,
+            survey_type=case.survey_type.value,
+            score=case.score,
+            customer_id=case.customer_id,
+            context={k: v for k, v in (("store", case.store), ("region", case.region), ("channel", case.channel)) if v},
+            team=case.team,
+            comment=case.comment,
+            case_id=case.case_id,
+            case_url=case_url(self._base_url, case.case_id),
+            due_at=case.sla_due_at if kind == "escalation" else None,
+            time_zone=case.time_zone,
+        )
+        self._notifier.send(notice, route.channel)

@@ -1,0 +1,227 @@
+"""In-memory fakes of the alert and case ports, and builders of response stream records."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from boto3.dynamodb.types import TypeSerializer
+
+from npsloop.domain.cases import Case, CaseStatus
+from npsloop.ports.cases import (
+    AlertClaims,
+    AlertTopic,
+    BusEvent,
+    CasePage,
+    CaseQuery,
+    CaseRepository,
+    EventBus,
+    PublishFailed,
+    StepClaim,
+    StoreWindows,
+    TopicMessage,
+    VersionConflict,
+    WorkQueue,
+)
+
+_serializer = TypeSerializer()
+_sequence = itertools.count(100000000000000000001)
+
+
+class InMemoryCases(AlertClaims, StoreWindows, CaseRepository):
+    def __init__(self) -> None:
+        self.claims: dict[tuple[str, str], dict[str, Any]] = {}
+        self.marks: dict[str, set[tuple[datetime, str]]] = {}
+        self.clusters: dict[str, tuple[datetime, str]] = {}
+        self.cases: dict[str, Case] = {}
+        self.fail_creates = 0
+        self._lock = threading.Lock()
+
+    # claims
+    def claim(self, invitation_id: str, step: str, token: str, now: datetime, lease_until: datetime) -> StepClaim:
+        with self._lock:
+            current = self.claims.get((invitation_id, step))
+            if current is not None:
+                if current["status"] == "sent":
+                    return StepClaim.DONE
+                if current["lease_until"] >= now:
+                    return StepClaim.IN_FLIGHT
+            self.claims[(invitation_id, step)] = {"status": "pending", "token": token, "lease_until": lease_until}
+            return StepClaim.CLAIMED
+
+    def complete(self, invitation_id: str, step: str, token: str, now: datetime) -> None:
+        with self._lock:
+            current = self.claims[(invitation_id, step)]
+            if current["token"] == token:
+                current["status"] = "sent"
+
+    # windows
+    def record_detractor(self, store: str, invitation_id: str, at: datetime, expires: datetime) -> None:
+        with self._lock:
+            self.marks.setdefault(store, set()).add((at, invitation_id))
+
+    def count_detractors(self, store: str, since: datetime, until: datetime) -> int:
+        with self._lock:
+            return sum(1 for at, _ in self.marks.get(store, set()) if since <= at <= until)
+
+    def claim_cluster(self, store: str, invitation_id: str, now: datetime, quiet_until: datetime) -> bool:
+        with self._lock:
+            current = self.clusters.get(store)
+            if current is None or current[0] <= now or current[1] == invitation_id:
+                self.clusters[store] = (quiet_until, invitation_id)
+                return True
+            return False
+
+    # cases
+    def create(self, case: Case) -> bool:
+        with self._lock:
+            if self.fail_creates:
+                self.fail_creates -= 1
+                raise RuntimeError("storage unavailable")
+            if case.case_id in self.cases:
+                return False
+            self.cases[case.case_id] = case
+            return True
+
+    def get(self, case_id: str) -> Case | None:
+        return self.cases.get(case_id)
+
+    def save(self, case: Case, expected_version: int) -> None:
+        with self._lock:
+            current = self.cases.get(case.case_id)
+            if current is None or current.version != expected_version:
+                raise VersionConflict(case.case_id, current.version if current else None)
+            self.cases[case.case_id] = case
+
+    def closed_event_sent(self, case: Case) -> None:
+        with self._lock:
+            current = self.cases.get(case.case_id)
+            if current is not None and current.version == case.version:
+                self.cases[case.case_id] = current.model_copy(update={"closed_event_pending": False})
+
+    def due(self, queue: WorkQueue, now: datetime, limit: int) -> list[str]:
+        statuses = {
+            WorkQueue.SLA: (CaseStatus.OPEN, CaseStatus.IN_PROGRESS),
+            WorkQueue.RETRY: (CaseStatus.UNREACHABLE,),
+            WorkQueue.CLOSED_EVENT: (CaseStatus.RESOLVED, CaseStatus.CLOSED),
+        }[queue]
+        due = [
+            (c.due_at(), c.case_id)
+            for c in self.cases.values()
+            if c.status in statuses and c.due_at() is not None and c.due_at() <= now
+        ]
+        return [case_id for _, case_id in sorted(due)][:limit]
+
+    def find(self, query: CaseQuery) -> CasePage:
+        found = [
+            c
+            for c in self.cases.values()
+            if (query.owner is None or c.owner.id == query.owner)
+            and (query.store is None or c.store == query.store)
+            and (query.status is None or c.status == query.status)
+            and (query.visible_to is None or query.visible_to in (c.owner.id, c.manager.id))
+        ]
+        found.sort(key=lambda c: (c.sla_due_at, c.case_id))
+        start = int((query.start or {}).get("offset", "0"))
+        page = found[start : start + query.limit]
+        more = start + query.limit < len(found)
+        return CasePage(page, {"offset": str(start + query.limit)} if more else None)
+
+
+class RecordingTopic(AlertTopic):
+    def __init__(self) -> None:
+        self.messages: list[TopicMessage] = []
+        self.failures = 0
+        self._lock = threading.Lock()
+
+    def publish(self, message: TopicMessage) -> str:
+        with self._lock:
+            if self.failures:
+                self.failures -= 1
+                raise PublishFailed("topic unavailable")
+            self.messages.append(message)
+            return f"msg-{len(self.messages)}"
+
+
+class RecordingBus(EventBus):
+    def __init__(self) -> None:
+        self.events: list[BusEvent] = []
+        self.failures = 0
+        self._lock = threading.Lock()
+
+    def put(self, events: list[BusEvent]) -> None:
+        with self._lock:
+            if self.failures:
+                self.failures -= 1
+                raise PublishFailed("bus unavailable")
+            self.events.extend(events)
+
+    def of(self, detail_type: str) -> list[dict[str, Any]]:
+        return [e.detail for e in self.events if e.detail_type == detail_type]
+
+
+def response_image(
+    invitation_id: str = "inv-1",
+    *,
+    score: int = 3,
+    comment: str | None = None,
+    survey_type: str = "nps",
+    store: str | None = "WAW-02",
+    region: str | None = "mazowieckie",
+    vip: bool = False,
+    created_at: datetime | None = None,
+    version: int = 1,
+) -> dict[str, Any]:
+    created = (created_at or datetime(2026, 11, 20, 10, 0, tzinfo=UTC)).isoformat()
+    context = {k: v for k, v in (("store", store), ("region", region), ("channel", "web")) if v}
+    image: dict[str, Any] = {
+        "pk": f"INV#{invitation_id}",
+        "sk": "RESPONSE",
+        "entity": "response",
+        "invitation_id": invitation_id,
+        "program_id": "post-purchase-nps",
+        "program_version": 1,
+        "survey_type": survey_type,
+        "customer_id": f"C-{invitation_id}",
+        "locale": "pl",
+        "context": context,
+        "vip": vip,
+        "score": score,
+        "version": version,
+        "created_at": created,
+        "updated_at": created,
+    }
+    if comment is not None:
+        image["comment"] = comment
+    return image
+
+
+def stream_record(new: dict[str, Any] | None, old: dict[str, Any] | None = None, kind: str | None = None) -> dict:
+    image = new or old or {}
+    name = kind or ("INSERT" if old is None else "MODIFY" if new is not None else "REMOVE")
+    section: dict[str, Any] = {
+        "ApproximateCreationDateTime": 1795000000,
+        "Keys": {"pk": {"S": image.get("pk", "?")}, "sk": {"S": image.get("sk", "?")}},
+        "SequenceNumber": str(next(_sequence)),
+        "SizeBytes": 100,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    if new is not None:
+        section["NewImage"] = {k: _serializer.serialize(v) for k, v in new.items()}
+    if old is not None:
+        section["OldImage"] = {k: _serializer.serialize(v) for k, v in old.items()}
+    return {
+        "eventID": f"evt-{section['SequenceNumber']}",
+        "eventName": name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "eu-west-1",
+        "dynamodb": section,
+        "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/npsloop-test/stream/x",
+    }
+
+
+def batch(*records: dict[str, Any]) -> dict[str, Any]:
+    return {"Records": list(records)}

@@ -1,0 +1,202 @@
+"""The alert, sweep and case API functions with their real adapters under the local stack (moto).
+
+A response item written to the table reaches AlertFunction through the stream at ``drain()``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from boto3.dynamodb.types import TypeSerializer
+
+from tests.fakes_cases import batch, response_image, stream_record
+
+_serializer = TypeSerializer()
+
+
+class Capture:
+    """An SQS queue subscribed to the alerts topic and targeted by a bus rule for source npsloop."""
+
+    def __init__(self, stack) -> None:
+        self.sqs = stack.client("sqs")
+        self.alerts_url = self._queue("captured-alerts")
+        stack.client("sns").subscribe(
+            TopicArn=stack.physical_id("AlertsTopic"),
+            Protocol="sqs",
+            Endpoint=self._arn(self.alerts_url),
+            Attributes={"RawMessageDelivery": "false"},
+        )
+        self.events_url = self._queue("captured-events")
+        events = stack.client("events")
+        bus = stack.physical_id("Bus")
+        events.put_rule(Name="capture-npsloop", EventBusName=bus, EventPattern=json.dumps({"source": ["npsloop"]}))
+        events.put_targets(
+            Rule="capture-npsloop", EventBusName=bus, Targets=[{"Id": "q", "Arn": self._arn(self.events_url)}]
+        )
+
+    def _queue(self, name: str) -> str:
+        return self.sqs.create_queue(QueueName=name)["QueueUrl"]
+
+    def _arn(self, url: str) -> str:
+        return self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    def _drain(self, url: str) -> list[dict[str, Any]]:
+        bodies = []
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return bodies
+            for message in messages:
+                bodies.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    def alerts(self) -> list[dict[str, Any]]:
+        return [
+            {"body": json.loads(n["Message"]), "attributes": {k: v["Value"] for k, v in n["MessageAttributes"].items()}}
+            for n in self._drain(self.alerts_url)
+        ]
+
+    def events(self) -> list[dict[str, Any]]:
+        return self._drain(self.events_url)
+
+
+@pytest.fixture
+def capture(stack) -> Capture:
+    return Capture(stack)
+
+
+def write_response(table, image: dict[str, Any]) -> None:
+    table.client.put_item(TableName=table.name, Item={k: _serializer.serialize(v) for k, v in image.items()})
+
+
+def api(stack, method: str, path: str, sub: str, query: dict[str, str] | None = None, body: Any = None, groups=""):
+    event = {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
+        "headers": {"content-type": "application/json"},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "authorizer": {"jwt": {"claims": {"sub": sub, "cognito:groups": groups}, "scopes": []}},
+            "domainName": "local",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "t"},
+            "requestId": "r",
+            "routeKey": f"{method} {path}",
+            "stage": "$default",
+            "time": "20/Nov/2026:10:30:00 +0000",
+            "timeEpoch": 1795170600000,
+        },
+        "isBase64Encoded": False,
+    }
+    if query:
+        event["queryStringParameters"] = query
+    if body is not None:
+        event["body"] = json.dumps(body)
+    result = stack.invoke("ApiFunction", event)
+    return result["statusCode"], json.loads(result["body"]) if result.get("body") else None
+
+
+def test_a_detractor_in_the_table_opens_a_case_alerts_and_tells_the_bus_once(stack, table, capture, clock):
+    image = response_image("inv-int-1", score=2, comment="Reklamacja odrzucona", created_at=clock.now())
+    write_response(table, image)
+    stack.drain()
+
+    case = table.get("CASE#inv-int-1", "CASE")
+    assert case is not None
+    assert (case["status"]["S"], case["owner_id"]["S"], case["gsi1pk"]["S"]) == (
+        "open",
+        "u-anna.nowak",
+        "OWNER#u-anna.nowak",
+    )
+    alerts = capture.alerts()
+    assert sorted(a["attributes"]["rule"] for a in alerts) == ["comment-keyword", "detractor"]
+    assert {a["attributes"]["store"] for a in alerts} == {"WAW-02"}
+    assert all(a["body"]["case_url"].endswith("/api/cases/inv-int-1") for a in alerts)
+    events = capture.events()
+    assert sorted(e["detail-type"] for e in events) == ["CaseOpened", "DetractorReceived"]
+    assert {e["source"] for e in events} == {"npsloop"}
+    assert len(stack.outbox_messages()) == 2  # mazowieckie routes to "both": an email per alert
+
+    # Lambda redelivers the batch: nothing new anywhere.
+    result = stack.invoke("AlertFunction", batch(stream_record(image)))
+    stack.drain()
+    assert result == {"batchItemFailures": []}
+    assert capture.alerts() == [] and capture.events() == []
+    assert len(table.items("case")) == 1
+    assert len(stack.outbox_messages()) == 2
+
+
+def test_a_poison_response_is_parked_in_the_alert_dlq(stack, table, capture, clock):
+    bad = response_image("inv-bad", score=2, created_at=clock.now())
+    bad["survey_type"] = "mood"
+    write_response(table, bad)
+    write_response(table, response_image("inv-good", score=1, created_at=clock.now()))
+    stack.drain()
+
+    (parked,) = stack.dead_letters("AlertDeadLetterQueue")
+    assert parked["dynamodb"]["Keys"]["pk"]["S"] == "INV#inv-bad"
+    assert [a["body"]["invitation_id"] for a in capture.alerts()] == ["inv-good"]
+
+
+def test_the_case_api_lists_reads_and_updates_a_case_and_announces_its_closing(stack, table, capture, clock):
+    write_response(table, response_image("inv-api", score=3, created_at=clock.now()))
+    stack.drain()
+    capture.events()
+
+    status, page = api(stack, "GET", "/api/cases", "u-anna.nowak", {"owner": "u-anna.nowak", "status": "open"})
+    assert status == 200
+    assert [c["case_id"] for c in page["cases"]] == ["inv-api"] and page["next"] is None
+    status, page = api(stack, "GET", "/api/cases", "u-admin", {"status": "open"}, groups="[npsloop-admin]")
+    assert (status, [c["case_id"] for c in page["cases"]]) == (200, ["inv-api"])
+    status, page = api(stack, "GET", "/api/cases", "u-stranger", {"store": "WAW-02"})
+    assert (status, page["cases"]) == (200, [])
+    assert api(stack, "GET", "/api/cases", "u-anna.nowak")[0] == 400
+
+    status, case = api(stack, "GET", "/api/cases/inv-api", "u-piotr.wisniewski")
+    assert (status, case["version"], case["owner"]["id"]) == (200, 1, "u-anna.nowak")
+    assert api(stack, "GET", "/api/cases/inv-api", "u-stranger")[0] == 403
+    assert api(stack, "GET", "/api/cases/nope", "u-anna.nowak")[0] == 404
+
+    path = "/api/cases/inv-api"
+    status, problem = api(stack, "PATCH", path, "u-anna.nowak", body={"status": "resolved", "root_cause": "price"})
+    assert (status, problem["error"]) == (422, "invalid_transition")
+    assert problem["message"].startswith("cannot go from open to resolved: ")
+    status, problem = api(stack, "PATCH", path, "u-anna.nowak", body={"root_cause": "weather"})
+    assert (status, problem["error"]) == (422, "unknown_root_cause")
+    assert api(stack, "PATCH", path, "u-stranger", body={"status": "in_progress"})[0] == 403
+    assert api(stack, "PATCH", path, "u-anna.nowak", body={"status": "in_progress", "expected_version": 9})[0] == 409
+    assert api(stack, "PATCH", path, "u-anna.nowak", body={"colour": "red"})[0] == 400
+
+    for body in (
+        {"status": "in_progress", "expected_version": 1},
+        {"status": "contacted", "note": "Rozmowa, przeprosiny"},
+        {"status": "resolved", "root_cause": "staff_behaviour"},
+    ):
+        status, case = api(stack, "PATCH", path, "u-anna.nowak", body=body)
+        assert status == 200, case
+    assert (case["status"], case["version"], case["root_cause"]) == ("resolved", 4, "staff_behaviour")
+    assert [n["text"] for n in case["notes"]] == ["Rozmowa, przeprosiny"]
+    (closed,) = [e for e in capture.events() if e["detail-type"] == "CaseClosed"]
+    assert (closed["detail"]["event_id"], closed["detail"]["status"]) == ("npsloop:CaseClosed:inv-api", "resolved")
+    assert table.get("CASE#inv-api", "CASE")["gsi3sk"]["S"].startswith("~")  # off the sweep's queue
+
+
+def test_the_sweep_escalates_an_overdue_case_once_when_the_schedule_fires(stack, table, capture, clock):
+    write_response(table, response_image("inv-late", score=4, store="LON-01", region="london", created_at=clock.now()))
+    stack.drain()
+    capture.alerts()
+
+    clock.advance(timedelta(days=5))  # Friday 10:30 UTC + 16 working hours is Tuesday; now it is Wednesday
+    stack.drain()
+    clock.advance(timedelta(minutes=30))
+    stack.drain()
+
+    case = table.get("CASE#inv-late", "CASE")
+    assert "escalated_at" in case
+    escalations = [a for a in capture.alerts() if a["attributes"]["kind"] == "escalation"]
+    assert [a["body"]["recipient_id"] for a in escalations] == ["u-olivia.jones"]
