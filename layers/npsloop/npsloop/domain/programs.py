@@ -127,6 +127,13 @@ class TemplateRef(_Config):
     version: Annotated[int, Field(ge=1)]
 
 
+DEFAULT_DIMENSIONS = ("store", "region", "channel")
+MAX_DIMENSIONS = 8  # every dimension is one more aggregate key per response: it bounds the writes per batch
+
+Dimension = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
+"""A context key the scores are broken down by (``store``, ``region``, ``channel``, ``device``...)."""
+
+
 class SurveyProgram(_Config):
     id: Slug
     version: Annotated[int, Field(ge=1)]
@@ -142,6 +149,15 @@ class SurveyProgram(_Config):
     recontact_days: Annotated[int, Field(ge=0, le=3650)]
     sampling_rate: Annotated[float, Field(ge=0, le=1)] = 1.0
     link_ttl_days: Annotated[int, Field(ge=1, le=90)] = 30
+    dimensions: Annotated[tuple[Dimension, ...], Field(max_length=MAX_DIMENSIONS)] = DEFAULT_DIMENSIONS
+
+    @model_validator(mode="after")
+    def _distinct_dimensions(self) -> SurveyProgram:
+        if "all" in self.dimensions:
+            raise ValueError("dimensions: 'all' is the overall score, not a context key")
+        if len(set(self.dimensions)) != len(self.dimensions):
+            raise ValueError(f"dimensions: each may appear once, got {list(self.dimensions)}")
+        return self
 
     def samples_in(self, business_key: str) -> bool:
         """Deterministic sampling: the same business key always gets the same answer."""

@@ -41,6 +41,11 @@ class Estimate:
     def margin(self) -> float | None:
         return None if self.low is None or self.high is None else (self.high - self.low) / 2
 
+    @property
+    def whole(self) -> int | None:
+        """The value as a whole number for display (NPS 29.5 -> 30), rounded half away from zero."""
+        return None if self.value is None else rounded(self.value)
+
     def display(self) -> str:
         if self.value is None:
             return "n/a"
@@ -53,6 +58,11 @@ class Change:
     delta: float
     z: float
     significant: bool
+
+
+def rounded(value: float) -> int:
+    """Half away from zero, as people round (Python's round() sends 28.5 to 28 and 29.5 to 30)."""
+    return int(math.copysign(math.floor(abs(value) + 0.5), value))
 
 
 def _check(survey_type: SurveyType, counts: Mapping[int, int]) -> int:

@@ -1,0 +1,211 @@
+"""Score aggregates: exact counts per program x dimension x value x UTC day, and the periods they sum to.
+
+A response counts once in the overall aggregate (dimension ``all``, value ``all``) and once per
+dimension of its program whose context key it carries (``store``, ``region``, ``channel``...), on
+the UTC day it was created. An aggregate holds the number of responses, the count per score value
+and how many carry a comment, so NPS, CSAT, CES and their distributions derive exactly; weeks and
+months are sums of days.
+
+A change to a response contributes ``new - old``: an INSERT adds one at the new score, a REMOVE
+takes one away at the old score, a MODIFY moves the count only when the score changed (a
+comment-only change moves nothing but ``commented``). Contributions that share a key are coalesced
+into one delta, and deltas that cancel out are dropped, so a batch writes each key at most once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, timedelta
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+from npsloop.domain.responses import Response
+from npsloop.domain.surveys import SurveyType
+
+OVERALL = "all"
+MAX_VALUE_LENGTH = 128  # a context value longer than this is not a segment anyone groups by: it is left out
+AGGREGATE_PREFIX = "AGG#"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, order=True)
+class AggregateKey:
+    program_id: str
+    dimension: str
+    value: str
+    day: date
+
+    @property
+    def pk(self) -> str:
+        return partition_of(self.program_id, self.dimension)
+
+    @property
+    def sk(self) -> str:
+        return f"{self.day.isoformat()}#{self.value}"
+
+
+def partition_of(program_id: str, dimension: str) -> str:
+    return f"{AGGREGATE_PREFIX}{program_id}#{dimension}"
+
+
+@dataclass
+class Delta:
+    """What a batch adds to one aggregate: responses, count per score value, responses with a comment."""
+
+    survey_type: SurveyType
+    n: int = 0
+    counts: dict[int, int] = field(default_factory=dict)
+    commented: int = 0
+
+    def add(self, other: Delta) -> None:
+        self.n += other.n
+        self.commented += other.commented
+        for score, k in other.counts.items():
+            self.counts[score] = self.counts.get(score, 0) + k
+        self.counts = {score: k for score, k in self.counts.items() if k != 0}
+
+    @property
+    def is_zero(self) -> bool:
+        return self.n == 0 and self.commented == 0 and not self.counts
+
+
+def keys_of(response: Response, dimensions: Iterable[str]) -> list[AggregateKey]:
+    """The aggregates a response counts in: the overall one and one per dimension its context names."""
+    day = response.created_at.astimezone(UTC).date()
+    keys = [AggregateKey(response.program_id, OVERALL, OVERALL, day)]
+    for dimension in dimensions:
+        value = response.context.get(dimension)
+        if isinstance(value, str) and value.strip() and len(value) <= MAX_VALUE_LENGTH:
+            keys.append(AggregateKey(response.program_id, dimension, value, day))
+    return keys
+
+
+def _signed(response: Response, sign: int) -> Delta:
+    return Delta(
+        survey_type=response.survey_type,
+        n=sign,
+        counts={response.score: sign},
+        commented=sign if response.comment else 0,
+    )
+
+
+def contributions(old: Response | None, new: Response | None, dimensions: Iterable[str]) -> dict[AggregateKey, Delta]:
+    """What one change does to the aggregates: ``new - old``, cancelled-out keys left out."""
+    dims = tuple(dimensions)
+    parts: list[tuple[AggregateKey, Delta]] = []
+    if old is not None:
+        parts.extend((key, _signed(old, -1)) for key in keys_of(old, dims))
+    if new is not None:
+        parts.extend((key, _signed(new, +1)) for key in keys_of(new, dims))
+    return coalesce([dict([part]) for part in parts])
+
+
+def coalesce(many: Iterable[Mapping[AggregateKey, Delta]]) -> dict[AggregateKey, Delta]:
+    """Sum the deltas per key (one write per key), dropping those that sum to nothing."""
+    total: dict[AggregateKey, Delta] = {}
+    for deltas in many:
+        for key, delta in deltas.items():
+            into = total.setdefault(key, Delta(delta.survey_type))
+            into.add(delta)
+    return {key: delta for key, delta in total.items() if not delta.is_zero}
+
+
+@dataclass
+class Chunk(Generic[T]):
+    """Consecutive records whose coalesced updates fit one transaction."""
+
+    records: list[T] = field(default_factory=list)
+    parts: list[Mapping[AggregateKey, Delta]] = field(default_factory=list)
+    keys: set[AggregateKey] = field(default_factory=set)
+
+    def updates(self) -> dict[AggregateKey, Delta]:
+        return coalesce(self.parts)
+
+
+def chunks(planned: Sequence[tuple[T, Mapping[AggregateKey, Delta]]], max_keys: int) -> list[Chunk[T]]:
+    """Split records, in order, into the longest runs whose distinct keys number at most ``max_keys``.
+
+    Greedy from the first record, so a batch redelivered from the same record splits the same way.
+    """
+    result: list[Chunk[T]] = []
+    current: Chunk[T] = Chunk()
+    for record, deltas in planned:
+        if len(deltas) > max_keys:
+            raise ValueError(f"one record touches {len(deltas)} aggregates, more than {max_keys}")
+        if current.records and len(current.keys | deltas.keys()) > max_keys:
+            result.append(current)
+            current = Chunk()
+        current.records.append(record)
+        current.parts.append(deltas)
+        current.keys |= deltas.keys()
+    if current.records:
+        result.append(current)
+    return result
+
+
+@dataclass(frozen=True)
+class DayAggregate:
+    """One stored aggregate as read back."""
+
+    dimension: str
+    value: str
+    day: date
+    survey_type: SurveyType
+    n: int
+    counts: dict[int, int]
+    commented: int
+
+
+# -- periods ---------------------------------------------------------------------------------------
+
+
+class PeriodKind(StrEnum):
+    DAY = "day"
+    WEEK = "week"  # ISO weeks, Monday to Sunday
+    MONTH = "month"
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str  # "2026-11-20", "2026-W47", "2026-11"
+    start: date  # the calendar period's first day
+    end: date  # its last day
+
+
+def period_of(day: date, kind: PeriodKind) -> Period:
+    if kind is PeriodKind.DAY:
+        return Period(day.isoformat(), day, day)
+    if kind is PeriodKind.WEEK:
+        year, week, weekday = day.isocalendar()
+        start = day - timedelta(days=weekday - 1)
+        return Period(f"{year}-W{week:02d}", start, start + timedelta(days=6))
+    start = day.replace(day=1)
+    following = (start + timedelta(days=32)).replace(day=1)
+    return Period(f"{day.year}-{day.month:02d}", start, following - timedelta(days=1))
+
+
+def periods_between(first: date, last: date, kind: PeriodKind) -> list[Period]:
+    """The calendar periods that overlap ``first..last`` (whole periods; callers clip the ends)."""
+    periods: list[Period] = []
+    day = first
+    while day <= last:
+        period = period_of(day, kind)
+        periods.append(period)
+        day = period.end + timedelta(days=1)
+    return periods
+
+
+def previous_period(period: Period, kind: PeriodKind) -> Period:
+    return period_of(period.start - timedelta(days=1), kind)
+
+
+def sum_counts(aggregates: Iterable[DayAggregate]) -> tuple[int, dict[int, int], int]:
+    """Responses, count per score value and commented, summed over days."""
+    n, commented, counts = 0, 0, {}
+    for aggregate in aggregates:
+        n += aggregate.n
+        commented += aggregate.commented
+        for score, k in aggregate.counts.items():
+            counts[score] = counts.get(score, 0) + k
+    return n, counts, commented

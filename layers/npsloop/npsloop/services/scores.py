@@ -1,0 +1,198 @@
+"""The score API's answers, computed from the day aggregates.
+
+"What is the NPS of store X this month, and how sure are we": the days of the requested range and of
+the period before it are read in one query (paged) on the dimension's partition, summed into
+periods (days, ISO weeks or calendar months, clipped to the range), and each period gets its exact
+score, 95% interval, small-sample flag and its change against the period before with a z-test.
+The reads depend on days x groups, never on the number of responses.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, timedelta
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from npsloop.clock import Clock
+from npsloop.domain.aggregates import (
+    OVERALL,
+    DayAggregate,
+    Period,
+    PeriodKind,
+    periods_between,
+    previous_period,
+    sum_counts,
+)
+from npsloop.domain.programs import ProgramCatalogue, SurveyProgram
+from npsloop.domain.statistics import DEFAULT_MINIMUM_SAMPLE, Estimate, ces, change, csat, nps
+from npsloop.domain.surveys import SCALES, SurveyType
+from npsloop.ports.scoring import AggregateReader
+
+MAX_RANGE_DAYS = 400
+_PLACES = 4  # derived statistics are rounded to this many decimals; the score itself is exact
+
+
+class UnknownProgram(LookupError):
+    """No program with that id."""
+
+
+class InvalidQuery(ValueError):
+    """The query is well-formed but asks for something impossible; the message says why."""
+
+
+class ScoreQuery(BaseModel):
+    """The query string of ``GET /api/programs/{program_id}/scores``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+    period: PeriodKind = PeriodKind.MONTH
+    group_by: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")] = OVERALL
+    value: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    min_sample: Annotated[int, Field(ge=1, le=1_000_000)] = DEFAULT_MINIMUM_SAMPLE
+
+    def window(self, today: date) -> tuple[date, date]:
+        """The inclusive date range; by default the current month so far."""
+        last = self.to or today
+        first = self.from_ or last.replace(day=1)
+        if first > last:
+            raise InvalidQuery(f"from ({first}) is after to ({last})")
+        days = (last - first).days + 1
+        if days > MAX_RANGE_DAYS:
+            raise InvalidQuery(f"the range spans {days} days; at most {MAX_RANGE_DAYS}")
+        return first, last
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, _PLACES)
+
+
+def _interval(estimate: Estimate) -> dict[str, float | None] | None:
+    if estimate.value is None:
+        return None
+    return {"low": _r(estimate.low), "high": _r(estimate.high), "margin": _r(estimate.margin)}
+
+
+def _display(survey_type: SurveyType, estimate: Estimate) -> int | float | None:
+    if estimate.value is None:
+        return None
+    return round(estimate.value, 1) if survey_type is SurveyType.CES else estimate.whole
+
+
+def _estimates(survey_type: SurveyType, counts: dict[int, int], minimum: int) -> tuple[Estimate, Estimate | None]:
+    """The headline estimate, and for CES the share answering 5-7."""
+    if survey_type is SurveyType.NPS:
+        return nps(counts, minimum), None
+    if survey_type is SurveyType.CSAT:
+        return csat(counts, minimum), None
+    mean, agree = ces(counts, minimum)
+    return mean, agree
+
+
+def _days(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+class ScoresService:
+    def __init__(self, *, programs: ProgramCatalogue, aggregates: AggregateReader, clock: Clock) -> None:
+        self._programs = programs
+        self._aggregates = aggregates
+        self._clock = clock
+
+    def scores(self, program_id: str, query: ScoreQuery) -> dict[str, Any]:
+        program = self._programs.get(program_id)
+        if program is None:
+            raise UnknownProgram(program_id)
+        dimension = query.group_by
+        if dimension != OVERALL and dimension not in program.dimensions:
+            known = ", ".join((OVERALL, *program.dimensions))
+            raise InvalidQuery(f"group_by {dimension!r} is not a dimension of {program.id} (one of: {known})")
+        if query.value is not None and dimension == OVERALL:
+            raise InvalidQuery("value picks one group: name its dimension with group_by (e.g. group_by=store)")
+        first, last = query.window(self._clock.now().astimezone(UTC).date())
+        periods = periods_between(first, last, query.period)
+        before = previous_period(periods[0], query.period)
+        aggregates = self._aggregates.read(program.id, dimension, before.start, last, query.value)
+
+        by_group: dict[str, list[DayAggregate]] = defaultdict(list)
+        for aggregate in aggregates:
+            by_group[aggregate.value].append(aggregate)
+        in_range = {a.value for a in aggregates if first <= a.day <= last}
+        if dimension == OVERALL:
+            in_range.add(OVERALL)
+        if query.value is not None:
+            in_range.add(query.value)
+        groups = [
+            {
+                "value": value,
+                "periods": self._periods(
+                    program, days=by_group[value], periods=periods, before=before, first=first, last=last, query=query
+                ),
+            }
+            for value in sorted(in_range)
+        ]
+        return {
+            "program_id": program.id,
+            "survey_type": program.survey.value,
+            "period": query.period.value,
+            "from": first.isoformat(),
+            "to": last.isoformat(),
+            "group_by": dimension,
+            "value": query.value,
+            "min_sample": query.min_sample,
+            "groups": groups,
+        }
+
+    def _periods(
+        self,
+        program: SurveyProgram,
+        *,
+        days: list[DayAggregate],
+        periods: list[Period],
+        before: Period,
+        first: date,
+        last: date,
+        query: ScoreQuery,
+    ) -> list[dict[str, Any]]:
+        survey_type = program.survey
+        previous_label = before.label
+        by_day = {d.day: d for d in days}  # one aggregate per value and day
+
+        def between(start: date, end: date) -> list[DayAggregate]:
+            return [by_day[day] for day in _days(start, end) if day in by_day]
+
+        previous, _ = _estimates(survey_type, sum_counts(between(before.start, before.end))[1], query.min_sample)
+        result = []
+        for period in periods:
+            start, end = max(period.start, first), min(period.end, last)
+            n, counts, commented = sum_counts(between(start, end))
+            estimate, agree = _estimates(survey_type, counts, query.min_sample)
+            moved = change(estimate, previous)
+            entry: dict[str, Any] = {
+                "period": period.label,
+                "from": start.isoformat(),
+                "to": end.isoformat(),
+                "n": n,
+                "counts": {str(score): counts.get(score, 0) for score in SCALES[survey_type].values},
+                "commented": commented,
+                "score": estimate.value,
+                "display": _display(survey_type, estimate),
+                "interval": _interval(estimate),
+                "small_sample": estimate.small_sample,
+                "change": None
+                if moved is None
+                else {
+                    "previous_period": previous_label,
+                    "delta": _r(moved.delta),
+                    "z": _r(moved.z),
+                    "significant": moved.significant,
+                },
+            }
+            if agree is not None:
+                entry["agree"] = {"score": agree.value, "display": agree.whole, "interval": _interval(agree)}
+            result.append(entry)
+            previous, previous_label = estimate, period.label
+        return result

@@ -1,0 +1,31 @@
+"""Composition root of the scoring area: the stream consumer and the score API's service."""
+
+from __future__ import annotations
+
+from npsloop import clock, runtime
+from npsloop.adapters.dynamodb_aggregates import DynamoAggregates
+from npsloop.adapters.parking_queue import ParkingQueue
+from npsloop.runtime import component
+from npsloop.services.score import ScoreService
+from npsloop.services.scores import ScoresService
+
+
+@component
+def aggregates() -> DynamoAggregates:
+    return DynamoAggregates(runtime.settings().table_name)
+
+
+@component
+def score_service() -> ScoreService:
+    (dlq_url,) = runtime.settings().require("score_dlq_url")
+    return ScoreService(
+        programs=runtime.programs(),
+        aggregates=aggregates(),
+        parking=ParkingQueue(dlq_url, parked_by="npsloop-score"),
+        clock=clock.current(),
+    )
+
+
+@component
+def scores_service() -> ScoresService:
+    return ScoresService(programs=runtime.programs(), aggregates=aggregates(), clock=clock.current())

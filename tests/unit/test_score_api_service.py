@@ -1,0 +1,165 @@
+"""The score API's service over in-memory aggregates: periods, groups, intervals, changes, validation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from npsloop.domain.programs import load_programs
+from npsloop.services.score import ScoreService
+from npsloop.services.scores import InvalidQuery, ScoreQuery, ScoresService, UnknownProgram
+from tests.fakes import ListParking
+from tests.fakes_score import InMemoryAggregates, batch, record, response
+
+NOV = datetime(2026, 11, 10, 12, tzinfo=UTC)
+OCT = datetime(2026, 10, 10, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def aggregates() -> InMemoryAggregates:
+    return InMemoryAggregates()
+
+
+@pytest.fixture
+def fill(aggregates, clock):
+    scorer = ScoreService(programs=load_programs(), aggregates=aggregates, parking=ListParking(), clock=clock)
+    numbers = iter(range(1, 10**6))
+
+    def add(scores: dict[int, int], at: datetime = NOV, **context) -> None:
+        records = [
+            record("INSERT", new=response(next(numbers), score, created_at=at, **context))
+            for score, k in scores.items()
+            for _ in range(k)
+        ]
+        for start in range(0, len(records), 100):
+            scorer.handle(batch(*records[start : start + 100]))
+
+    return add
+
+
+@pytest.fixture
+def scores(aggregates, clock) -> ScoresService:
+    return ScoresService(programs=load_programs(), aggregates=aggregates, clock=clock)
+
+
+def query(**params) -> ScoreQuery:
+    return ScoreQuery.model_validate(params)
+
+
+def test_the_month_so_far_by_default_with_nps_30_and_its_interval(scores, fill):
+    fill({10: 200, 8: 120, 3: 80})  # n=400, 50% promoters, 20% detractors
+
+    body = scores.scores("post-purchase-nps", query())
+
+    assert (body["from"], body["to"], body["period"], body["group_by"]) == ("2026-11-01", "2026-11-20", "month", "all")
+    ((group,),) = [body["groups"]]
+    (period,) = group["periods"]
+    assert (group["value"], period["period"], period["n"]) == ("all", "2026-11", 400)
+    assert period["score"] == 30.0 and period["display"] == 30
+    assert 7.6 <= period["interval"]["margin"] <= 7.7
+    assert period["interval"]["low"] == pytest.approx(22.15, abs=0.01)
+    assert period["counts"]["10"] == 200 and period["counts"]["0"] == 0 and len(period["counts"]) == 11
+    assert period["small_sample"] is False
+    assert period["change"] is None  # nothing in October
+
+
+def test_the_change_against_the_previous_month_with_its_significance(scores, fill):
+    fill({10: 180, 8: 120, 3: 100}, at=OCT)  # NPS 20
+    fill({10: 200, 8: 120, 3: 80})  # NPS 30
+
+    (period,) = scores.scores("post-purchase-nps", query())["groups"][0]["periods"]
+
+    assert period["change"]["previous_period"] == "2026-10"
+    assert period["change"]["delta"] == 10
+    assert period["change"]["significant"] is False
+    assert 0 < period["change"]["z"] < 1.96
+
+
+def test_the_nps_of_one_store_this_month(scores, fill):
+    fill({10: 20, 0: 10}, store="S07")
+    fill({10: 5}, store="S08")
+
+    body = scores.scores("post-purchase-nps", query(group_by="store", value="S07"))
+
+    (group,) = body["groups"]
+    (period,) = group["periods"]
+    assert (group["value"], period["n"], period["display"]) == ("S07", 30, 33)
+    assert period["small_sample"] is False
+
+
+def test_groups_by_store_by_week_with_small_samples_flagged(scores, fill):
+    fill({9: 3}, store="S01", at=datetime(2026, 11, 3, tzinfo=UTC))
+    fill({2: 40}, store="S02", at=datetime(2026, 11, 17, tzinfo=UTC))
+
+    body = scores.scores("post-purchase-nps", query(group_by="store", period="week", min_sample="10"))
+
+    assert [g["value"] for g in body["groups"]] == ["S01", "S02"]
+    s01, s02 = body["groups"]
+    assert [p["period"] for p in s01["periods"]] == ["2026-W44", "2026-W45", "2026-W46", "2026-W47"]
+    assert s01["periods"][0]["from"] == "2026-11-01" and s01["periods"][-1]["to"] == "2026-11-20"  # clipped
+    assert s01["periods"][1]["n"] == 3 and s01["periods"][1]["small_sample"] is True
+    assert s02["periods"][3]["score"] == -100 and s02["periods"][3]["small_sample"] is False
+    assert s02["periods"][2]["score"] is None and s02["periods"][2]["interval"] is None
+
+
+def test_ces_reports_the_mean_and_the_share_answering_5_to_7(aggregates, clock):
+    scorer = ScoreService(programs=load_programs(), aggregates=aggregates, parking=ListParking(), clock=clock)
+    answers = [7] * 20 + [5] * 10 + [2] * 10
+    scorer.handle(
+        batch(
+            *[
+                record("INSERT", new=response(i, s, created_at=NOV, program_id="support-ces", survey_type="ces"))
+                for i, s in enumerate(answers)
+            ]
+        )
+    )
+
+    body = ScoresService(programs=load_programs(), aggregates=aggregates, clock=clock).scores("support-ces", query())
+
+    (period,) = body["groups"][0]["periods"]
+    assert body["survey_type"] == "ces"
+    assert period["score"] == pytest.approx(5.25) and period["display"] == 5.2
+    assert period["agree"]["score"] == 75 and period["agree"]["display"] == 75
+    assert set(period["counts"]) == {str(s) for s in range(1, 8)}
+
+
+def test_reads_are_one_query_whatever_the_number_of_responses(scores, fill, aggregates):
+    fill({9: 10}, store="S01")
+    scores.scores("post-purchase-nps", query(group_by="store"))
+    few = (aggregates.queries, aggregates.items_read)
+
+    fill({9: 1000, 3: 500}, store="S01")
+    aggregates.queries = aggregates.items_read = 0
+    scores.scores("post-purchase-nps", query(group_by="store"))
+
+    assert (aggregates.queries, aggregates.items_read) == few == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"from": "2026-11-10", "to": "2026-11-01"}, "after"),
+        ({"from": "2025-01-01", "to": "2026-11-01"}, "at most 400"),
+        ({"group_by": "colour"}, "not a dimension of post-purchase-nps"),
+        ({"value": "S01"}, "name its dimension with group_by"),
+    ],
+)
+def test_impossible_queries_are_refused_with_the_reason(scores, params, message):
+    with pytest.raises(InvalidQuery, match=message):
+        scores.scores("post-purchase-nps", query(**params))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"from": "yesterday"}, {"period": "year"}, {"min_sample": "0"}, {"grop_by": "store"}, {"group_by": "A B"}],
+)
+def test_malformed_queries_fail_validation(params):
+    with pytest.raises(ValidationError):
+        query(**params)
+
+
+def test_an_unknown_program_is_not_found(scores):
+    with pytest.raises(UnknownProgram):
+        scores.scores("no-such-program", query())
