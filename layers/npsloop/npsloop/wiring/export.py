@@ -1,0 +1,19 @@
+"""Composition root of the export function."""
+
+from __future__ import annotations
+
+from npsloop import runtime
+from npsloop.adapters.parking_queue import ParkingQueue
+from npsloop.adapters.pseudonym_secret import SecretPseudonymKey
+from npsloop.adapters.s3_export import S3Export
+from npsloop.services.export import ExportService
+
+
+@runtime.component
+def export_service() -> ExportService:
+    bucket, dlq_url, secret_id = runtime.settings().require("export_bucket", "export_dlq_url", "pseudonym_secret_id")
+    return ExportService(
+        keys=SecretPseudonymKey(secret_id),
+        sink=S3Export(bucket),
+        parking=ParkingQueue(dlq_url, parked_by="npsloop-export"),
+    )
