@@ -23,10 +23,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from npsloop.clock import ManualClock
+from npsloop_local import athena
 from npsloop_local.stack import LocalStack
 from npsloop_local.streams import lambda_stream_record
 from npsloop_local.template import Template
@@ -35,24 +35,17 @@ from tests.stack_support import sent_emails, tokens_in
 
 TEMPLATE = Template.load(ROOT / "template.yaml")
 QUERIES = ("NpsByMonthQuery", "NpsByStoreQuery", "ResponseRateQuery")
-GLUE_TYPES = {
-    "string": "VARCHAR",
-    "int": "INTEGER",
-    "boolean": "BOOLEAN",
-    "map<string,string>": "MAP(VARCHAR, VARCHAR)",
-}
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 
 STORES = {"online-uk": ("uk", "web"), "online-pl": ("pl", "web"), "app-de": ("de", "app"), "app-pl": ("pl", "app")}
 
 
 def named_query(logical_id: str) -> str:
-    return TEMPLATE.resources[logical_id]["Properties"]["QueryString"]
+    return athena.named_query(TEMPLATE, logical_id)
 
 
 def glue_columns(logical_id: str) -> dict[str, str]:
-    table = TEMPLATE.resources[logical_id]["Properties"]["TableInput"]
-    return {column["Name"]: GLUE_TYPES[column["Type"]] for column in table["StorageDescriptor"]["Columns"]}
+    return athena.glue_columns(TEMPLATE, logical_id)
 
 
 # ----- traffic ------------------------------------------------------------------------------------
@@ -155,18 +148,7 @@ class Exported:
 
 
 def run_named_query(directory: Path, logical_id: str) -> list[dict[str, Any]]:
-    connection = duckdb.connect()
-    for table, glue in (("responses", "ResponsesGlueTable"), ("invitations", "InvitationsGlueTable")):
-        pattern = (directory / table / "*" / "*.json.gz").as_posix()
-        columns = ", ".join(f"'{name}': '{kind}'" for name, kind in glue_columns(glue).items())
-        connection.execute(
-            f"CREATE VIEW {table} AS SELECT * FROM read_json('{pattern}', columns = {{{columns}}}, "
-            "format = 'newline_delimited', compression = 'gzip', hive_partitioning = true, "
-            "hive_types = {'dt': 'VARCHAR'})"
-        )
-    cursor = connection.execute(named_query(logical_id))
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    return athena.run_named_query(TEMPLATE, directory, logical_id)
 
 
 @pytest.fixture(scope="module")
