@@ -1,7 +1,9 @@
 """``python -m npsloop_local``: start the local stack and serve until Ctrl-C.
 
-Prints the base URL, the resolved outputs, the outbox directory and how to put an event. A
-background thread drains the stack every half second, so events put from other code are handled.
+Prints the base URL, the resolved outputs, the outbox directory, how to put an event and a dev
+token for the JWT-guarded routes. A background thread drains the stack every half second, so
+events put from other code are handled. ``python -m npsloop_local token [--sub ID] [--group G]``
+prints a dev token and exits (see :mod:`.auth`: never valid in AWS).
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
+from . import auth
 from .stack import LocalStack
+from .template import Resolver, Template
 
 DRAIN_INTERVAL_SECONDS = 0.5
 
@@ -71,8 +76,69 @@ def _parameters(pairs: Sequence[str]) -> dict[str, str]:
     return parameters
 
 
+API_EXAMPLE = """\
+The /api routes need a JWT (the template's JwtAuthorizer). A local dev token, valid for 12 hours
+here and never in AWS (mint others with `python -m npsloop_local token --sub ID --group GROUP`):
+
+    TOKEN={token}
+    curl -H "Authorization: Bearer $TOKEN" {url}{example_path}
+"""
+
+
+def _parse_token(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m npsloop_local token",
+        description="Print a local dev JWT for the HTTP API's JWT authorizer (HS256, never valid in AWS).",
+    )
+    parser.add_argument("--template", default="template.yaml", help="SAM template (default: template.yaml)")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="template parameter override")
+    parser.add_argument("--sub", default="dev-user", help="subject (sub claim)")
+    parser.add_argument("--email", default=None)
+    parser.add_argument("--group", action="append", default=[], help="a cognito:groups entry (repeatable)")
+    parser.add_argument("--ttl-minutes", type=int, default=int(auth.DEFAULT_TTL.total_seconds() // 60))
+    parser.add_argument("--issuer", default=None, help="default: the template's JwtConfiguration issuer")
+    parser.add_argument("--audience", default=None, help="default: the template's first JwtConfiguration audience")
+    return parser.parse_args(argv)
+
+
+def token_main(argv: Sequence[str]) -> int:
+    args = _parse_token(argv)
+    issuer, audience = args.issuer, args.audience
+    if issuer is None or audience is None:
+        found_issuer, found_audience = _template_jwt_configuration(args.template, _parameters(args.param))
+        issuer = issuer or found_issuer
+        audience = audience or found_audience
+    print(
+        auth.dev_token(
+            args.sub,
+            args.email,
+            args.group,
+            issuer=issuer,
+            audience=audience,
+            ttl=timedelta(minutes=args.ttl_minutes),
+        )
+    )
+    return 0
+
+
+def _template_jwt_configuration(path: str, parameters: dict[str, str]) -> tuple[str, str]:
+    """The first JWT authorizer's issuer and audience, resolved against the template's parameters."""
+    template = Template.load(path)
+    resolver = Resolver(template, template.parameter_values(parameters), "eu-west-1", "123456789012", "npsloop-local")
+    for resource in template.resources_of_type("AWS::Serverless::HttpApi").values():
+        authorizers = ((resource.get("Properties") or {}).get("Auth") or {}).get("Authorizers") or {}
+        for name, spec in authorizers.items():
+            if "JwtConfiguration" in spec:
+                authorizer = auth.JwtAuthorizer.from_properties(name, resolver.resolve(spec))
+                return authorizer.issuer, authorizer.audiences[0] if authorizer.audiences else auth.DEFAULT_AUDIENCE
+    return auth.DEFAULT_ISSUER, auth.DEFAULT_AUDIENCE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parse(sys.argv[1:] if argv is None else argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["token"]:
+        return token_main(argv[1:])
+    args = _parse(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
@@ -102,6 +168,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             )
         print(EXAMPLE.format(bus=outputs.get("EventBusName", "default"), url=stack.base_url))
+        guarded = sorted(stack.jwt_authorizers)
+        if guarded:
+            example_path = next(
+                (key.split(" ", 1)[1] for key in guarded if key.startswith("GET ") and "{" not in key), ""
+            )
+            example_path = example_path or guarded[0].split(" ", 1)[-1]
+            print(API_EXAMPLE.format(token=stack.dev_token(), url=stack.base_url, example_path=example_path))
         print("Serving; Ctrl-C to stop.", flush=True)
         shown: set[Path] = set()
         while not stop.wait(DRAIN_INTERVAL_SECONDS):

@@ -4,7 +4,7 @@ For every ``AWS::Serverless::Function`` (with ``Globals.Function`` merged in) th
 resolves its settings and environment, and turns each of its ``Events`` into a local event source:
 
 - ``EventBridgeRule`` / ``CloudWatchEvent`` -> :mod:`.eventbridge` (asynchronous invocation)
-- ``HttpApi`` -> a route of :mod:`.http_api` (synchronous)
+- ``HttpApi`` -> a route of :mod:`.http_api` (synchronous), guarded by its JWT authorizer (:mod:`.auth`)
 - ``DynamoDB`` -> a stream poller of :mod:`.streams` (synchronous batches)
 - ``SNS`` -> an internal queue drained by :mod:`.sns` (asynchronous)
 - ``Schedule`` / ``ScheduleV2`` -> :mod:`.schedules` (asynchronous)
@@ -16,6 +16,7 @@ to the next one - so a test sees the whole retry story without sleeping.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -24,7 +25,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from . import moto_peek
 from .async_invoke import AsyncInvoker
+from .auth import JwtAuthorizer
 from .clock import Clock
 from .destinations import Destinations
 from .eventbridge import EventBridgeRouter, EventRule, bus_name_of
@@ -181,7 +184,40 @@ class Dispatcher:
         api_id = props.get("ApiId") or fake_api_id(self.resolver.stack_name, IMPLICIT_HTTP_API)
         path = props.get("Path")
         method = props.get("Method", "ANY") if path else "ANY"
-        self.routes.add(Route(method=method, path=path, function=function, api_id=str(api_id)))
+        authorizer = self._route_authorizer(function, event_name, str(api_id), props.get("Auth") or {})
+        self.routes.add(Route(method=method, path=path, function=function, api_id=str(api_id), authorizer=authorizer))
+
+    def _route_authorizer(
+        self, function: LambdaFunction, event_name: str, api_id: str, auth: dict[str, Any]
+    ) -> JwtAuthorizer | None:
+        """The JWT authorizer a route names (or inherits as the API's ``DefaultAuthorizer``); None if public."""
+        api_auth = self._api_auth(api_id)
+        name = auth.get("Authorizer") or api_auth.get("DefaultAuthorizer")
+        if not name or name == "NONE":
+            return None
+        spec = (api_auth.get("Authorizers") or {}).get(name)
+        if spec is None or "JwtConfiguration" not in spec:
+            # Fail closed: a route meant to be guarded is never served open.
+            log.warning(
+                "%s.%s: authorizer %s is not a JWT authorizer of its API: every request gets 401",
+                function.logical_id,
+                event_name,
+                name,
+            )
+            return JwtAuthorizer(name=str(name), issuer="", audiences=())
+        return JwtAuthorizer.from_properties(str(name), spec).with_scopes(auth.get("AuthorizationScopes"))
+
+    def _api_auth(self, api_id: str) -> dict[str, Any]:
+        """The resolved ``Auth`` of the HTTP API whose (local) id is ``api_id``."""
+        template = self.resolver.template
+        for logical_id in template.resources_of_type("AWS::Serverless::HttpApi"):
+            if fake_api_id(self.resolver.stack_name, logical_id) == api_id:
+                props = template.resources[logical_id].get("Properties") or {}
+                return self.resolver.resolve(props.get("Auth") or {})
+        if api_id == fake_api_id(self.resolver.stack_name, IMPLICIT_HTTP_API):
+            api_globals = (template.document.get("Globals") or {}).get("HttpApi") or {}
+            return self.resolver.resolve(api_globals.get("Auth") or {})
+        return {}
 
     def _add_rule(self, function: LambdaFunction, event_name: str, props: dict[str, Any]) -> None:
         bus = bus_name_of(props.get("EventBusName"))
@@ -218,6 +254,9 @@ class Dispatcher:
             clock=self.clock,
             region=self.resolver.region,
             send_record=self._destinations.send,
+            peek=functools.partial(
+                moto_peek.stream_tails, self.resolver.account_id, self.resolver.region, str(props["Stream"])
+            ),
         )
         consumer.start()
         self.streams.append(consumer)
@@ -280,11 +319,16 @@ class Dispatcher:
                     advance(delta)
             raise RuntimeError(f"drain did not settle after {MAX_DRAIN_ROUNDS} rounds (an invocation loop?)")
 
+    def _queue_has_messages(self, queue_name: str) -> bool | None:
+        return moto_peek.queue_has_messages(self.resolver.account_id, self.resolver.region, queue_name)
+
     def _pump(self) -> bool:
         worked = self.fire_schedules() > 0
         for consumer in self.streams:
             worked = consumer.poll() > 0 or worked
         for subscription in self.subscriptions:
+            if self._queue_has_messages(subscription.queue_name) is False:
+                continue  # an empty queue: skip the ReceiveMessage
             worked = subscription.poll() > 0 or worked
         return self.invoker.run_due() > 0 or worked
 

@@ -14,6 +14,11 @@ arrive as plain text; everything else - including HTML form posts
 (``application/x-www-form-urlencoded``) and bodies without a content type - arrives base64-encoded
 with ``isBase64Encoded: true``. Handlers must decode accordingly, as they must in AWS.
 
+Routes whose event says ``Auth: {Authorizer: <name>}`` (or that inherit the API's
+``DefaultAuthorizer``) are guarded by :mod:`.auth`: a missing or invalid token answers 401
+``{"message":"Unauthorized"}`` without invoking the function, and a valid one puts the claims in
+``requestContext.authorizer.jwt``, as API Gateway's JWT authorizer does.
+
 Unknown routes answer 404 ``{"message":"Not Found"}``; a handler exception or an invalid response
 answers 500 ``{"message":"Internal Server Error"}``, like API Gateway. The server is a
 ``ThreadingHTTPServer`` on 127.0.0.1; its access log goes to the ``logging`` module. ``stop`` also
@@ -37,6 +42,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from .auth import InvalidToken, JwtAuthorizer
 from .clock import Clock
 from .functions import LambdaFunction
 
@@ -46,6 +52,7 @@ log = logging.getLogger(__name__)
 
 TEXT_MEDIA_TYPES = frozenset({"application/json", "application/xml", "application/javascript"})
 NOT_FOUND = (404, [("Content-Type", "application/json")], b'{"message":"Not Found"}')
+UNAUTHORIZED = (401, [("Content-Type", "application/json")], b'{"message":"Unauthorized"}')
 INTERNAL_ERROR = (500, [("Content-Type", "application/json")], b'{"message":"Internal Server Error"}')
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
 STOP_TIMEOUT_SECONDS = 5
@@ -66,6 +73,8 @@ class Route:
     path: str | None
     function: LambdaFunction
     api_id: str
+    authorizer: JwtAuthorizer | None = None
+    """The JWT authorizer guarding the route (None: public)."""
     segments: list[tuple[int, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -328,7 +337,14 @@ class HttpApiServer:
         if matched is None:
             return NOT_FOUND
         route, params = matched
-        event = build_event(request, route, params, now=self.clock.now(), account_id=self.account_id)
+        now = self.clock.now()
+        event = build_event(request, route, params, now=now, account_id=self.account_id)
+        if route.authorizer is not None:
+            try:
+                event["requestContext"]["authorizer"] = route.authorizer.authorize(event["headers"], now)
+            except InvalidToken as error:
+                log.info("%s %s: 401 from %s (%s)", request.method, path, route.authorizer.name, error)
+                return UNAUTHORIZED
         invocation = route.function.call(event)
         if invocation.failed:
             log.error("%s %s: handler failed", request.method, path, exc_info=invocation.error)

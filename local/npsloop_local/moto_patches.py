@@ -15,7 +15,9 @@
    template's rules. The wrapper also rejects a ``Detail`` that is JSON but not an object, as
    EventBridge does (moto only warns).
 
-A fourth, :mod:`.moto_transactions`, keeps TransactWriteItems from copying whole tables.
+Performance patches, same semantics: :mod:`.moto_transactions` keeps TransactWriteItems from
+copying whole tables, :mod:`.moto_query` keeps Query from sorting the whole table,
+:mod:`.moto_serialize` serialises DynamoDB AttributeValues in one pass.
 ``install`` applies all of them and returns an ``uninstall`` callable; only one stack may hold them.
 """
 
@@ -32,7 +34,7 @@ from moto.core.botocore_stubber import BotocoreStubber
 from moto.dynamodb.models.table import StreamShard
 from moto.events.models import EventsBackend
 
-from . import moto_transactions
+from . import moto_query, moto_serialize, moto_transactions
 from .clock import Clock
 
 __all__ = ["AcceptedEvent", "EventsListener", "install"]
@@ -70,9 +72,13 @@ def install(clock: Clock, events_listener: EventsListener) -> Callable[[], None]
     StreamShard.add = _clocked_stream_add(originals["add"], clock)  # type: ignore[method-assign]
     EventsBackend.put_events = _listened_put_events(originals["put_events"], events_listener)  # type: ignore[method-assign]
     moto_transactions.install()
+    moto_query.install()
+    moto_serialize.install()
 
     def uninstall() -> None:
         global _installed  # noqa: PLW0603
+        moto_serialize.uninstall()
+        moto_query.uninstall()
         moto_transactions.uninstall()
         BotocoreStubber.process_request = originals["process_request"]  # type: ignore[method-assign]
         StreamShard.add = originals["add"]  # type: ignore[method-assign]

@@ -9,23 +9,41 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from npsloop.domain.invitations import invitation_id_for
+
 PL_FIRST = ["Anna", "Piotr", "Katarzyna", "Tomasz", "Magdalena", "Paweł", "Agnieszka", "Michał", "Zofia", "Jakub"]
 PL_LAST = ["Nowak", "Kowalska", "Wiśniewski", "Wójcik", "Kamińska", "Lewandowski", "Zielińska", "Szymański"]
 EN_FIRST = ["Jane", "Oliver", "Amelia", "Harry", "Isla", "George", "Emily", "Jack", "Sophie", "Noah"]
 EN_LAST = ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Davies", "Evans"]
 
+# Twenty shops, each with its own true quality (hence its own true NPS); orders are placed in a
+# shop or online ("online-pl" / "online-en").
 STORES = [
     ("WAW-01", "mazowieckie", "pl"),
     ("WAW-02", "mazowieckie", "pl"),
+    ("WAW-03", "mazowieckie", "pl"),
     ("KRK-01", "malopolskie", "pl"),
+    ("KRK-02", "malopolskie", "pl"),
     ("GDA-01", "pomorskie", "pl"),
     ("WRO-01", "dolnoslaskie", "pl"),
+    ("WRO-02", "dolnoslaskie", "pl"),
     ("POZ-01", "wielkopolskie", "pl"),
+    ("LOD-01", "lodzkie", "pl"),
+    ("KAT-01", "slaskie", "pl"),
+    ("LUB-01", "lubelskie", "pl"),
     ("LON-01", "london", "en"),
     ("LON-02", "london", "en"),
+    ("LON-03", "london", "en"),
     ("MAN-01", "north-west", "en"),
+    ("LIV-01", "north-west", "en"),
+    ("BIR-01", "west-midlands", "en"),
     ("EDI-01", "scotland", "en"),
+    ("GLA-01", "scotland", "en"),
 ]
+DETERIORATING_STORE = "KRK-02"  # its service falls apart over the last three weeks
+DETERIORATION_DAYS = 21
+BOUNCE_SHARE = 0.012  # customers whose address bounces (SES mailbox simulator addresses)
+COMPLAINT_SHARE = 0.004  # customers who mark the survey as spam
 
 COMMENTS = {
     "pl": {
@@ -39,6 +57,8 @@ COMMENTS = {
             "Paczka przyszła uszkodzona i nikt nie odpowiada na maile.",
             "Długo czekałem na konsultanta, sprawa nadal niezałatwiona.",
             "Niemiła obsługa przy kasie.",
+            "Składam reklamację, produkt nie działa od pierwszego dnia.",
+            "Rezygnuję z zakupów u Was, to już drugi raz.",
         ],
     },
     "en": {
@@ -48,6 +68,8 @@ COMMENTS = {
             "The parcel arrived damaged and nobody answers my emails.",
             "Waited ages for an agent and my issue is still open.",
             "Rude staff at the till.",
+            "I want a refund, the grinder stopped working after a week.",
+            "Thinking of cancelling my loyalty card after this.",
         ],
     },
 }
@@ -102,14 +124,48 @@ class Population:
     customers: list[Customer]
     events: list[PlannedEvent]
     store_quality: dict[str, float]
+    start: datetime
+    days: int
 
     def by_email(self) -> dict[str, Customer]:
         return {c.email.lower(): c for c in self.customers if c.email}
 
+    def quality(self, store: str, at: datetime) -> float:
+        """The store's true quality on a day: one store deteriorates over the last three weeks."""
+        base = self.store_quality.get(store, 0.6)
+        if store == DETERIORATING_STORE and at >= self.start + timedelta(days=self.days - DETERIORATION_DAYS):
+            return 0.2
+        return base
+
+    def store_of(self) -> dict[str, str]:
+        """invitation id -> the store its business event happened at (for the respondents' mood)."""
+        from npsloop.domain.programs import load_programs
+
+        catalogue = load_programs()
+        stores: dict[str, str] = {}
+        for planned in self.events:
+            if planned.kind == "invalid":
+                continue
+            store = planned.detail.get("context", {}).get("store")
+            for program in catalogue.for_event(planned.source, planned.detail_type, planned.detail):
+                key = business_key_of(planned)
+                if store and key:
+                    stores[invitation_id_for(program.id, key)] = store
+        return stores
+
+
+def business_key_of(planned: PlannedEvent) -> str | None:
+    for field_name in ("order_id", "ticket_id", "visit_id"):
+        if field_name in planned.detail:
+            return f"{field_name}:{planned.detail[field_name]}"
+    return None
+
 
 def build(customers: int, days: int, start: datetime, seed: int = 2026) -> Population:
     rng = random.Random(seed)
-    quality = {store: rng.uniform(0.25, 0.9) for store, _, _ in STORES}
+    quality = {store: rng.uniform(0.35, 0.9) for store, _, _ in STORES}
+    quality[DETERIORATING_STORE] = 0.8
+    quality.update({"online-pl": 0.62, "online-en": 0.66})
     people = [_customer(rng, n) for n in range(customers)]
     events: list[PlannedEvent] = []
     for person in people:
@@ -149,7 +205,7 @@ def build(customers: int, days: int, start: datetime, seed: int = 2026) -> Popul
         )
     events.extend(e for e in extras if e.at < start + timedelta(days=days))
     events.sort(key=lambda e: e.at)
-    return Population(people, events, quality)
+    return Population(people, events, quality, start, days)
 
 
 def _customer(rng: random.Random, n: int) -> Customer:
@@ -158,11 +214,17 @@ def _customer(rng: random.Random, n: int) -> Customer:
     last = rng.choice(PL_LAST if locale == "pl" else EN_LAST)
     domain = "example.pl" if locale == "pl" else "example.com"
     has_email = rng.random() > 0.03
+    address = f"{_ascii(first)}.{_ascii(last)}.{n}@{domain}".lower()
+    roll = rng.random()
+    if roll < BOUNCE_SHARE:
+        address = f"bounce+c{n}@simulator.amazonses.com"
+    elif roll < BOUNCE_SHARE + COMPLAINT_SHARE:
+        address = f"complaint+c{n}@simulator.amazonses.com"
     return Customer(
         id=f"C-{100000 + n}",
         locale=locale,
         first_name=first,
-        email=f"{_ascii(first)}.{_ascii(last)}.{n}@{domain}".lower() if has_email else None,
+        email=address if has_email else None,
         email_consent=rng.random() < 0.88,
         vip=rng.random() < 0.05,
         home_store=store,
@@ -192,7 +254,7 @@ def _events_for(rng: random.Random, person: Customer, start: datetime, days: int
     for _ in range(rng.choices([1, 2, 3], weights=[88, 10, 2])[0]):
         at = when()
         order = f"ORD-{rng.randint(10**7, 10**8 - 1)}"
-        channel = rng.choices(["web", "app", "phone"], weights=[60, 30, 10])[0]
+        channel = rng.choices(["store", "web", "app", "phone"], weights=[45, 35, 15, 5])[0]
         planned.append(
             PlannedEvent(
                 at,
@@ -206,7 +268,7 @@ def _events_for(rng: random.Random, person: Customer, start: datetime, days: int
                     "order_total": f"{rng.uniform(20, 900):.2f}",
                     "currency": "PLN" if person.locale == "pl" else "GBP",
                     "context": {
-                        "store": f"online-{person.locale}",
+                        "store": person.home_store if channel == "store" else f"online-{person.locale}",
                         "region": person.region,
                         "channel": channel,
                         "product": rng.choice(["espresso-machine", "grinder", "beans", "kettle"]),

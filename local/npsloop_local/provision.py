@@ -154,6 +154,11 @@ class Provisioner:
             "AWS::SES::ConfigurationSet": self._configuration_set,
             "AWS::SES::EmailIdentity": self._email_identity,
             "AWS::S3::Bucket": self._bucket,
+            "AWS::S3::BucketPolicy": self._bucket_policy,
+            "AWS::Glue::Database": self._glue_database,
+            "AWS::Glue::Table": self._glue_table,
+            "AWS::Athena::WorkGroup": self._athena_work_group,
+            "AWS::Athena::NamedQuery": self._athena_named_query,
             "AWS::KMS::Key": self._kms_key,
             "AWS::KMS::Alias": self._kms_alias,
             "AWS::SSM::Parameter": self._ssm_parameter,
@@ -445,6 +450,7 @@ class Provisioner:
         s3.create_bucket(**request)
         if "VersioningConfiguration" in props:
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
+        self._bucket_settings(s3, name, props)
         domain = f"{name}.s3.{self.resolver.region}.amazonaws.com"
         return PhysicalResource(
             logical_id,
@@ -457,8 +463,109 @@ class Provisioner:
             },
         )
 
+    def _bucket_settings(self, s3: Any, name: str, props: dict[str, Any]) -> None:
+        """Encryption, public access block, ownership and lifecycle: stored by moto, read back by tests."""
+        if "BucketEncryption" in props:
+            rules = [_encryption_rule(rule) for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]]
+            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+        if "PublicAccessBlockConfiguration" in props:
+            block = {key: truthy(value) for key, value in props["PublicAccessBlockConfiguration"].items()}
+            s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=block)
+        if "OwnershipControls" in props:
+            s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=props["OwnershipControls"])
+        lifecycle = props.get("LifecycleConfiguration")
+        if lifecycle:
+            s3.put_bucket_lifecycle_configuration(
+                Bucket=name, LifecycleConfiguration={"Rules": [_lifecycle_rule(rule) for rule in lifecycle["Rules"]]}
+            )
+
+    def _bucket_policy(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
+        props = self._resolve(props)
+        document = dict(props["PolicyDocument"])
+        # moto cannot evaluate conditions: it applies a Deny whatever its Condition says. A TLS-only
+        # deny never matches boto3's https requests, so it is left out of what moto enforces.
+        document["Statement"] = [s for s in document.get("Statement", []) if not _denies_plain_http(s)]
+        if document["Statement"]:
+            self.client("s3").put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(document))
+        return PhysicalResource(logical_id, "AWS::S3::BucketPolicy", props["Bucket"])
+
+    # ----- Glue and Athena (metadata only: moto runs no SQL) ----------------------------------
+
+    def _glue_database(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
+        props = self._resolve(props)
+        database = dict(props["DatabaseInput"])
+        database.setdefault("Name", self.generated_name(logical_id, 200).lower().replace("-", "_"))
+        self.client("glue").create_database(DatabaseInput=database)
+        return PhysicalResource(logical_id, "AWS::Glue::Database", database["Name"])
+
+    def _glue_table(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
+        props = self._resolve(props)
+        table = dict(props["TableInput"])
+        table.setdefault("Name", self.generated_name(logical_id, 200).lower().replace("-", "_"))
+        self.client("glue").create_table(DatabaseName=props["DatabaseName"], TableInput=table)
+        return PhysicalResource(logical_id, "AWS::Glue::Table", table["Name"])
+
+    def _athena_work_group(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
+        props = self._resolve(props)
+        request: dict[str, Any] = {"Name": props["Name"]}
+        if "Description" in props:
+            request["Description"] = props["Description"]
+        if "WorkGroupConfiguration" in props:
+            request["Configuration"] = props["WorkGroupConfiguration"]
+        if props.get("Tags"):
+            request["Tags"] = props["Tags"]
+        self.client("athena").create_work_group(**request)
+        return PhysicalResource(logical_id, "AWS::Athena::WorkGroup", props["Name"])
+
+    def _athena_named_query(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
+        props = self._resolve(props)
+        request = {
+            key: props[key] for key in ("Name", "Description", "Database", "QueryString", "WorkGroup") if key in props
+        }
+        request.setdefault("Name", logical_id)
+        query_id = self.client("athena").create_named_query(**request)["NamedQueryId"]
+        return PhysicalResource(logical_id, "AWS::Athena::NamedQuery", query_id, {"NamedQueryId": query_id})
+
 
 # ---------------------------------------------------------------------------------------------
+
+
+def _denies_plain_http(statement: dict[str, Any]) -> bool:
+    condition = statement.get("Condition") or {}
+    return (
+        statement.get("Effect") == "Deny"
+        and list(condition) == ["Bool"]
+        and list(condition["Bool"]) == ["aws:SecureTransport"]
+        and str(condition["Bool"]["aws:SecureTransport"]).lower() == "false"
+    )
+
+
+def _encryption_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """CloudFormation says ServerSideEncryptionByDefault where the S3 API says ApplyServerSideEncryptionByDefault."""
+    converted = {key: value for key, value in rule.items() if key != "ServerSideEncryptionByDefault"}
+    if "ServerSideEncryptionByDefault" in rule:
+        converted["ApplyServerSideEncryptionByDefault"] = rule["ServerSideEncryptionByDefault"]
+    if "BucketKeyEnabled" in converted:
+        converted["BucketKeyEnabled"] = truthy(converted["BucketKeyEnabled"])
+    return converted
+
+
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation lifecycle rule in the S3 API's shape (the property names differ)."""
+    converted: dict[str, Any] = {"ID": rule.get("Id", ""), "Status": rule["Status"]}
+    converted["Filter"] = {"Prefix": rule["Prefix"]} if "Prefix" in rule else {"Prefix": ""}
+    if "ExpirationInDays" in rule:
+        converted["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    if "NoncurrentVersionExpiration" in rule:
+        converted["NoncurrentVersionExpiration"] = {
+            "NoncurrentDays": int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])
+        }
+    if "NoncurrentVersionExpirationInDays" in rule:
+        converted["NoncurrentVersionExpiration"] = {"NoncurrentDays": int(rule["NoncurrentVersionExpirationInDays"])}
+    if "AbortIncompleteMultipartUpload" in rule:
+        days = int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
+        converted["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": days}
+    return converted
 
 
 def fake_api_id(stack_name: str, logical_id: str) -> str:

@@ -17,7 +17,7 @@ import os
 import threading
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from types import ModuleType, TracebackType
@@ -28,7 +28,8 @@ import botocore.loaders
 import botocore.session
 from moto import mock_aws
 
-from . import function_logs, moto_patches
+from . import auth, function_logs, moto_patches
+from .auth import JwtAuthorizer
 from .clock import Clock
 from .dispatcher import Dispatcher
 from .eventbridge import EventRule
@@ -260,6 +261,34 @@ class LocalStack:
     def routes(self) -> list[str]:
         """The HTTP API's route keys, e.g. ``GET /r/{token}``."""
         return self._require(self._dispatcher).routes.keys()
+
+    @property
+    def jwt_authorizers(self) -> dict[str, JwtAuthorizer]:
+        """The JWT authorizers guarding routes, by route key (``GET /api/cases`` ...)."""
+        return {
+            route.route_key: route.authorizer
+            for route in self._require(self._dispatcher).routes.routes
+            if route.authorizer is not None
+        }
+
+    def dev_token(
+        self,
+        subject: str = "dev-user",
+        email: str | None = None,
+        groups: Iterable[str] = (),
+        ttl: timedelta = auth.DEFAULT_TTL,
+        **claims: Any,
+    ) -> str:
+        """A dev token the guarded routes accept: issuer and audience from the template, times from the clock.
+
+        Never valid in AWS (see :mod:`.auth`). Extra keyword arguments become extra claims.
+        """
+        authorizers = [a for a in self.jwt_authorizers.values() if a.issuer]
+        issuer = authorizers[0].issuer if authorizers else auth.DEFAULT_ISSUER
+        audience = authorizers[0].audiences[0] if authorizers and authorizers[0].audiences else auth.DEFAULT_AUDIENCE
+        return auth.dev_token(
+            subject, email, groups, issuer=issuer, audience=audience, ttl=ttl, now=self.clock.now(), extra_claims=claims
+        )
 
     @property
     def rules(self) -> list[EventRule]:

@@ -14,7 +14,15 @@ older than ``MaximumRecordAgeInSeconds``, the batch is discarded and its descrip
 (``DDBStreamBatchInfo``) goes to ``DestinationConfig.OnFailure``. Lambda's default of infinite
 retries would block the shard for a day: locally it is capped at ``INFINITE_RETRY_CAP``.
 Retries happen at once (Lambda's short backoff is not simulated), and every record available at a
-drain is batched at once: ``MaximumBatchingWindowInSeconds`` only ever makes Lambda wait for more.
+drain is batched at once: ``MaximumBatchingWindowInSeconds`` only ever makes Lambda wait for more,
+and ``ParallelizationFactor`` (concurrent batches per shard, in key order) is not simulated: batches
+run one after another, which is one of the orders Lambda may produce.
+
+Several functions may consume one stream (the app's score, alert and export functions do): each
+event source mapping is its own ``StreamConsumer`` with its own checkpoints, filters, batch size
+and failure handling, as each is its own poller in Lambda. With ``peek`` (:mod:`.moto_peek`) a
+consumer asks moto's API for records only when a shard's last sequence number is past its
+checkpoint, so an idle drain costs no requests.
 """
 
 from __future__ import annotations
@@ -139,6 +147,8 @@ class StreamConsumer:
     clock: Clock
     region: str
     send_record: Callable[[str, dict[str, Any]], None]
+    peek: Callable[[], dict[str, str | None] | None] | None = None
+    """Shard id -> last sequence number, read cheaply (:mod:`.moto_peek`); None: poll through the API."""
     _checkpoints: dict[str, str | None] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _matchers: list[EventPattern] = field(default_factory=list)
@@ -162,8 +172,11 @@ class StreamConsumer:
             return 0
         with self._lock:
             invocations = 0
-            for shard_id in self._shard_ids():
+            tails = self.peek() if self.peek is not None else None
+            for shard_id in self._shard_ids() if tails is None else list(tails):
                 self._checkpoints.setdefault(shard_id, None)
+                if tails is not None and tails[shard_id] in {None, self._checkpoints[shard_id]}:
+                    continue  # nothing after our checkpoint: no API calls
                 raw = self._read(shard_id)
                 if not raw:
                     continue

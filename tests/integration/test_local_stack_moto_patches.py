@@ -1,0 +1,393 @@
+"""The local stack's speed patches keep moto's semantics, and its event sources scale with what is new.
+
+Each equivalence test runs the same requests with moto's own code and with the patch
+(npsloop_local.moto_query / moto_serialize / moto_transactions) and compares the answers; the
+stream tests use tests/fixtures/local_stack_streams/ (three consumers of one stream, a 15-minute
+schedule) with the toy handlers of tests/fixtures/local_stack/.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from npsloop.clock import ManualClock
+from npsloop_local import moto_query, moto_serialize, moto_transactions
+from npsloop_local.stack import LocalStack
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "tests" / "fixtures" / "local_stack" / "template.yaml"
+STREAMS = ROOT / "tests" / "fixtures" / "local_stack_streams" / "template.yaml"
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def stack(clock: ManualClock, tmp_path: Path) -> Iterator[LocalStack]:
+    with LocalStack(FIXTURE, clock=clock, outbox_dir=tmp_path / "outbox") as running:
+        yield running
+
+
+@pytest.fixture
+def streams(clock: ManualClock, tmp_path: Path) -> Iterator[LocalStack]:
+    with LocalStack(STREAMS, clock=clock, outbox_dir=tmp_path / "outbox") as running:
+        yield running
+
+
+def both_ways(module: Any, action: Callable[[], Any]) -> tuple[Any, Any]:
+    """``action()`` with moto's own code, then with the patch (re-installed afterwards either way)."""
+    module.uninstall()
+    try:
+        plain = action()
+    finally:
+        module.install()
+    return plain, action()
+
+
+def without_metadata(response: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in response.items() if key != "ResponseMetadata"}
+
+
+EVERY_TYPE = {
+    "s": {"S": "zażółć"},
+    "empty": {"S": ""},
+    "n": {"N": "-12.50"},
+    "b": {"B": b"\x00\x01binary"},
+    "ss": {"SS": ["a", "b"]},
+    "ns": {"NS": ["1", "2.5"]},
+    "bs": {"BS": [b"x", b"y"]},
+    "m": {"M": {"inner": {"L": [{"S": "x"}, {"N": "1"}, {"NULL": True}, {"M": {}}]}, "flag": {"BOOL": False}}},
+    "l": {"L": []},
+    "null": {"NULL": True},
+    "bool": {"BOOL": True},
+}
+
+
+def seed(stack: LocalStack) -> tuple[Any, str]:
+    ddb = stack.client("dynamodb")
+    table = stack.physical_id("Table")
+    for i in range(30):
+        item = {
+            "pk": {"S": f"P#{i % 3}"},
+            "sk": {"S": f"S#{i:03d}"},
+            "gsi1pk": {"S": f"G#{i % 4}"},
+            "n": {"N": str(i)},
+            **({"kind": {"S": "odd"}} if i % 2 else {}),
+        }
+        ddb.put_item(TableName=table, Item=item)
+    ddb.put_item(TableName=table, Item={"pk": {"S": "ALL"}, "sk": {"S": "TYPES"}, "gsi1pk": {"S": "G#T"}, **EVERY_TYPE})
+    return ddb, table
+
+
+QUERIES: list[dict[str, Any]] = [
+    {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "P#1"}}},
+    {
+        "KeyConditionExpression": "pk = :p AND sk BETWEEN :a AND :b",
+        "ExpressionAttributeValues": {":p": {"S": "P#0"}, ":a": {"S": "S#003"}, ":b": {"S": "S#021"}},
+        "ScanIndexForward": False,
+    },
+    {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "nothing"}}},
+    {"IndexName": "gsi1", "KeyConditionExpression": "gsi1pk = :g", "ExpressionAttributeValues": {":g": {"S": "G#2"}}},
+    {
+        "IndexName": "gsi1",
+        "KeyConditionExpression": "gsi1pk = :g AND begins_with(sk, :s)",
+        "FilterExpression": "attribute_exists(kind)",
+        "ExpressionAttributeValues": {":g": {"S": "G#1"}, ":s": {"S": "S#01"}},
+    },
+    {"IndexName": "gsi1", "KeyConditionExpression": "gsi1pk = :g", "ExpressionAttributeValues": {":g": {"S": "G#T"}}},
+    {
+        "IndexName": "gsi1",
+        "KeyConditionExpression": "gsi1pk = :g",
+        "ExpressionAttributeValues": {":g": {"S": "G#3"}},
+        "Select": "COUNT",
+    },
+]
+
+
+@pytest.mark.parametrize("request_", QUERIES, ids=range(len(QUERIES)))
+def test_query_on_the_table_and_on_an_index_answers_as_moto_does(stack, request_):
+    # GIVEN items in three partitions and four index partitions
+    ddb, table = seed(stack)
+
+    # WHEN the same query runs with moto's Query and with the patch
+    plain, patched = both_ways(moto_query, lambda: without_metadata(ddb.query(TableName=table, **request_)))
+
+    # THEN the answers are identical (items, order, counts)
+    assert patched == plain
+
+
+def test_paginated_index_queries_give_the_same_pages(stack):
+    # GIVEN an index partition with eight items
+    ddb, table = seed(stack)
+
+    def pages() -> list[dict[str, Any]]:
+        request: dict[str, Any] = {
+            "TableName": table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :g",
+            "ExpressionAttributeValues": {":g": {"S": "G#0"}},
+            "Limit": 3,
+        }
+        found = []
+        while True:
+            page = without_metadata(ddb.query(**request))
+            found.append(page)
+            if "LastEvaluatedKey" not in page:
+                return found
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # WHEN it is read three items at a time, with and without the patch
+    plain, patched = both_ways(moto_query, pages)
+
+    # THEN the pages and their LastEvaluatedKeys agree
+    assert patched == plain
+    assert len(plain) == 3
+
+
+def test_every_attribute_type_serialises_as_moto_does(stack):
+    # GIVEN an item holding every DynamoDB type, nested
+    ddb, table = seed(stack)
+    key = {"pk": {"S": "ALL"}, "sk": {"S": "TYPES"}}
+
+    # WHEN it is read back by GetItem, Query and the stream, with moto's serializer and the patch
+    def read() -> tuple[Any, ...]:
+        updated = ddb.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET touched = :t",
+            ExpressionAttributeValues={":t": {"N": "1"}},
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+        item = ddb.get_item(TableName=table, Key=key)["Item"]
+        queried = ddb.query(
+            TableName=table, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "ALL"}}
+        )["Items"]
+        streams = stack.client("dynamodbstreams")
+        arn = stack.attribute("Table", "StreamArn")
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+        records = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)["Records"]
+        images = [(r["eventName"], r["dynamodb"].get("NewImage"), r["dynamodb"].get("OldImage")) for r in records]
+        return item, queried, updated, images
+
+    plain, patched = both_ways(moto_serialize, read)
+
+    # THEN both agree, and the values are what was written
+    assert patched[:3] == plain[:3]
+    assert [image[1:] for image in patched[3][:31]] == [image[1:] for image in plain[3][:31]]
+    assert patched[0]["b"] == {"B": b"\x00\x01binary"}
+    assert patched[0]["m"] == EVERY_TYPE["m"]
+    assert set(patched[0]["ss"]["SS"]) == {"a", "b"}
+
+
+def _without_pk(entry: Any) -> Any:
+    if isinstance(entry, dict):
+        return {key: value for key, value in entry.items() if key != "pk"}
+    return (entry[0], _without_pk(entry[1]))
+
+
+def test_conditions_add_and_failed_conditions_answer_as_moto_does(stack):
+    # GIVEN a counter item
+    ddb, table = seed(stack)
+    key = {"pk": {"S": "COUNTER"}, "sk": {"S": "C"}}
+
+    def story(suffix: str) -> list[Any]:
+        k = {"pk": {"S": f"COUNTER{suffix}"}, "sk": {"S": "C"}}
+        out = []
+        for _ in range(3):
+            out.append(
+                ddb.update_item(
+                    TableName=table,
+                    Key=k,
+                    UpdateExpression="ADD n :one, tags :t",
+                    ExpressionAttributeValues={":one": {"N": "1"}, ":t": {"SS": ["x"]}},
+                    ReturnValues="ALL_NEW",
+                )["Attributes"]
+            )
+        try:
+            ddb.update_item(
+                TableName=table,
+                Key=k,
+                UpdateExpression="SET n = :z",
+                ConditionExpression="n < :limit",
+                ExpressionAttributeValues={":z": {"N": "0"}, ":limit": {"N": "2"}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            out.append((error.response["Error"]["Code"], error.response.get("Item")))
+        return [_without_pk(entry) for entry in out]
+
+    # WHEN the same story runs without and with every patch
+    for module in (moto_query, moto_serialize, moto_transactions):
+        module.uninstall()
+    try:
+        plain = story("-plain")
+    finally:
+        for module in (moto_query, moto_serialize, moto_transactions):
+            module.install()
+    patched = story("-patched")
+
+    # THEN the values and the failed condition (with the old item) are the same
+    assert patched == plain
+    assert plain[-1][0] == "ConditionalCheckFailedException"
+    assert key  # the story used its own keys
+
+
+def test_a_cancelled_transaction_gives_the_same_reasons_and_leaves_no_trace(stack):
+    # GIVEN an existing item that a transaction's condition will refuse
+    ddb, table = seed(stack)
+    streams_before = len(stream_records(stack))
+
+    def cancelled(suffix: str) -> tuple[Any, Any, Any]:
+        items = [
+            {"Put": {"TableName": table, "Item": {"pk": {"S": f"NEW{suffix}"}, "sk": {"S": "x"}}}},
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": {"pk": {"S": "P#0"}, "sk": {"S": "S#000"}},
+                    "UpdateExpression": "ADD n :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+                }
+            },
+            {
+                "ConditionCheck": {
+                    "TableName": table,
+                    "Key": {"pk": {"S": "P#1"}, "sk": {"S": "S#001"}},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+        with pytest.raises(ClientError) as error:
+            ddb.transact_write_items(TransactItems=items)
+        reasons = error.value.response.get("CancellationReasons")
+        new = ddb.get_item(TableName=table, Key={"pk": {"S": f"NEW{suffix}"}, "sk": {"S": "x"}}).get("Item")
+        counter = ddb.get_item(TableName=table, Key={"pk": {"S": "P#0"}, "sk": {"S": "S#000"}})["Item"]["n"]
+        return reasons, new, counter
+
+    # WHEN it runs with moto's TransactWriteItems and with the patch
+    plain, patched = both_ways(moto_transactions, lambda: cancelled("-" + str(len(stream_records(stack)))))
+
+    # THEN the same reasons come back, nothing was written, and no stream record appeared
+    assert patched == plain
+    assert [reason["Code"] for reason in plain[0]] == ["None", "None", "ConditionalCheckFailed"]
+    assert (plain[1], plain[2]) == (None, {"N": "0"})
+    assert len(stream_records(stack)) == streams_before
+
+
+def stream_records(stack: LocalStack) -> list[dict[str, Any]]:
+    client = stack.client("dynamodbstreams")
+    arn = stack.attribute("Table", "StreamArn")
+    shard = client.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = client.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    return client.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)["Records"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Three consumers of one stream; schedules on a manual clock
+# ---------------------------------------------------------------------------------------------
+
+
+def put(stack: LocalStack, pk: str, entity: str, **extra: str) -> None:
+    item = {"pk": {"S": pk}, "sk": {"S": "X"}, "entity": {"S": entity}, **{k: {"S": v} for k, v in extra.items()}}
+    stack.client("dynamodb").put_item(TableName=stack.physical_id("Table"), Item=item)
+
+
+def keys_seen(stack: LocalStack, function: str) -> list[tuple[str, str]]:
+    batches = stack.handler_module(function).CALLS
+    return [(record["eventName"], record["dynamodb"]["Keys"]["pk"]["S"]) for batch in batches for record in batch]
+
+
+def test_three_consumers_of_one_stream_keep_their_own_checkpoints_filters_and_batches(streams):
+    # GIVEN responses and an invitation written, one response changed
+    put(streams, "R1", "response")
+    put(streams, "I1", "invitation")
+    put(streams, "R2", "response")
+    put(streams, "R3", "response")
+    put(streams, "R1", "response", score="9")
+    streams.drain()
+
+    # THEN each consumer saw exactly its records, in stream order, in batches of its own size
+    assert keys_seen(streams, "ResponsesFunction") == [
+        ("INSERT", "R1"),
+        ("INSERT", "R2"),
+        ("INSERT", "R3"),
+        ("MODIFY", "R1"),
+    ]
+    assert keys_seen(streams, "InsertsFunction") == [("INSERT", "R1"), ("INSERT", "R2"), ("INSERT", "R3")]
+    assert [len(batch) for batch in streams.handler_module("InsertsFunction").CALLS] == [2, 1]
+    assert keys_seen(streams, "EverythingFunction") == [
+        ("INSERT", "R1"),
+        ("INSERT", "I1"),
+        ("INSERT", "R2"),
+        ("INSERT", "R3"),
+        ("MODIFY", "R1"),
+    ]
+
+    # WHEN one more record arrives and the stack drains again
+    put(streams, "I2", "invitation")
+    streams.drain()
+
+    # THEN only the consumer whose filter takes it is invoked, from its own checkpoint
+    assert len(streams.handler_module("ResponsesFunction").CALLS) == 1
+    assert keys_seen(streams, "EverythingFunction")[-1] == ("INSERT", "I2")
+    assert len(keys_seen(streams, "EverythingFunction")) == 6
+
+
+def test_an_idle_drain_asks_moto_nothing(streams):
+    # GIVEN a stack whose consumers have read everything
+    put(streams, "R1", "response")
+    streams.drain()
+    requests = []
+    streams.client("dynamodbstreams").meta.events.register("before-call", lambda **kw: requests.append(kw))
+
+    # WHEN it drains with nothing new
+    streams.drain()
+    streams.drain()
+
+    # THEN no stream API call was made (the consumers peeked at the shards' last sequence numbers)
+    assert requests == []
+
+
+def test_a_day_of_manual_clock_fires_a_15_minute_schedule_once_per_drain(streams, clock):
+    # GIVEN a rate(15 minutes) schedule
+    sweeps = streams.handler_module("SweepFunction").CALLS
+
+    # WHEN the demo moves the clock a whole day in one step and drains
+    clock.advance(timedelta(days=1))
+    streams.drain()
+
+    # THEN the 96 missed occurrences fire once, for the first one; the next is 15 minutes after now
+    assert len(sweeps) == 1
+    assert sweeps[0]["time"] == "2026-03-02T09:15:00Z"
+    (schedule,) = streams.dispatcher.schedules
+    assert schedule.next_due == START + timedelta(days=1, minutes=15)
+
+    # AND a drain without time passing fires nothing more, while 15 minutes later fires again
+    streams.drain()
+    assert len(sweeps) == 1
+    clock.advance(timedelta(minutes=15))
+    streams.drain()
+    assert len(sweeps) == 2
+
+
+def test_binary_values_reach_stream_consumers_base64_encoded(streams):
+    # GIVEN a response item with a binary attribute
+    streams.client("dynamodb").put_item(
+        TableName=streams.physical_id("Table"),
+        Item={"pk": {"S": "RB"}, "sk": {"S": "X"}, "entity": {"S": "response"}, "blob": {"B": b"\x00\xff"}},
+    )
+    streams.drain()
+
+    # THEN the consumer gets it as Lambda delivers binary: base64 text
+    (batch,) = streams.handler_module("ResponsesFunction").CALLS
+    assert batch[0]["dynamodb"]["NewImage"]["blob"] == {"B": base64.b64encode(b"\x00\xff").decode()}
