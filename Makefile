@@ -34,7 +34,7 @@ $(SAM_VENV)/.installed: requirements-sam.lock
 setup: $(VENV)/.installed $(SAM_VENV)/.installed /usr/bin/chromium ## Install everything (venvs, sam, chromium)
 
 demo: $(VENV)/.installed ## Run the feedback loop on the local stack and print a summary
-	$(BIN)/python -m npsloop_local.demo
+	$(BIN)/python -m npsloop_local.demo $(DEMO_ARGS)
 
 local: $(VENV)/.installed ## Start the local stack and keep it running
 	$(BIN)/python -m npsloop_local
