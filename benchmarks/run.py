@@ -5,6 +5,7 @@ Figures are printed, never asserted. Comparisons are ratios measured within this
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
@@ -17,8 +18,10 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HANDLERS = sorted(ROOT.glob("functions/*/app.py"))
@@ -54,26 +57,34 @@ def import_times() -> None:
         print(f"   {label:<34}{seconds * 1000:8.0f} ms   {seconds / baseline:.2f}x   (target <= 1.5x)")
 
 
+@contextlib.contextmanager
+def _local_stack(clock: Any) -> Iterator[Any]:
+    """The template's stack, quiet, with its outbox and logs in a temporary directory."""
+    from npsloop_local.stack import LocalStack
+
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        LocalStack(
+            template_path=ROOT / "template.yaml",
+            parameters={"LogLevel": "ERROR"},
+            clock=clock,
+            outbox_dir=Path(scratch) / "outbox",
+            logs_dir=Path(scratch) / "logs",
+        ) as stack,
+    ):
+        yield stack
+
+
 def api_costs(invitations: int = 200, responses: int = 100) -> None:
     from npsloop.clock import ManualClock
     from npsloop_local.metering import AwsMeter
-    from npsloop_local.stack import LocalStack
 
     def load_event(name: str) -> dict:
         return json.loads((ROOT / "events" / name).read_text(encoding="utf-8"))
 
     print(f"\n2. AWS API calls and DynamoDB capacity (local stack, {invitations} invitations, {responses} responses)")
     clock = ManualClock(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
-    with (
-        tempfile.TemporaryDirectory() as outbox,
-        LocalStack(
-            template_path=ROOT / "template.yaml",
-            parameters={"LogLevel": "ERROR"},
-            clock=clock,
-            outbox_dir=Path(outbox) / "outbox",
-            logs_dir=Path(outbox) / "logs",
-        ) as stack,
-    ):
+    with _local_stack(clock) as stack:
         meter = AwsMeter().install()  # after start: the stack gives boto3 a fresh default session
         template = load_event("order-completed.json")
         stack.invoke("InviteFunction", copy.deepcopy(template))  # warm: secret fetched, clients built
@@ -201,21 +212,11 @@ def stream_consumers_and_score_api(small: int = 10_000, large: int = 200_000, da
 
     from npsloop.clock import ManualClock
     from npsloop_local.metering import AwsMeter
-    from npsloop_local.stack import LocalStack
 
     print(f"\n4. Stream consumers and the score API ({small:,} then {large:,} responses over {days} days, 20 stores)")
     start = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
     clock = ManualClock(start + timedelta(days=days))
-    with (
-        tempfile.TemporaryDirectory() as outbox,
-        LocalStack(
-            template_path=ROOT / "template.yaml",
-            parameters={"LogLevel": "ERROR"},
-            clock=clock,
-            outbox_dir=Path(outbox) / "outbox",
-            logs_dir=Path(outbox) / "logs",
-        ) as stack,
-    ):
+    with _local_stack(clock) as stack:
         meter = AwsMeter().install()
         query = {"from": start.date().isoformat(), "to": (start + timedelta(days=days - 1)).date().isoformat()}
         query |= {"period": "month", "group_by": "store"}

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 import threading
 from datetime import UTC, datetime
 from typing import Any
-
-from boto3.dynamodb.types import TypeSerializer
 
 from npsloop.domain.cases import Case, CaseStatus
 from npsloop.ports.cases import (
@@ -25,9 +22,7 @@ from npsloop.ports.cases import (
     VersionConflict,
     WorkQueue,
 )
-
-_serializer = TypeSerializer()
-_sequence = itertools.count(100000000000000000001)
+from tests.stream_records import lambda_record
 
 
 class InMemoryCases(AlertClaims, StoreWindows, CaseRepository):
@@ -199,29 +194,5 @@ def response_image(
 
 
 def stream_record(new: dict[str, Any] | None, old: dict[str, Any] | None = None, kind: str | None = None) -> dict:
-    image = new or old or {}
     name = kind or ("INSERT" if old is None else "MODIFY" if new is not None else "REMOVE")
-    section: dict[str, Any] = {
-        "ApproximateCreationDateTime": 1795000000,
-        "Keys": {"pk": {"S": image.get("pk", "?")}, "sk": {"S": image.get("sk", "?")}},
-        "SequenceNumber": str(next(_sequence)),
-        "SizeBytes": 100,
-        "StreamViewType": "NEW_AND_OLD_IMAGES",
-    }
-    if new is not None:
-        section["NewImage"] = {k: _serializer.serialize(v) for k, v in new.items()}
-    if old is not None:
-        section["OldImage"] = {k: _serializer.serialize(v) for k, v in old.items()}
-    return {
-        "eventID": f"evt-{section['SequenceNumber']}",
-        "eventName": name,
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "eu-west-1",
-        "dynamodb": section,
-        "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/npsloop-test/stream/x",
-    }
-
-
-def batch(*records: dict[str, Any]) -> dict[str, Any]:
-    return {"Records": list(records)}
+    return lambda_record(name, new, old)

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
-from decimal import Decimal
 from typing import Any
-
-from boto3.dynamodb.types import TypeSerializer
 
 from npsloop.ports import EventParking
 from npsloop.ports.export import ExportSink, ExportWriteFailed, PseudonymKeyStore
-
-_serializer = TypeSerializer()
+from tests.stream_records import lambda_record
 
 
 class MemoryBucket(ExportSink):
@@ -56,44 +52,11 @@ class RecordingParking(EventParking):
         self.parked.append((event, reason))
 
 
-def _dynamo(image: dict[str, Any]) -> dict[str, Any]:
-    def convert(value: Any) -> Any:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, int | float):
-            return Decimal(str(value))
-        if isinstance(value, dict):
-            return {k: convert(v) for k, v in value.items()}
-        return value
-
-    return {k: _serializer.serialize(convert(v)) for k, v in image.items() if v is not None}
-
-
 def stream_record(
     kind: str, sequence: int, new: dict[str, Any] | None = None, old: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """A Lambda DynamoDB stream record (NEW_AND_OLD_IMAGES) for the given plain images."""
-    image = new or old or {}
-    dynamodb: dict[str, Any] = {
-        "ApproximateCreationDateTime": 1_795_000_000.0,
-        "Keys": _dynamo({"pk": image.get("pk", "INV#x"), "sk": image.get("sk", "RESPONSE")}),
-        "SequenceNumber": str(sequence),
-        "SizeBytes": 300,
-        "StreamViewType": "NEW_AND_OLD_IMAGES",
-    }
-    if new is not None:
-        dynamodb["NewImage"] = _dynamo(new)
-    if old is not None:
-        dynamodb["OldImage"] = _dynamo(old)
-    return {
-        "eventID": f"event-{sequence}",
-        "eventName": kind,
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "eu-west-1",
-        "dynamodb": dynamodb,
-        "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/npsloop-test/stream/2026-11-01T00:00:00.000",
-    }
+    return lambda_record(kind, new, old, sequence=sequence)
 
 
 def response_image(invitation_id: str = "inv1", **changes: Any) -> dict[str, Any]:

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from boto3.dynamodb.types import TypeSerializer
-
 from npsloop.domain.aggregates import AggregateKey, DayAggregate, Delta
 from npsloop.domain.responses import Response
 from npsloop.ports.scoring import AggregateReader, AggregateWriter, ChunkOutcome
-
-_serializer = TypeSerializer()
-_sequence = itertools.count(10**20)
+from tests.stream_records import lambda_record, marshal
 
 
 class ChunkRefused(Exception):
@@ -118,12 +113,16 @@ def response(
     )
 
 
-def image(value: Response | Mapping[str, Any]) -> dict[str, Any]:
+def _plain(value: Response | Mapping[str, Any]) -> dict[str, Any]:
     document = value.model_dump(mode="json", exclude_none=True) if isinstance(value, Response) else dict(value)
     document.setdefault("entity", "response")
     document.setdefault("pk", f"INV#{document.get('invitation_id', 'x')}")
     document.setdefault("sk", "RESPONSE")
-    return {k: _serializer.serialize(v) for k, v in document.items()}
+    return document
+
+
+def image(value: Response | Mapping[str, Any]) -> dict[str, Any]:
+    return marshal(_plain(value))
 
 
 def record(
@@ -132,30 +131,4 @@ def record(
     new: Response | Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A DynamoDB stream record as Lambda delivers it, with a fresh event id and sequence number."""
-    sequence = str(next(_sequence))
-    keys_from = new if new is not None else old
-    keys = image(keys_from) if keys_from is not None else {}
-    dynamodb: dict[str, Any] = {
-        "ApproximateCreationDateTime": 1_795_000_000.0,
-        "Keys": {"pk": keys.get("pk", {"S": "INV#x"}), "sk": keys.get("sk", {"S": "RESPONSE"})},
-        "SequenceNumber": sequence,
-        "SizeBytes": 300,
-        "StreamViewType": "NEW_AND_OLD_IMAGES",
-    }
-    if new is not None:
-        dynamodb["NewImage"] = image(new)
-    if old is not None:
-        dynamodb["OldImage"] = image(old)
-    return {
-        "eventID": f"evt-{sequence}",
-        "eventName": kind,
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "eu-west-1",
-        "dynamodb": dynamodb,
-        "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/npsloop-test/stream/2026-11-01T00:00:00.000",
-    }
-
-
-def batch(*records: dict[str, Any]) -> dict[str, Any]:
-    return {"Records": list(records)}
+    return lambda_record(kind, _plain(new) if new is not None else None, _plain(old) if old is not None else None)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from npsloop.api import cases, scores
+from npsloop.api.replies import problem, reasons
 from npsloop.observability import logger
 
 app = APIGatewayHttpResolver()
@@ -18,25 +19,16 @@ app.include_router(scores.router)
 app.include_router(cases.router)
 
 
-def _problem(status: int, code: str, message: str) -> Response:
-    return Response(
-        status_code=status,
-        content_type=content_types.APPLICATION_JSON,
-        body={"error": code, "message": message},
-        headers={"Cache-Control": "no-store"},
-    )
-
-
 @app.exception_handler(ValidationError)
 def invalid_request(exc: ValidationError) -> Response:
-    reasons = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}" for e in exc.errors())
-    logger.info("invalid api request", reasons=reasons)
-    return _problem(400, "invalid_request", reasons)
+    described = reasons(exc)
+    logger.info("invalid api request", reasons=described)
+    return problem(400, "invalid_request", described)
 
 
 @app.not_found
 def not_found(exc: NotFoundError) -> Response:
-    return _problem(404, "not_found", "no such resource")
+    return problem(404, "not_found", "no such resource")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 
-from tests.fakes_cases import batch, response_image, stream_record
+from tests.fakes_cases import response_image, stream_record
+from tests.stream_records import batch
 
 _serializer = TypeSerializer()
 

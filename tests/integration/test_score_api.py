@@ -8,7 +8,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.fakes_score import batch, record, response
+from tests.fakes_score import record, response
+from tests.stream_records import batch
 
 NOV = datetime(2026, 11, 10, 12, tzinfo=UTC)
 OCT = datetime(2026, 10, 12, 12, tzinfo=UTC)

@@ -8,7 +8,8 @@ from npsloop.adapters.dynamodb_aggregates import DynamoAggregates
 from npsloop.domain.programs import load_programs
 from npsloop.services.scores import ScoreQuery, ScoresService
 from npsloop_local.streams import lambda_stream_record
-from tests.fakes_score import batch, image, record, response
+from tests.fakes_score import image, record, response
+from tests.stream_records import batch
 
 DAY = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 

@@ -14,7 +14,8 @@ from npsloop.notices import MailSender, Notifier
 from npsloop.services.alert import AlertService
 from tests.conftest import at_once
 from tests.fakes import ListParking, RecordingMailer
-from tests.fakes_cases import InMemoryCases, RecordingBus, RecordingTopic, batch, response_image, stream_record
+from tests.fakes_cases import InMemoryCases, RecordingBus, RecordingTopic, response_image, stream_record
+from tests.stream_records import batch
 
 BASE = "https://npsloop.example.com"
 

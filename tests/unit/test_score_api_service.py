@@ -11,7 +11,8 @@ from npsloop.domain.programs import load_programs
 from npsloop.services.score import ScoreService
 from npsloop.services.scores import InvalidQuery, ScoreQuery, ScoresService, UnknownProgram
 from tests.fakes import ListParking
-from tests.fakes_score import InMemoryAggregates, batch, record, response
+from tests.fakes_score import InMemoryAggregates, record, response
+from tests.stream_records import batch
 
 NOV = datetime(2026, 11, 10, 12, tzinfo=UTC)
 OCT = datetime(2026, 10, 10, 12, tzinfo=UTC)

@@ -10,7 +10,8 @@ import pytest
 from npsloop.domain.programs import load_programs
 from npsloop.services.score import ScoreService
 from tests.fakes import ListParking
-from tests.fakes_score import InMemoryAggregates, batch, record, response
+from tests.fakes_score import InMemoryAggregates, record, response
+from tests.stream_records import batch
 
 
 @pytest.fixture

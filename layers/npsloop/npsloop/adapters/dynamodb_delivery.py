@@ -17,7 +17,7 @@ from npsloop.adapters.dynamodb_table import (
     _is_conditional_failure,
     _iso,
     invitation_key,
-    profile_key,
+    stamp_profile_once,
     suppression_key,
 )
 from npsloop.domain.delivery import InvitationDelivery, Suppression
@@ -132,17 +132,4 @@ class DynamoDeliveryStore(DeliveryStore):
             raise StorageError(str(exc)) from exc
 
     def record_objection(self, customer_id: str, at: datetime) -> None:
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=profile_key(customer_id),
-                UpdateExpression="SET objected_at = if_not_exists(objected_at, :at), "
-                "customer_id = :cid, entity = :entity",
-                ExpressionAttributeValues={
-                    ":at": {"S": _iso(at)},
-                    ":cid": {"S": customer_id},
-                    ":entity": {"S": "customer"},
-                },
-            )
-        except ClientError as exc:
-            raise StorageError(str(exc)) from exc
+        stamp_profile_once(self._client, self._table, customer_id, "objected_at", at)

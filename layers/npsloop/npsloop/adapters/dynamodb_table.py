@@ -307,19 +307,24 @@ class DynamoTable(InvitationRepository, ResponseRepository, CustomerRepository):
 
     # -- customers -----------------------------------------------------------------------------
     def unsubscribe_email(self, customer_id: str, at: datetime) -> datetime:
-        try:
-            result = self._client.update_item(
-                TableName=self._table,
-                Key=profile_key(customer_id),
-                UpdateExpression="SET email_unsubscribed_at = if_not_exists(email_unsubscribed_at, :at), "
-                "customer_id = :cid, entity = :entity",
-                ExpressionAttributeValues={
-                    ":at": {"S": _iso(at)},
-                    ":cid": {"S": customer_id},
-                    ":entity": {"S": "customer"},
-                },
-                ReturnValues="UPDATED_NEW",
-            )
-        except ClientError as exc:
-            raise StorageError(str(exc)) from exc
-        return datetime.fromisoformat(result["Attributes"]["email_unsubscribed_at"]["S"])
+        return stamp_profile_once(self._client, self._table, customer_id, "email_unsubscribed_at", at)
+
+
+def stamp_profile_once(client: Any, table: str, customer_id: str, attribute: str, at: datetime) -> datetime:
+    """Set a timestamp on the customer's profile unless it is set already; returns the one that stands."""
+    try:
+        result = client.update_item(
+            TableName=table,
+            Key=profile_key(customer_id),
+            UpdateExpression="SET #at = if_not_exists(#at, :at), customer_id = :cid, entity = :entity",
+            ExpressionAttributeNames={"#at": attribute},
+            ExpressionAttributeValues={
+                ":at": {"S": _iso(at)},
+                ":cid": {"S": customer_id},
+                ":entity": {"S": "customer"},
+            },
+            ReturnValues="UPDATED_NEW",
+        )
+    except ClientError as exc:
+        raise StorageError(str(exc)) from exc
+    return datetime.fromisoformat(result["Attributes"][attribute]["S"])

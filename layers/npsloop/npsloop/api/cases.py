@@ -17,12 +17,13 @@ import binascii
 import json
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.exceptions import UnauthorizedError
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from npsloop.api.auth import caller
+from npsloop.api.replies import ok, problem, reasons
 from npsloop.domain.cases import Case, CaseStatus, InvalidCaseUpdate
 from npsloop.observability import logger
 from npsloop.ports.cases import CaseQuery, VersionConflict
@@ -50,25 +51,6 @@ class PatchBody(BaseModel):
     note: Annotated[str, Field(max_length=4000)] | None = None
     root_cause: Annotated[str, Field(max_length=64)] | None = None
     expected_version: Annotated[int, Field(ge=1)] | None = None
-
-
-def _problem(status: int, code: str, message: str) -> Response:
-    return Response(
-        status_code=status,
-        content_type=content_types.APPLICATION_JSON,
-        body={"error": code, "message": message},
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-def _ok(body: Any) -> Response:
-    return Response(
-        status_code=200, content_type=content_types.APPLICATION_JSON, body=body, headers={"Cache-Control": "no-store"}
-    )
-
-
-def _invalid(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}" for e in exc.errors())
 
 
 def representation(case: Case) -> dict[str, Any]:
@@ -101,31 +83,31 @@ def list_cases() -> Response:
     try:
         who = _who()
     except UnauthorizedError as exc:
-        return _problem(401, "unauthorized", str(exc.msg))
+        return problem(401, "unauthorized", str(exc.msg))
     try:
         params = ListParams.model_validate(router.current_event.query_string_parameters or {})
         if not (params.owner or params.store or params.status):
-            return _problem(400, "invalid_request", "give at least one of owner, store or status")
+            return problem(400, "invalid_request", "give at least one of owner, store or status")
         start = decode_token(params.next) if params.next else None
     except ValidationError as exc:
-        return _problem(400, "invalid_request", _invalid(exc))
+        return problem(400, "invalid_request", reasons(exc))
     except ValueError as exc:
-        return _problem(400, "invalid_request", str(exc))
+        return problem(400, "invalid_request", str(exc))
     query = CaseQuery(owner=params.owner, store=params.store, status=params.status, limit=params.limit, start=start)
     page = alert.case_api_service().find(query, who)
-    return _ok({"cases": [representation(c) for c in page.cases], "next": encode_token(page.next_start)})
+    return ok({"cases": [representation(c) for c in page.cases], "next": encode_token(page.next_start)})
 
 
 @router.get("/api/cases/<case_id>")
 def get_case(case_id: str) -> Response:
     try:
-        return _ok(representation(alert.case_api_service().get(case_id, _who())))
+        return ok(representation(alert.case_api_service().get(case_id, _who())))
     except UnauthorizedError as exc:
-        return _problem(401, "unauthorized", str(exc.msg))
+        return problem(401, "unauthorized", str(exc.msg))
     except CaseNotFound:
-        return _problem(404, "unknown_case", f"no case {case_id!r}")
+        return problem(404, "unknown_case", f"no case {case_id!r}")
     except CaseForbidden as exc:
-        return _problem(403, "forbidden", str(exc))
+        return problem(403, "forbidden", str(exc))
 
 
 @router.patch("/api/cases/<case_id>")
@@ -141,21 +123,21 @@ def update_case(case_id: str) -> Response:
             ),
         )
     except UnauthorizedError as exc:
-        return _problem(401, "unauthorized", str(exc.msg))
+        return problem(401, "unauthorized", str(exc.msg))
     except ValidationError as exc:
-        return _problem(400, "invalid_request", _invalid(exc))
+        return problem(400, "invalid_request", reasons(exc))
     except ValueError as exc:
         if isinstance(exc, InvalidCaseUpdate):
             logger.info("case update refused", case_id=case_id, code=exc.code)
-            return _problem(422, exc.code, exc.reason)
-        return _problem(400, "invalid_request", str(exc))
+            return problem(422, exc.code, exc.reason)
+        return problem(400, "invalid_request", str(exc))
     except CaseNotFound:
-        return _problem(404, "unknown_case", f"no case {case_id!r}")
+        return problem(404, "unknown_case", f"no case {case_id!r}")
     except CaseForbidden as exc:
-        return _problem(403, "forbidden", str(exc))
+        return problem(403, "forbidden", str(exc))
     except VersionConflict as exc:
-        return _problem(409, "version_conflict", f"the case is at version {exc.current}: read it again and retry")
-    return _ok(representation(case))
+        return problem(409, "version_conflict", f"the case is at version {exc.current}: read it again and retry")
+    return ok(representation(case))
 
 
 def _json_body() -> Any:

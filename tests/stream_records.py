@@ -1,0 +1,65 @@
+"""DynamoDB stream records as Lambda delivers them, for the stream consumers' tests (score, alert, export)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeSerializer
+
+STREAM_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/npsloop-test/stream/2026-11-01T00:00:00.000"
+
+_serializer = TypeSerializer()
+_sequence = itertools.count(10**20)  # one counter: records of every test module stay in stream order
+
+
+def marshal(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A plain image in DynamoDB JSON (numbers become N, absent values are left out)."""
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int | float):
+            return Decimal(str(value))
+        if isinstance(value, dict):
+            return {k: convert(v) for k, v in value.items()}
+        return value
+
+    return {k: _serializer.serialize(convert(v)) for k, v in document.items() if v is not None}
+
+
+def lambda_record(
+    kind: str,
+    new: Mapping[str, Any] | None = None,
+    old: Mapping[str, Any] | None = None,
+    sequence: int | None = None,
+) -> dict[str, Any]:
+    """A NEW_AND_OLD_IMAGES record for plain images, with the next sequence number unless one is given."""
+    number = str(next(_sequence) if sequence is None else sequence)
+    image = new if new is not None else old or {}
+    dynamodb: dict[str, Any] = {
+        "ApproximateCreationDateTime": 1_795_000_000.0,
+        "Keys": marshal({"pk": image.get("pk", "INV#x"), "sk": image.get("sk", "RESPONSE")}),
+        "SequenceNumber": number,
+        "SizeBytes": 300,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    if new is not None:
+        dynamodb["NewImage"] = marshal(new)
+    if old is not None:
+        dynamodb["OldImage"] = marshal(old)
+    return {
+        "eventID": f"evt-{number}",
+        "eventName": kind,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "eu-west-1",
+        "dynamodb": dynamodb,
+        "eventSourceARN": STREAM_ARN,
+    }
+
+
+def batch(*records: dict[str, Any]) -> dict[str, Any]:
+    return {"Records": list(records)}
