@@ -460,7 +460,7 @@ def summarise(  # noqa: PLR0917, PLR0915 - one printed report
     for group in recent.get("groups", []):
         for period in group.get("periods", []):
             change = period.get("change") or {}
-            drop = change.get("significant") and (change.get("delta") or 0) < 0 and not period.get("small_sample")
+            drop = change.get("significant") and (change.get("delta") or 0) < 0
             mark = f"  significant drop ({change['delta']:+.0f} points)" if drop else ""
             lines.append(_period_line(f"  {period.get('period')}", period, "nps") + mark)
 

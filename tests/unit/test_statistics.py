@@ -70,6 +70,19 @@ def test_a_ten_point_drop_is_not_significant_at_400_answers_but_is_at_2000():
     assert big.z < -1.96
 
 
+def test_a_change_between_small_samples_is_never_significant():
+    # 2 promoters then 2 detractors: z is huge, but two answers support no normal approximation.
+    before, after = nps(nps_counts(2, 0, 0)), nps(nps_counts(0, 0, 2))
+    small = change(after, before)
+    same_counts_judged_large = change(
+        nps(nps_counts(0, 0, 2), minimum_sample=1), nps(nps_counts(2, 0, 0), minimum_sample=1)
+    )
+
+    assert small.delta == -200
+    assert same_counts_judged_large.significant
+    assert not small.significant
+
+
 def test_counts_outside_the_scale_are_refused():
     with pytest.raises(ValueError, match="outside the csat scale"):
         csat({6: 1})

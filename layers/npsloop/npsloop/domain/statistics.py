@@ -129,10 +129,15 @@ def ces(counts: Mapping[int, int], minimum_sample: int = DEFAULT_MINIMUM_SAMPLE)
 
 
 def change(current: Estimate, previous: Estimate) -> Change | None:
-    """The change from ``previous`` to ``current`` and whether it is significant at 5% (two-sided)."""
+    """The change from ``previous`` to ``current`` and whether it is significant at 5% (two-sided).
+
+    The z-test leans on the normal approximation, which small samples do not support: a change
+    involving a period flagged ``small_sample`` is never called significant, whatever its z.
+    """
     if current.value is None or previous.value is None or current.variance is None or previous.variance is None:
         return None
     delta = current.value - previous.value
     spread = math.sqrt(current.variance + previous.variance)
     z = delta / spread if spread > 0 else 0.0
-    return Change(delta=delta, z=z, significant=abs(z) > Z_95)
+    testable = not (current.small_sample or previous.small_sample)
+    return Change(delta=delta, z=z, significant=testable and abs(z) > Z_95)
