@@ -153,7 +153,9 @@ class SesEventPublisher:
     def events(self, message: Any, request: SendRequest) -> list[dict[str, Any]]:
         """The event records, in the order SES would publish them, for every recipient."""
         sent_at = self.now().astimezone(UTC)
-        recipients = [str(r) for r in getattr(message, "destinations", []) or []]
+        # moto lists a raw message's recipient once from the request and again from its To header;
+        # SES reports each recipient once.
+        recipients = list(dict.fromkeys(str(r) for r in getattr(message, "destinations", []) or []))
         mail = self._mail(message, request, recipients, sent_at)
         records: list[dict[str, Any]] = [{"eventType": "Send", "mail": mail, "send": {}}]
         for recipient in recipients:

@@ -95,3 +95,21 @@ def test_replaying_the_same_sns_event_changes_nothing(stack, table, event):
 
     assert after == before
     assert table.get(f"INV#{sent['invitation_id']}", "INVITATION")["delivery_status"]["S"] == "bounced"
+
+
+def test_each_email_gets_one_report_per_recipient(stack, event):
+    sqs, sns = stack.client("sqs"), stack.client("sns")
+    url = sqs.create_queue(QueueName="ses-reports-spy")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=stack.outputs["SesNotificationsTopicArn"], Protocol="sqs", Endpoint=arn)
+
+    invite(stack, order(event, "jane@example.com"))
+    stack.drain()
+
+    bodies = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        bodies += [json.loads(json.loads(m["Body"])["Message"]) for m in messages]
+        sqs.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+        )
+    assert [body["eventType"] for body in bodies] == ["Delivery"]
