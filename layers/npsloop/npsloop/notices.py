@@ -9,20 +9,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from email import policy
-from email.message import EmailMessage
-from email.utils import formataddr
-from functools import cache
-from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from npsloop.domain.alerts import Channel, Person
 from npsloop.observability import count, logger
 from npsloop.ports import Mailer, MailRejected, OutgoingEmail
 from npsloop.ports.cases import AlertTopic, TopicMessage
+from npsloop.rendering import RenderedEmail, build_mime, render_email
 
 TEMPLATE = "email/alert@1"
 NoticeKind = Literal["alert", "escalation", "retry"]
@@ -85,22 +79,11 @@ class Notice:
         return f"[{self.severity}] {_HEADLINES[self.kind]}: {self.survey_type.upper()} {self.score} at {where}"
 
 
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
-        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True, default=False),
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-    )
-
-
-def render_notice(notice: Notice) -> tuple[str, str]:
-    """The plain-text and HTML bodies of a notice email."""
+def render_notice(notice: Notice) -> RenderedEmail:
+    """The subject and the plain-text and HTML bodies of a notice email."""
     due = notice.due_at.astimezone(ZoneInfo(notice.time_zone)).strftime("%Y-%m-%d %H:%M %Z") if notice.due_at else None
     context = {"n": notice, "headline": _HEADLINES[notice.kind], "due": due}
-    env = _environment()
-    return env.get_template(f"{TEMPLATE}.txt").render(context), env.get_template(f"{TEMPLATE}.html").render(context)
+    return render_email(TEMPLATE, notice.subject(), context)
 
 
 @dataclass(frozen=True)
@@ -126,20 +109,19 @@ class Notifier:
 
     @staticmethod
     def _mail(notice: Notice, mailer: Mailer, sender: MailSender) -> None:
-        text, html = render_notice(notice)
-        message = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))
-        message["From"] = formataddr((sender.name, sender.address)) if sender.name else (sender.address)
-        message["To"] = notice.recipient.email
-        message["Subject"] = notice.subject()
-        message["Auto-Submitted"] = "auto-generated"
-        message.set_content(text, subtype="plain", charset="utf-8")
-        message.add_alternative(html, subtype="html", charset="utf-8")
+        raw = build_mime(
+            sender=sender.address,
+            sender_name=sender.name,
+            recipient=notice.recipient.email,
+            email=render_notice(notice),
+            unsubscribe_url=None,  # a work notice to a colleague, not a mailing
+        )
         try:
             mailer.send(
                 OutgoingEmail(
                     sender=sender.address,
                     recipient=notice.recipient.email,
-                    raw=message.as_bytes(),
+                    raw=raw,
                     # Never the "invitation" tag: the delivery function would file this email's reports
                     # under the survey invitation of the same id.
                     tags={"notice": notice.kind},

@@ -57,10 +57,17 @@ class ScaleLink:
 
 
 @dataclass(frozen=True)
-class InvitationEmail:
+class RenderedEmail:
     subject: str
     html: str
     text: str
+
+
+def render_email(name: str, subject: str, context: dict[str, Any]) -> RenderedEmail:
+    """``templates/<name>.html`` (autoescaped) and ``<name>.txt`` rendered with one context."""
+    env = _environment()
+    html = env.get_template(f"{name}.html").render(context)
+    return RenderedEmail(subject=subject, html=html, text=env.get_template(f"{name}.txt").render(context))
 
 
 def render_invitation(
@@ -76,7 +83,7 @@ def render_invitation(
     unsubscribe_url: str,
     expires_at: datetime,
     time_zone: str,
-) -> InvitationEmail:
+) -> RenderedEmail:
     t = strings(locale)
     scale_links = [
         ScaleLink(score, f"{respond_url}?score={score}", SCALE_COLOUR) for score in SCALES[survey_type].values
@@ -93,10 +100,7 @@ def render_invitation(
         "unsubscribe_url": unsubscribe_url,
         "expires": t["expires"].format(date=format_date(expires_at, locale, time_zone)),
     }
-    name = f"email/{template_id}@{template_version}"
-    html = _environment().get_template(f"{name}.html").render(context)
-    text = _environment().get_template(f"{name}.txt").render(context)
-    return InvitationEmail(subject=subject, html=html, text=text)
+    return render_email(f"email/{template_id}@{template_version}", subject, context)
 
 
 def build_mime(
@@ -104,18 +108,19 @@ def build_mime(
     sender: str,
     sender_name: str | None,
     recipient: str,
-    email: InvitationEmail,
-    unsubscribe_url: str,
+    email: RenderedEmail,
+    unsubscribe_url: str | None,
     headers: dict[str, str] | None = None,
 ) -> bytes:
-    """A multipart/alternative message with RFC 8058 one-click unsubscribe headers, plus ``headers``."""
+    """A multipart/alternative message, plus ``headers``; with an unsubscribe URL, RFC 8058 one-click headers."""
     # RFC 5322 allows 998-character lines: long link headers must stay literal, never RFC 2047-encoded.
     message = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))
     message["From"] = formataddr((sender_name, sender)) if sender_name else sender
     message["To"] = recipient
     message["Subject"] = email.subject
-    message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if unsubscribe_url is not None:
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Auto-Submitted"] = "auto-generated"
     for name, value in (headers or {}).items():
         message[name] = value
