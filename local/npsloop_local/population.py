@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from npsloop.domain.events import parse_business_event
 from npsloop.domain.invitations import invitation_id_for
+from npsloop.domain.programs import load_programs
 
 PL_FIRST = ["Anna", "Piotr", "Katarzyna", "Tomasz", "Magdalena", "Paweł", "Agnieszka", "Michał", "Zofia", "Jakub"]
 PL_LAST = ["Nowak", "Kowalska", "Wiśniewski", "Wójcik", "Kamińska", "Lewandowski", "Zielińska", "Szymański"]
@@ -139,26 +141,17 @@ class Population:
 
     def store_of(self) -> dict[str, str]:
         """invitation id -> the store its business event happened at (for the respondents' mood)."""
-        from npsloop.domain.programs import load_programs
-
         catalogue = load_programs()
         stores: dict[str, str] = {}
         for planned in self.events:
             if planned.kind == "invalid":
                 continue
-            store = planned.detail.get("context", {}).get("store")
+            event = parse_business_event(planned.detail_type, planned.detail)
+            if not event.context.store:
+                continue
             for program in catalogue.for_event(planned.source, planned.detail_type, planned.detail):
-                key = business_key_of(planned)
-                if store and key:
-                    stores[invitation_id_for(program.id, key)] = store
+                stores[invitation_id_for(program.id, event.business_key)] = event.context.store
         return stores
-
-
-def business_key_of(planned: PlannedEvent) -> str | None:
-    for field_name in ("order_id", "ticket_id", "visit_id"):
-        if field_name in planned.detail:
-            return f"{field_name}:{planned.detail[field_name]}"
-    return None
 
 
 def build(customers: int, days: int, start: datetime, seed: int = 2026) -> Population:
