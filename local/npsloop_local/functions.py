@@ -8,6 +8,11 @@ starts; the missing file fails only the invocations that need it, as
 ``Runtime.ImportModuleError`` does in Lambda.
 
 ``Timeout`` is not enforced: it only sets what ``context.get_remaining_time_in_millis()`` reports.
+
+A function has one execution environment: concurrent invocations (HTTP requests served on several
+threads, say) take turns, as Lambda never hands one environment two events at once. Module state
+such as powertools' resolver, which keeps the current event on the app object, is not thread-safe
+and need not be.
 """
 
 from __future__ import annotations
@@ -117,6 +122,7 @@ class LambdaFunction:
     after_invoke: Callable[[], object] | None = None
     _module: ModuleType | None = field(default=None, repr=False)
     _load_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _run_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     # ----- loading ----------------------------------------------------------------------------
 
@@ -192,7 +198,7 @@ class LambdaFunction:
         context = self.new_context()
         outcome = Invocation(request_id=context.aws_request_id)
         try:
-            with function_logs.running(self.logical_id):
+            with self._run_lock, function_logs.running(self.logical_id):
                 result = self.handler_callable()(json.loads(json.dumps(event)), context)
             outcome.result = _marshal(result)
         except Exception as error:

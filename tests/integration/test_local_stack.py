@@ -807,3 +807,37 @@ def test_the_real_template_starts_and_lists_its_routes_and_rules(clock, tmp_path
         assert stack.outputs["TableName"] in stack.client("dynamodb").list_tables()["TableNames"]
         assert stack.outputs["TableStreamArn"] == stack.attribute("Table", "StreamArn")
         assert os.environ["PUBLIC_BASE_URL"] == stack.base_url
+
+
+def test_concurrent_invocations_of_one_function_take_turns(stack, monkeypatch):
+    # GIVEN a handler that holds its first invocation until told to finish
+    module = stack.handler_module("RecorderFunction")
+    inside, release = threading.Event(), threading.Event()
+    active: list[int] = []
+    most = [0]
+
+    def holding(event, context):
+        active.append(1)
+        most[0] = max(most[0], len(active))
+        inside.set()
+        release.wait(timeout=5)
+        active.pop()
+        return {"n": event["n"]}
+
+    monkeypatch.setattr(module, "lambda_handler", holding)
+    first = threading.Thread(target=stack.invoke, args=("RecorderFunction", {"n": 1}))
+    second = threading.Thread(target=stack.invoke, args=("RecorderFunction", {"n": 2}))
+
+    # WHEN a second invocation arrives while the first one runs
+    first.start()
+    assert inside.wait(timeout=5)
+    second.start()
+    second.join(timeout=0.2)  # a probe: without turns it would be inside the handler by now
+    waiting = second.is_alive()
+    release.set()
+    first.join()
+    second.join()
+
+    # THEN it waited for the first to finish, as one execution environment takes one event at a time
+    assert waiting
+    assert most[0] == 1
