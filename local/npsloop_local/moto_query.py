@@ -15,6 +15,15 @@ duration of one call:
   candidates by the full index key (index keys, then the table's keys, a total order), so the
   order of the input never shows.
 
+Finding those candidates by looking at every item made each index query O(table): the case sweep
+alone queries an index five times per quarter hour. For a table with a stream, an
+:class:`_AttributeIndex` maps each string or binary value of an index's partition attribute to the
+primary keys holding it. Every change to an item goes through ``StreamShard.add`` (put, update,
+delete, batch writes and transactions all end there), which marks the item's key stale; the next
+query re-reads the stale items from the table before answering. A cancelled transaction's
+restored items were marked when moto applied them, so they are re-read as restored. Tables without
+a stream, and conditions on number values, fall back to looking at every item.
+
 Everything else - key conditions, filters, projections, pagination, limits, ScannedCount, the
 results' deep copies - is moto's own code. ``all_items()`` is restored afterwards. Like the other
 patches it relies on the moto lock of :mod:`.moto_patches` (one request at a time).
@@ -27,11 +36,12 @@ from collections.abc import Callable
 from typing import Any
 
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
-from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.table import StreamShard, Table
 
 __all__ = ["install", "uninstall"]
 
 _original = Table.query
+_original_add: Callable[..., None] | None = None
 _BY_VALUE = frozenset({"S", "B", "BOOL"})  # types whose cast value is the stored value itself
 
 
@@ -52,7 +62,104 @@ def _partition_items(table: Table, hash_key: DynamoType) -> list[Item]:
     return [bucket]  # type: ignore[list-item]
 
 
+PrimaryKey = tuple[DynamoType, DynamoType | None]
+Value = tuple[str, Any]
+
+
+class _AttributeIndex:
+    """For one table: attribute name -> (type, value) -> primary keys of the items holding it."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.keys: dict[str, dict[Value, set[PrimaryKey]]] = {}
+        self.values: dict[PrimaryKey, dict[str, Value]] = {}
+        self.stale: set[PrimaryKey] = set()
+
+    def candidates(self, conditions: list[tuple[str, DynamoType]]) -> list[Item]:
+        self._refresh()
+        name, expected = conditions[0]
+        if name not in self.keys:
+            self._add_attribute(name)
+        found: list[Item] = []
+        for key in self.keys[name].get((expected.type, expected.value), ()):
+            item = self._item(key)
+            if item is not None and all(_same(item.attrs.get(n), v) for n, v in conditions):
+                found.append(item)
+        return found
+
+    def _items(self) -> list[Item]:
+        if self.table.range_key_attr:
+            return [item for bucket in self.table.items.values() for item in bucket.values()]
+        return list(self.table.items.values())  # type: ignore[arg-type]
+
+    def _item(self, key: PrimaryKey) -> Item | None:
+        hash_key, range_key = key
+        bucket: Any = self.table.items.get(hash_key)
+        if bucket is None or not self.table.range_key_attr:
+            return bucket  # type: ignore[no-any-return]
+        return bucket.get(range_key)  # type: ignore[no-any-return]
+
+    def _add_attribute(self, name: str) -> None:
+        self.keys[name] = {}
+        for item in self._items():
+            self._index(_key_of(item), item, (name,))
+
+    def _index(self, key: PrimaryKey, item: Item, names: Any) -> None:
+        for name in names:
+            stored = item.attrs.get(name)
+            if stored is None or stored.type not in _BY_VALUE:
+                continue
+            value = (stored.type, stored.value)
+            self.keys[name].setdefault(value, set()).add(key)
+            self.values.setdefault(key, {})[name] = value
+
+    def _refresh(self) -> None:
+        while self.stale:
+            key = self.stale.pop()
+            for name, value in self.values.pop(key, {}).items():
+                holders = self.keys[name].get(value)
+                if holders is not None:
+                    holders.discard(key)
+                    if not holders:
+                        del self.keys[name][value]
+            item = self._item(key)
+            if item is not None:
+                self._index(key, item, self.keys)
+
+
+_indexes: dict[int, _AttributeIndex] = {}
+
+
+def _key_of(item: Item) -> PrimaryKey:
+    return item.hash_key, item.range_key
+
+
+def _index_for(table: Table, conditions: list[tuple[str, DynamoType]]) -> _AttributeIndex | None:
+    if table.stream_shard is None or not conditions or conditions[0][1].type not in _BY_VALUE:
+        _indexes.pop(id(table), None)  # a stream switched off would leave changes unseen
+        return None
+    index = _indexes.get(id(table))
+    if index is None or index.table is not table:
+        index = _indexes[id(table)] = _AttributeIndex(table)
+    return index
+
+
+def _marking_add(add: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(add)
+    def marking(self: StreamShard, old: Item | None, new: Item | None) -> None:
+        add(self, old, new)
+        index = _indexes.get(id(self.table))
+        changed = new if new is not None else old
+        if index is not None and index.table is self.table and changed is not None:
+            index.stale.add(_key_of(changed))
+
+    return marking
+
+
 def _index_candidates(table: Table, conditions: list[tuple[str, DynamoType]]) -> list[Item]:
+    index = _index_for(table, conditions)
+    if index is not None:
+        return index.candidates(conditions)
     candidates: list[Item] = []
     for bucket in table.items.values():
         items = bucket.values() if table.range_key_attr else (bucket,)
@@ -83,8 +190,16 @@ def _fast_query(self: Table, *args: Any, **kwargs: Any) -> Any:
 
 
 def install() -> None:
+    global _original_add  # noqa: PLW0603
     Table.query = _fast_query  # type: ignore[method-assign]
+    _original_add = StreamShard.add
+    StreamShard.add = _marking_add(_original_add)  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
+    global _original_add  # noqa: PLW0603
     Table.query = _original  # type: ignore[method-assign]
+    if _original_add is not None:
+        StreamShard.add = _original_add  # type: ignore[method-assign]
+        _original_add = None
+    _indexes.clear()

@@ -154,6 +154,74 @@ def test_paginated_index_queries_give_the_same_pages(stack):
     assert len(plain) == 3
 
 
+def test_index_queries_follow_every_kind_of_change_to_the_indexed_attribute(stack):
+    # GIVEN items the patch has already indexed (one index query answered)
+    ddb, table = seed(stack)
+    query = {
+        "TableName": table,
+        "IndexName": "gsi1",
+        "KeyConditionExpression": "gsi1pk = :g",
+        "ExpressionAttributeValues": {":g": {"S": "G#1"}},
+    }
+    assert len(ddb.query(**query)["Items"]) == 8
+
+    # WHEN items move between index partitions by update, put, delete, batch write, a transaction,
+    # a removed attribute and a cancelled transaction
+    key = lambda i: {"pk": {"S": f"P#{i % 3}"}, "sk": {"S": f"S#{i:03d}"}}  # noqa: E731
+    ddb.update_item(
+        TableName=table, Key=key(2), UpdateExpression="SET gsi1pk = :g", ExpressionAttributeValues={":g": {"S": "G#1"}}
+    )
+    ddb.put_item(TableName=table, Item={**key(40), "gsi1pk": {"S": "G#1"}})
+    ddb.delete_item(TableName=table, Key=key(1))
+    ddb.update_item(TableName=table, Key=key(5), UpdateExpression="REMOVE gsi1pk")
+    ddb.batch_write_item(
+        RequestItems={
+            table: [{"PutRequest": {"Item": {**key(41), "gsi1pk": {"S": "G#1"}}}}, {"DeleteRequest": {"Key": key(9)}}]
+        }
+    )
+    ddb.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": table, "Item": {**key(42), "gsi1pk": {"S": "G#1"}}}},
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": key(13),
+                    "UpdateExpression": "SET gsi1pk = :g",
+                    "ExpressionAttributeValues": {":g": {"S": "G#0"}},
+                }
+            },
+        ]
+    )
+    with pytest.raises(ClientError):
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {**key(43), "gsi1pk": {"S": "G#1"}}}},
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": key(17),
+                        "UpdateExpression": "SET gsi1pk = :g",
+                        "ExpressionAttributeValues": {":g": {"S": "G#0"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+
+    # THEN the index kept up: its answers (read first) equal moto's own query's, in both partitions
+    requests = [{**query, "ExpressionAttributeValues": {":g": {"S": p}}} for p in ("G#1", "G#0")]
+    patched = [without_metadata(ddb.query(**request)) for request in requests]
+    moto_query.uninstall()
+    try:
+        plain = [without_metadata(ddb.query(**request)) for request in requests]
+    finally:
+        moto_query.install()
+    assert patched == plain
+    moved = {item["sk"]["S"] for item in ddb.query(**query)["Items"]}
+    assert {"S#002", "S#040", "S#041", "S#042", "S#017"} <= moved
+    assert not {"S#001", "S#005", "S#009", "S#013", "S#043"} & moved
+
+
 def test_every_attribute_type_serialises_as_moto_does(stack):
     # GIVEN an item holding every DynamoDB type, nested
     ddb, table = seed(stack)
