@@ -257,6 +257,9 @@ class Dispatcher:
             peek=functools.partial(
                 moto_peek.stream_tails, self.resolver.account_id, self.resolver.region, str(props["Stream"])
             ),
+            read=functools.partial(
+                moto_peek.stream_records, self.resolver.account_id, self.resolver.region, str(props["Stream"])
+            ),
         )
         consumer.start()
         self.streams.append(consumer)

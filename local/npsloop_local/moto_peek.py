@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["queue_has_messages", "stream_tails"]
+__all__ = ["queue_has_messages", "stream_records", "stream_tails"]
 
 
-def stream_tails(account_id: str, region: str, stream_arn: str) -> dict[str, str | None] | None:
-    """Shard id -> sequence number of its last record (None: no record yet), or None if unknown."""
+def _shard(account_id: str, region: str, stream_arn: str) -> Any:
     try:
         from moto.dynamodb.models import dynamodb_backends
 
@@ -25,11 +24,36 @@ def stream_tails(account_id: str, region: str, stream_arn: str) -> dict[str, str
         table: Any = dynamodb_backends[account_id][region].tables.get(table_name)
     except (ImportError, IndexError, KeyError):
         return None
-    shard = getattr(table, "stream_shard", None) if table is not None else None
+    return getattr(table, "stream_shard", None) if table is not None else None
+
+
+def stream_tails(account_id: str, region: str, stream_arn: str) -> dict[str, str | None] | None:
+    """Shard id -> sequence number of its last record (None: no record yet), or None if unknown."""
+    shard = _shard(account_id, region, stream_arn)
     if shard is None:
         return None
     items = shard.items
     return {shard.id: items[-1].record["dynamodb"]["SequenceNumber"] if items else None}
+
+
+def stream_records(account_id: str, region: str, stream_arn: str, shard_id: str, after: str | None) -> list[Any] | None:
+    """The shard's records after sequence number ``after`` (all of them if None), as moto keeps them.
+
+    Lambda's poller is the service's code, not the app's: reading moto's shard directly gives the
+    same records as ``GetShardIterator`` + ``GetRecords`` without two requests per consumer and
+    drain. None if the shard cannot be found (the caller then reads through the API).
+    """
+    shard = _shard(account_id, region, stream_arn)
+    if shard is None or shard.id != shard_id:
+        return None
+    items = list(shard.items)
+    if after is None:
+        return [item.record for item in items]
+    last = int(after)
+    start = last - shard.starting_sequence_number + 1
+    if 0 < start <= len(items) and int(items[start - 1].record["dynamodb"]["SequenceNumber"]) == last:
+        return [item.record for item in items[start:]]
+    return [item.record for item in items if int(item.record["dynamodb"]["SequenceNumber"]) > last]
 
 
 def queue_has_messages(account_id: str, region: str, queue_name: str) -> bool | None:

@@ -21,8 +21,10 @@ run one after another, which is one of the orders Lambda may produce.
 Several functions may consume one stream (the app's score, alert and export functions do): each
 event source mapping is its own ``StreamConsumer`` with its own checkpoints, filters, batch size
 and failure handling, as each is its own poller in Lambda. With ``peek`` (:mod:`.moto_peek`) a
-consumer asks moto's API for records only when a shard's last sequence number is past its
-checkpoint, so an idle drain costs no requests.
+consumer looks for records only when a shard's last sequence number is past its checkpoint, so an
+idle drain costs nothing; with ``read`` it takes the new records from moto's shard directly (the
+poller is the Lambda service's code, not the app's), converted exactly as records read through
+``GetRecords`` are. Without them it reads through the ``dynamodbstreams`` API.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from moto.events.models import EventPattern
@@ -45,7 +48,7 @@ from .eventbridge import iso_seconds
 from .functions import Invocation, LambdaFunction
 from .template import truthy
 
-__all__ = ["INFINITE_RETRY_CAP", "StreamConsumer", "StreamSettings", "lambda_stream_record"]
+__all__ = ["INFINITE_RETRY_CAP", "StreamConsumer", "StreamSettings", "lambda_stream_record", "moto_stream_record"]
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +110,35 @@ def lambda_stream_record(raw: dict[str, Any], stream_arn: str, region: str) -> d
     }
 
 
+def moto_stream_record(raw: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
+    """A record as moto's shard keeps it (wire-format attributes, a naive UTC time) in Lambda's shape."""
+    source = raw["dynamodb"]
+    created = source["ApproximateCreationDateTime"]
+    if isinstance(created, datetime):
+        created = created if created.tzinfo else created.replace(tzinfo=UTC)
+    else:
+        created = datetime.fromtimestamp(float(created), UTC)
+    parsed = {**raw, "dynamodb": {**source, "ApproximateCreationDateTime": created}}
+    for key in ("Keys", "NewImage", "OldImage"):
+        if key in source:
+            parsed["dynamodb"][key] = _wire(source[key])
+    return lambda_stream_record(parsed, stream_arn, region)
+
+
+def _wire(value: Any) -> Any:
+    """Attribute values as JSON: moto may still hold DynamoTypes, bytes or Decimals inside."""
+    to_json = getattr(value, "to_json", None)
+    if callable(to_json):
+        return _wire(to_json())
+    if isinstance(value, dict):
+        return {k: _wire(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_wire(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
 def _json_safe(value: Any) -> Any:
     """Binary attributes travel base64-encoded in Lambda events."""
     if isinstance(value, bytes | bytearray):
@@ -149,6 +181,8 @@ class StreamConsumer:
     send_record: Callable[[str, dict[str, Any]], None]
     peek: Callable[[], dict[str, str | None] | None] | None = None
     """Shard id -> last sequence number, read cheaply (:mod:`.moto_peek`); None: poll through the API."""
+    read: Callable[[str, str | None], list[dict[str, Any]] | None] | None = None
+    """(shard id, checkpoint) -> moto's records after it (:mod:`.moto_peek`); None: read through the API."""
     _checkpoints: dict[str, str | None] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _matchers: list[EventPattern] = field(default_factory=list)
@@ -177,10 +211,9 @@ class StreamConsumer:
                 self._checkpoints.setdefault(shard_id, None)
                 if tails is not None and tails[shard_id] in {None, self._checkpoints[shard_id]}:
                     continue  # nothing after our checkpoint: no API calls
-                raw = self._read(shard_id)
-                if not raw:
+                records = self._new_records(shard_id)
+                if not records:
                     continue
-                records = [lambda_stream_record(r, self.stream_arn, self.region) for r in raw]
                 wanted = [record for record in records if self._passes_filters(record)]
                 invocations += self._deliver(shard_id, wanted)
                 self._checkpoints[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
@@ -191,6 +224,12 @@ class StreamConsumer:
     def _shard_ids(self) -> list[str]:
         description = self.streams_client.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
         return [shard["ShardId"] for shard in description["Shards"]]
+
+    def _new_records(self, shard_id: str) -> list[dict[str, Any]]:
+        direct = self.read(shard_id, self._checkpoints.get(shard_id)) if self.read is not None else None
+        if direct is not None:
+            return [moto_stream_record(r, self.stream_arn, self.region) for r in direct]
+        return [lambda_stream_record(r, self.stream_arn, self.region) for r in self._read(shard_id)]
 
     def _read(self, shard_id: str) -> list[dict[str, Any]]:
         checkpoint = self._checkpoints.get(shard_id)

@@ -459,3 +459,37 @@ def test_binary_values_reach_stream_consumers_base64_encoded(streams):
     # THEN the consumer gets it as Lambda delivers binary: base64 text
     (batch,) = streams.handler_module("ResponsesFunction").CALLS
     assert batch[0]["dynamodb"]["NewImage"]["blob"] == {"B": base64.b64encode(b"\x00\xff").decode()}
+
+
+def test_records_read_from_the_shard_equal_records_read_through_the_stream_api(streams, clock):
+    # GIVEN inserts, changes and removals of items holding every attribute type, at different times
+    ddb, table = streams.client("dynamodb"), streams.physical_id("Table")
+    ddb.put_item(TableName=table, Item={"pk": {"S": "T"}, "sk": {"S": "1"}, "entity": {"S": "response"}, **EVERY_TYPE})
+    clock.advance(timedelta(seconds=90))
+    ddb.update_item(
+        TableName=table,
+        Key={"pk": {"S": "T"}, "sk": {"S": "1"}},
+        UpdateExpression="SET n = :n, b = :b REMOVE ss",
+        ExpressionAttributeValues={":n": {"N": "7"}, ":b": {"B": b"\xff"}},
+    )
+    ddb.put_item(TableName=table, Item={"pk": {"S": "T"}, "sk": {"S": "2"}, "entity": {"S": "invitation"}})
+    ddb.delete_item(TableName=table, Key={"pk": {"S": "T"}, "sk": {"S": "1"}})
+    consumer = streams.dispatcher.streams[0]
+    shard_id = next(iter(consumer.peek() or {}))
+
+    # WHEN a consumer reads them from moto's shard and through GetShardIterator + GetRecords
+    requests: list[Any] = []
+    streams.client("dynamodbstreams").meta.events.register("before-call", lambda **kw: requests.append(kw))
+    direct = consumer._new_records(shard_id)
+    asked = len(requests)
+    reader, consumer.read = consumer.read, None
+    try:
+        through_api = consumer._new_records(shard_id)
+    finally:
+        consumer.read = reader
+
+    # THEN Lambda gets the same records either way (binary as base64, times in epoch seconds)
+    assert [r["eventName"] for r in direct] == ["INSERT", "MODIFY", "INSERT", "REMOVE"]
+    assert direct == through_api
+    assert asked == 0
+    assert len(requests) >= 2
