@@ -277,6 +277,7 @@ class Dispatcher:
             sns_client=self.client("sns"),
             sqs_client=self.client("sqs"),
             submit=self.invoker.submit,
+            take=functools.partial(moto_peek.take_messages, self.resolver.account_id, self.resolver.region),
         )
         subscription.start()
         self.subscriptions.append(subscription)

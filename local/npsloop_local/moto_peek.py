@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["queue_has_messages", "stream_records", "stream_tails"]
+__all__ = ["queue_has_messages", "stream_records", "stream_tails", "take_messages"]
 
 
 def _shard(account_id: str, region: str, stream_arn: str) -> Any:
@@ -68,3 +68,24 @@ def queue_has_messages(account_id: str, region: str, queue_name: str) -> bool | 
         return None
     messages = getattr(queue, "_messages", None)
     return None if messages is None else bool(messages)
+
+
+def take_messages(account_id: str, region: str, queue_name: str) -> list[str] | None:
+    """Remove every visible message from a queue and return their bodies; None if unknown.
+
+    For the local SNS subscriptions' own queues: the subscriber is the SNS service, not the app, so
+    it need not pay a ReceiveMessage and a DeleteMessage per notification.
+    """
+    try:
+        from moto.sqs.models import sqs_backends
+
+        queue: Any = sqs_backends[account_id][region].queues.get(queue_name)
+    except (ImportError, KeyError):
+        return None
+    lock = getattr(queue, "_messages_lock", None)
+    if queue is None or lock is None or not isinstance(getattr(queue, "_messages", None), list):
+        return None
+    with lock:
+        taken = [m for m in queue._messages if m.visible and not m.delayed]
+        queue._messages = [m for m in queue._messages if not (m.visible and not m.delayed)]
+    return [message.body for message in taken]

@@ -61,6 +61,8 @@ class SnsSubscription:
     sns_client: Any
     sqs_client: Any
     submit: Callable[[LambdaFunction, Any], None]
+    take: Callable[[str], list[str] | None] | None = None
+    """queue name -> bodies taken from moto's queue directly (:mod:`.moto_peek`); None: use the SQS API."""
     subscription_arn: str = ""
     _queue_url: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -87,6 +89,11 @@ class SnsSubscription:
     def poll(self) -> int:
         """Hand every delivered notification to the async invoker; return how many."""
         with self._lock:
+            bodies = self.take(self.queue_name) if self.take is not None else None
+            if bodies is not None:
+                for body in bodies:
+                    self.submit(self.function, lambda_sns_event(json.loads(body), self.subscription_arn))
+                return len(bodies)
             count = 0
             while True:
                 messages = self.sqs_client.receive_message(

@@ -571,6 +571,9 @@ def test_sns_messages_reach_the_function_only_when_they_match_the_filter_policy(
     sns.publish(
         TopicArn=topic, Message="ignored", MessageAttributes={"kind": {"DataType": "String", "StringValue": "other"}}
     )
+    sqs_requests: list[Any] = []
+    stack.client("sqs").meta.events.register("before-call", lambda **kw: sqs_requests.append(kw))
+    stack.drain()
     stack.drain()
 
     # THEN only the matching one arrives, as Lambda's SNS event
@@ -587,6 +590,8 @@ def test_sns_messages_reach_the_function_only_when_they_match_the_filter_policy(
     assert (message["Subject"], message["Message"]) == ("greeting", "hello")
     assert message["MessageAttributes"] == {"kind": {"Type": "String", "Value": "survey"}}
     assert {"Timestamp", "SignatureVersion", "Signature", "SigningCertUrl", "UnsubscribeUrl"} <= set(message)
+    # the subscription (SNS's side, not the app's) took it from its queue without SQS requests, once
+    assert sqs_requests == []
 
 
 def test_a_schedule_fires_when_the_clock_reaches_it(stack, clock):
