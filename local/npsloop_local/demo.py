@@ -289,6 +289,7 @@ def _run(customers: int, days: int, workers: int, outbox: Path, quiet: bool) -> 
         clock=clock,
         outbox_dir=outbox,
         logs_dir=outbox.parent / "logs",
+        batching_windows=True,  # the stream consumers wait out their batching windows, as in Lambda
     ) as stack:
         bus = stack.outputs["EventBusName"]
         respondents = Respondents(pop, stats, clock)
@@ -313,13 +314,17 @@ def _run(customers: int, days: int, workers: int, outbox: Path, quiet: bool) -> 
                 fresh = [p for p in stack.outbox if p not in seen]
                 seen.update(fresh)
                 list(pool.map(lambda path: respondents.act(read_email(path)), fresh))
-                stack.drain()  # scoring, alerts, cases and the export run on the stream
+                stack.drain()  # alerts and cases run on the stream at once
+                clock.set(max(clock.now(), start + timedelta(days=day, hours=12, minutes=2)))
+                stack.drain()  # scoring and the export, once their batching windows have passed
                 clock.set(max(clock.now(), start + timedelta(days=day, hours=16)))
                 stack.drain()  # the case sweep (scheduled) reopens unreachable cases due a retry
                 staff.work()
                 clock.set(max(clock.now(), start + timedelta(days=day, hours=23)))
                 stack.drain()  # and escalates what is overdue
                 progress.update(f"day {day + 1}/{days}", stats.events_put, len(pop.events), force=day == days - 1)
+        clock.set(clock.now() + timedelta(minutes=2))
+        stack.drain()  # what the last sweep changed reaches the export before the summary reads it
         summary = summarise(stack, pop, stats, outbox, api, clock, time.monotonic() - started)
     return Outcome(stats, summary)
 

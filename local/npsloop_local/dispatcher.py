@@ -67,6 +67,8 @@ class Dispatcher:
     subscriptions: list[SnsSubscription] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
     unsupported_events: dict[str, str] = field(default_factory=dict)
+    batching_windows: bool = False
+    """Stream consumers wait out ``MaximumBatchingWindowInSeconds`` by the clock (see :mod:`.streams`)."""
     _drain_lock: threading.RLock = field(default_factory=threading.RLock)
     invoker: AsyncInvoker = field(init=False)
     router: EventBridgeRouter = field(init=False)
@@ -249,7 +251,7 @@ class Dispatcher:
         consumer = StreamConsumer(
             function=function,
             stream_arn=str(props["Stream"]),
-            settings=StreamSettings.from_properties(props),
+            settings=StreamSettings.from_properties(props, batching_window=self.batching_windows),
             streams_client=self.client("dynamodbstreams"),
             clock=self.clock,
             region=self.resolver.region,

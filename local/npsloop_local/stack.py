@@ -68,6 +68,7 @@ class LocalStack:
         port: int = 0,
         stack_name: str = DEFAULT_STACK_NAME,
         logs_dir: str | Path | None = None,
+        batching_windows: bool = False,
     ) -> None:
         self.template = Template.load(template_path)
         self.parameters = dict(parameters or {})
@@ -77,6 +78,7 @@ class LocalStack:
         self.port = port
         self.stack_name = stack_name
         self.logs_dir = Path(logs_dir) if logs_dir else None
+        self.batching_windows = batching_windows
         self._token = uuid.uuid4().hex[:8]
         self._running = False
         self._saved_environ: dict[str, str] | None = None
@@ -165,6 +167,7 @@ class LocalStack:
             f"npsloop_local_fn_{self._token}",
             outbox.collect,
             routes=routes,
+            batching_windows=self.batching_windows,
         )
         self._dispatcher.load_functions()
         if self.logs_dir is not None:

@@ -13,10 +13,13 @@ reported sequence number; an error with ``BisectBatchOnFunctionError`` splits th
 older than ``MaximumRecordAgeInSeconds``, the batch is discarded and its description
 (``DDBStreamBatchInfo``) goes to ``DestinationConfig.OnFailure``. Lambda's default of infinite
 retries would block the shard for a day: locally it is capped at ``INFINITE_RETRY_CAP``.
-Retries happen at once (Lambda's short backoff is not simulated), and every record available at a
-drain is batched at once: ``MaximumBatchingWindowInSeconds`` only ever makes Lambda wait for more,
-and ``ParallelizationFactor`` (concurrent batches per shard, in key order) is not simulated: batches
-run one after another, which is one of the orders Lambda may produce.
+Retries happen at once (Lambda's short backoff is not simulated). By default every record available
+at a drain is batched at once, as if ``MaximumBatchingWindowInSeconds`` had passed, so tests need
+not move the clock; a stack started with ``batching_windows=True`` (the demo) makes a consumer wait,
+by the clock, until its oldest waiting record is as old as the window or a full batch is waiting,
+as Lambda's poller does - fewer, fuller batches. ``ParallelizationFactor`` (concurrent batches per
+shard, in key order) is not simulated: batches run one after another, which is one of the orders
+Lambda may produce.
 
 Several functions may consume one stream (the app's score, alert and export functions do): each
 event source mapping is its own ``StreamConsumer`` with its own checkpoints, filters, batch size
@@ -69,9 +72,10 @@ class StreamSettings:
     bisect: bool = False
     on_failure: str | None = None
     enabled: bool = True
+    batching_window_seconds: int = 0
 
     @classmethod
-    def from_properties(cls, props: dict[str, Any]) -> StreamSettings:
+    def from_properties(cls, props: dict[str, Any], *, batching_window: bool = False) -> StreamSettings:
         retries = int(props.get("MaximumRetryAttempts", -1))
         age = int(props.get("MaximumRecordAgeInSeconds", -1))
         filters = (props.get("FilterCriteria") or {}).get("Filters") or []
@@ -85,6 +89,7 @@ class StreamSettings:
             bisect=truthy(props.get("BisectBatchOnFunctionError", False)),
             on_failure=((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination"),
             enabled=truthy(props.get("Enabled", True)),
+            batching_window_seconds=int(props.get("MaximumBatchingWindowInSeconds", 0)) if batching_window else 0,
         )
 
 
@@ -215,6 +220,8 @@ class StreamConsumer:
                 if not records:
                     continue
                 wanted = [record for record in records if self._passes_filters(record)]
+                if self._gathering(wanted):
+                    continue  # the poller waits for its window: the checkpoint stays
                 invocations += self._deliver(shard_id, wanted)
                 self._checkpoints[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
             return invocations
@@ -247,6 +254,12 @@ class StreamConsumer:
             records.extend(page["Records"])
             iterator = page.get("NextShardIterator")
         return records
+
+    def _gathering(self, wanted: list[dict[str, Any]]) -> bool:
+        window = self.settings.batching_window_seconds
+        if not window or not wanted or len(wanted) >= self.settings.batch_size:
+            return False
+        return self.clock.now() - _created(wanted[0]) < timedelta(seconds=window)
 
     def _passes_filters(self, record: dict[str, Any]) -> bool:
         return not self._matchers or any(matcher.matches_event(record) for matcher in self._matchers)

@@ -493,3 +493,45 @@ def test_records_read_from_the_shard_equal_records_read_through_the_stream_api(s
     assert direct == through_api
     assert asked == 0
     assert len(requests) >= 2
+
+
+def test_with_batching_windows_a_consumer_waits_for_its_window_by_the_clock(clock, tmp_path):
+    with LocalStack(STREAMS, clock=clock, outbox_dir=tmp_path / "outbox", batching_windows=True) as stack:
+        # GIVEN consumers with windows of 5 s (responses) and 60 s (everything), and none (inserts)
+        put(stack, "R1", "response")
+        put(stack, "I1", "invitation")
+
+        # WHEN the stack drains at once
+        stack.drain()
+
+        # THEN only the consumer without a window was invoked
+        assert keys_seen(stack, "InsertsFunction") == [("INSERT", "R1")]
+        assert stack.handler_module("ResponsesFunction").CALLS == []
+        assert stack.handler_module("EverythingFunction").CALLS == []
+
+        # WHEN 5 s pass and more arrives, then 60 s
+        clock.advance(timedelta(seconds=5))
+        put(stack, "R2", "response")
+        stack.drain()
+        after_five = keys_seen(stack, "ResponsesFunction")
+        everything_at_five = list(stack.handler_module("EverythingFunction").CALLS)
+        clock.advance(timedelta(seconds=55))
+        stack.drain()
+
+        # THEN each got one batch with everything gathered in its window
+        assert after_five == [("INSERT", "R1"), ("INSERT", "R2")]
+        assert everything_at_five == []
+        assert [len(batch) for batch in stack.handler_module("EverythingFunction").CALLS] == [3]
+
+
+def test_with_batching_windows_a_full_batch_does_not_wait(clock, tmp_path):
+    with LocalStack(STREAMS, clock=clock, outbox_dir=tmp_path / "outbox", batching_windows=True) as stack:
+        # GIVEN a full batch of responses (BatchSize 100) waiting for the 5 s consumer
+        for n in range(100):
+            put(stack, f"R{n}", "response")
+
+        # WHEN the stack drains with no time passing
+        stack.drain()
+
+        # THEN the full batch went at once
+        assert [len(batch) for batch in stack.handler_module("ResponsesFunction").CALLS] == [100]
