@@ -184,6 +184,7 @@ def test_the_case_api_lists_reads_and_updates_a_case_and_announces_its_closing(s
     assert [n["text"] for n in case["notes"]] == ["Rozmowa, przeprosiny"]
     (closed,) = [e for e in capture.events() if e["detail-type"] == "CaseClosed"]
     assert (closed["detail"]["event_id"], closed["detail"]["status"]) == ("npsloop:CaseClosed:inv-api", "resolved")
+    assert closed["detail"]["case_url"] == f"{stack.base_url}/api/cases/inv-api"  # from the request: no cycle
     assert table.get("CASE#inv-api", "CASE")["gsi3sk"]["S"].startswith("~")  # off the sweep's queue
 
 

@@ -271,3 +271,32 @@ def test_updates_check_who_and_which_version(world):
         resolved = service.update("inv-1", Caller("u-anna.nowak", False), CaseUpdate(status=status, root_cause=cause))
     assert resolved.status is S.RESOLVED and not resolved.closed_event_pending
     assert [e["status"] for e in bus.of("CaseClosed")] == ["resolved"]
+
+
+@pytest.mark.parametrize(
+    ("configured", "expected"),
+    [
+        (None, "https://abc.execute-api.eu-west-1.amazonaws.com/api/cases/inv-1"),
+        ("https://npsloop.example.com", "https://npsloop.example.com/api/cases/inv-1"),
+    ],
+)
+def test_case_closed_links_the_case_by_the_configured_url_or_else_the_requests(configured, expected):
+    store, bus = InMemoryCases(), RecordingBus()
+    service = CaseService(
+        rules=RULES,
+        routing=ROUTING,
+        cases=store,
+        bus=bus,
+        notifier=None,
+        public_base_url=configured,
+        clock=ManualClock(OPENED),
+    )
+    store.create(at_status(S.CONTACTED))
+    service.update(
+        "inv-1",
+        Caller("someone", is_admin=True),
+        CaseUpdate(status=S.CLOSED),
+        request_base_url="https://abc.execute-api.eu-west-1.amazonaws.com",
+    )
+    (event,) = bus.of("CaseClosed")
+    assert event["case_url"] == expected

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -73,6 +74,25 @@ def decode_token(token: str) -> dict[str, Any]:
     return data
 
 
+def request_base_url(event: dict[str, Any]) -> str | None:
+    """The API's base URL as this request reached it: scheme, host and (unless ``$default``) stage.
+
+    The API function cannot be given its own API's URL in the template (a cycle), so links it
+    builds - the CaseClosed event's ``case_url`` - come from the request when no public base URL
+    is configured. None if the event does not say.
+    """
+    context = event.get("requestContext") or {}
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    host = context.get("domainName") or headers.get("host")
+    if not host or not re.fullmatch(r"[A-Za-z0-9.-]+(:\d{1,5})?", host):
+        return None
+    scheme = headers.get("x-forwarded-proto", "https").split(",")[0].strip().lower()
+    scheme = scheme if scheme in {"http", "https"} else "https"
+    stage = context.get("stage")
+    path = f"/{stage}" if stage and stage != "$default" and re.fullmatch(r"[A-Za-z0-9_-]+", stage) else ""
+    return f"{scheme}://{host}{path}"
+
+
 def _who() -> Caller:
     who = caller(router.current_event)
     return Caller(subject=who.subject, is_admin=who.is_admin)
@@ -121,6 +141,7 @@ def update_case(case_id: str) -> Response:
             CaseUpdate(
                 status=body.status, note=body.note, root_cause=body.root_cause, expected_version=body.expected_version
             ),
+            request_base_url=request_base_url(router.current_event.raw_event),
         )
     except UnauthorizedError as exc:
         return problem(401, "unauthorized", str(exc.msg))

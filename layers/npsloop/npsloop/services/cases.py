@@ -137,7 +137,9 @@ class CaseService:
         visible_to = None if caller.is_admin else caller.subject
         return self._cases.find(CaseQuery(**{**query.__dict__, "visible_to": visible_to}))
 
-    def update(self, case_id: str, caller: Caller, update: CaseUpdate) -> Case:
+    def update(self, case_id: str, caller: Caller, update: CaseUpdate, *, request_base_url: str | None = None) -> Case:
+        """Apply a person's change. ``request_base_url`` (the API's URL as the request reached it)
+        builds the CaseClosed event's case link when no public base URL is configured."""
         case = self.get(case_id, caller)
         if update.expected_version is not None and update.expected_version != case.version:
             raise VersionConflict(case_id, case.version)
@@ -154,12 +156,12 @@ class CaseService:
         logger.info("case updated", case_id=case_id, status=changed.status.value, version=changed.version)
         count("CasesUpdated", status=changed.status.value)
         if changed.closed_event_pending:
-            changed = self._publish_closed(changed)
+            changed = self._publish_closed(changed, self._base_url or request_base_url)
         return changed
 
-    def _publish_closed(self, case: Case) -> Case:
+    def _publish_closed(self, case: Case, base_url: str | None) -> Case:
         try:
-            self._bus.put([case_closed_event(case, self._base_url)])
+            self._bus.put([case_closed_event(case, base_url)])
         except PublishFailed as exc:
             logger.warning("CaseClosed not published; the sweep retries", case_id=case.case_id, error=str(exc))
             return case
