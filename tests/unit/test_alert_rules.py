@@ -99,6 +99,9 @@ def test_a_bad_rules_file_names_the_field(change, message):
         (lambda r: r["store"][0].update(region="atlantis"), "names region 'atlantis', which has no [[region]]"),
         (lambda r: r["holidays"].append("2026-02-30"), "holidays[28]: Input should be a valid date"),
         (lambda r: r["working_hours"].update(start="18:00:00"), "working_hours: Value error, start must be before"),
+        (lambda r: r["region"][0].update(calendar="mars"), "names calendar 'mars', which has no [calendars] entry"),
+        (lambda r: r["calendars"].update(default={"holidays": []}), "[calendars.default] is implicit"),
+        (lambda r: r["calendars"]["scotland"]["holidays"].append("2026-13-01"), "calendars.scotland.holidays[18]"),
     ],
 )
 def test_a_bad_routing_file_names_the_field(change, message):
@@ -227,3 +230,28 @@ def test_sla_hours_per_severity():
     assert [ROUTING.sla_hours.of(s) for s in Severity] == [8, 16, 40]
     assert ROUTING.calendar.is_working_day(date(2026, 11, 20))
     assert not ROUTING.calendar.is_working_day(date(2026, 11, 11))
+
+
+def test_uk_regions_use_their_own_bank_holidays_and_poland_the_default():
+    assert ROUTING.route({"store": "GLA-01", "region": "scotland"}).calendar == "scotland"
+    assert ROUTING.route({"store": "LON-01", "region": "london"}).calendar == "england-wales"
+    assert ROUTING.route({"store": "WAW-01", "region": "mazowieckie"}).calendar == "default"
+    scotland, england = ROUTING.calendar_for("scotland"), ROUTING.calendar_for("england-wales")
+    assert not scotland.is_working_day(date(2026, 11, 30))  # St Andrew's Day
+    assert england.is_working_day(date(2026, 11, 30))
+    assert not england.is_working_day(date(2026, 8, 31)) and scotland.is_working_day(date(2026, 8, 31))
+    assert not scotland.is_working_day(date(2026, 8, 3)) and england.is_working_day(date(2026, 8, 3))
+    assert england.is_working_day(date(2026, 11, 11))  # a Polish holiday, not a British one
+    assert not ROUTING.calendar.is_working_day(date(2026, 11, 11))
+
+
+def test_every_shipped_uk_bank_holiday_falls_on_a_weekday_and_easter_is_right():
+    for name in ("england-wales", "scotland"):
+        holidays = ROUTING.calendars[name].holidays
+        assert all(day.isoweekday() <= 5 for day in holidays), name
+        assert {date(2026, 4, 3), date(2027, 3, 26)} <= set(holidays)  # Good Friday (Easter 5 Apr / 28 Mar)
+    assert {date(2026, 4, 6), date(2027, 3, 29)} <= set(ROUTING.calendars["england-wales"].holidays)
+
+
+def test_an_unknown_calendar_name_falls_back_to_the_default():
+    assert ROUTING.calendar_for("removed-later") == ROUTING.calendar

@@ -4,7 +4,7 @@ records parked, failures reported so Lambda retries from them."""
 from __future__ import annotations
 
 import email
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email import policy
 
 import pytest
@@ -179,3 +179,22 @@ def test_three_detractors_within_a_day_at_one_store_fire_one_cluster_alert(world
     clusters = [i for i, rule in world.alerts() if rule == "store-cluster"]
     assert clusters == ["inv-2"]
     assert "store-cluster" not in world.store.get("inv-2").rules  # the cluster rule does not open a case
+
+
+def test_a_case_counts_its_sla_in_its_regions_calendar(world, clock):
+    # GIVEN Friday 27 Nov 2026, 15:00 in the UK; Monday 30 Nov is St Andrew's Day, a Scottish bank holiday
+    clock.set(datetime(2026, 11, 27, 15, 0, tzinfo=UTC))
+
+    # WHEN a Glasgow and a London detractor open cases (normal severity: 16 working hours)
+    world.service.handle(
+        batch(
+            stream_record(response_image("inv-gla", score=3, store="GLA-01", region="scotland")),
+            stream_record(response_image("inv-lon", score=3, store="LON-01", region="london")),
+        )
+    )
+
+    # THEN London's SLA runs through Monday; Glasgow's skips it
+    london, glasgow = world.store.get("inv-lon"), world.store.get("inv-gla")
+    assert (london.calendar, glasgow.calendar) == ("england-wales", "scotland")
+    assert london.sla_due_at == datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
+    assert glasgow.sla_due_at == datetime(2026, 12, 2, 15, 0, tzinfo=UTC)

@@ -300,3 +300,12 @@ def test_case_closed_links_the_case_by_the_configured_url_or_else_the_requests(c
     )
     (event,) = bus.of("CaseClosed")
     assert event["case_url"] == expected
+
+
+def test_an_unreachable_case_retries_on_its_own_calendars_next_working_day(world):
+    clock, store, _bus, _topic, service = world
+    store.create(move(new_case(store="GLA-01", region="scotland"), S.IN_PROGRESS))
+    assert store.get("inv-1").calendar == "scotland"
+    clock.set(utc(2026, 11, 27, 12, 0))  # Friday; Monday 30 Nov is St Andrew's Day in Scotland
+    changed = service.update("inv-1", Caller("someone", is_admin=True), CaseUpdate(status=S.UNREACHABLE))
+    assert changed.retry_at == utc(2026, 12, 1, 9, 0)  # Tuesday, 09:00 in Glasgow (GMT)

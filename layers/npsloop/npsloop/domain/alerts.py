@@ -32,6 +32,7 @@ from npsloop.domain.working_time import WorkingCalendar
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEFAULT_ALERTS_FILE = CONFIG_DIR / "alerts.toml"
 DEFAULT_ROUTING_FILE = CONFIG_DIR / "routing.toml"
+DEFAULT_CALENDAR = "default"
 
 # The lowest promoter (or "satisfied", "easy") answer per survey type; below it a VIP alerts.
 PROMOTER_FLOOR: dict[SurveyType, int] = {SurveyType.NPS: 9, SurveyType.CSAT: 4, SurveyType.CES: 5}
@@ -244,6 +245,7 @@ class RouteDefaults(_Config):
     team: Slug | None = None
     time_zone: TimeZoneName | None = None
     channel: Channel | None = None
+    calendar: Slug | None = None  # a [calendars.<id>] entry: whose public holidays the SLA skips
 
 
 class StoreRoute(RouteDefaults):
@@ -261,6 +263,11 @@ class Fallback(_Config):
     team: Slug
     time_zone: TimeZoneName = "Europe/Warsaw"
     channel: Channel = Channel.BOTH
+    calendar: Slug = DEFAULT_CALENDAR
+
+
+class HolidayCalendar(_Config):
+    holidays: tuple[date, ...] = ()
 
 
 class WorkingHours(_Config):
@@ -294,6 +301,7 @@ class Route:
     time_zone: str
     channel: Channel
     matched: Literal["store", "region", "fallback"]
+    calendar: str = DEFAULT_CALENDAR
 
 
 class RoutingTable(_Config):
@@ -301,7 +309,8 @@ class RoutingTable(_Config):
     fallback: Fallback
     sla_hours: SlaHours
     working_hours: WorkingHours = WorkingHours()
-    holidays: tuple[date, ...] = ()
+    holidays: tuple[date, ...] = ()  # the "default" calendar's
+    calendars: dict[Slug, HolidayCalendar] = Field(default_factory=dict)
     region: tuple[RegionRoute, ...] = ()
     store: tuple[StoreRoute, ...] = ()
 
@@ -316,12 +325,39 @@ class RoutingTable(_Config):
         for entry in self.store:
             if entry.region is not None and entry.region not in regions:
                 raise ValueError(f"store {entry.id!r} names region {entry.region!r}, which has no [[region]] entry")
+        if DEFAULT_CALENDAR in self.calendars:
+            raise ValueError(f"[calendars.{DEFAULT_CALENDAR}] is implicit: its holidays are the top-level list")
+        known = {DEFAULT_CALENDAR, *self.calendars}
+        for kind, entries in (("fallback", (self.fallback,)), ("region", self.region), ("store", self.store)):
+            for entry in entries:
+                if entry.calendar is not None and entry.calendar not in known:
+                    name = getattr(entry, "id", kind)
+                    raise ValueError(
+                        f"{kind} {name!r} names calendar {entry.calendar!r}, which has no [calendars] entry"
+                    )
         return self
 
     @cached_property
     def calendar(self) -> WorkingCalendar:
-        hours = self.working_hours
-        return WorkingCalendar(hours.start, hours.end, frozenset(hours.weekdays), frozenset(self.holidays))
+        """The default calendar: working hours and the top-level holidays."""
+        return self.calendar_for(DEFAULT_CALENDAR)
+
+    def calendar_for(self, name: str) -> WorkingCalendar:
+        """Working hours with the named calendar's holidays (an unknown name, e.g. of a case opened
+        before its calendar was removed from the file, falls back to the default)."""
+        if name not in self.working_calendars:
+            hours = self.working_hours
+            entry = self.calendars.get(name)
+            holidays = entry.holidays if entry is not None else self.holidays
+            self.working_calendars[name] = WorkingCalendar(
+                hours.start, hours.end, frozenset(hours.weekdays), frozenset(holidays)
+            )
+        return self.working_calendars[name]
+
+    @cached_property
+    def working_calendars(self) -> dict[str, WorkingCalendar]:
+        """Built on first use, by name."""
+        return {}
 
     def route(self, context: dict[str, str]) -> Route:
         """Store entry over its region's (the store's own region, else the context's) over the fallback."""
@@ -343,6 +379,7 @@ class RoutingTable(_Config):
             time_zone=pick("time_zone"),
             channel=pick("channel"),
             matched=matched,
+            calendar=pick("calendar"),
         )
 
 

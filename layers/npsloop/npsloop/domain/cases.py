@@ -118,6 +118,7 @@ class Case(_Frozen):
     manager: Person
     team: str
     time_zone: str
+    calendar: str = "default"  # the routing's holiday calendar for its working hours
     status: CaseStatus
     opened_at: AwareDatetime
     updated_at: AwareDatetime
@@ -171,6 +172,7 @@ class Case(_Frozen):
             manager=route.manager,
             team=route.team,
             time_zone=route.time_zone,
+            calendar=route.calendar,
             status=S.OPEN,
             opened_at=now,
             updated_at=now,

@@ -189,7 +189,7 @@ class AlertService:
             severity=severity,
             route=route,
             sla_hours=self._routing.sla_hours,
-            calendar=self._routing.calendar,
+            calendar=self._routing.calendar_for(route.calendar),
             now=self._clock.now(),
         )
         if not self._cases.create(case):

@@ -146,7 +146,7 @@ class CaseService:
         changed = case.change(
             actor=caller.subject,
             now=self._clock.now(),
-            calendar=self._routing.calendar,
+            calendar=self._routing.calendar_for(case.calendar),
             root_causes=self._rules.cases.root_causes,
             status=update.status,
             note=update.note,
