@@ -55,7 +55,6 @@ class Stats:
     scanner_gets: int = 0
     rejected_posts: int = 0
     unsubscribes: int = 0
-    http_requests: int = 0
     cases_resolved: int = 0
     cases_unreachable: int = 0
 
@@ -395,6 +394,10 @@ def summarise(  # noqa: PLR0917, PLR0915 - one printed report
     skips = Counter(_s(i, "skip_reason") for i in invitations if "skip_reason" in i)
     delivery = Counter(_s(i, "delivery_status") for i in invitations if "delivery_status" in i)
     parked = len(stack.dead_letters("InviteDeadLetterQueue"))
+    stream_parked = sum(
+        len(stack.dead_letters(queue))
+        for queue in ("ScoreDeadLetterQueue", "AlertDeadLetterQueue", "ExportDeadLetterQueue")
+    )
     catalogue = load_programs()
     wanted = sum(len(catalogue.for_event(e.source, e.detail_type, e.detail)) for e in pop.events if e.kind != "invalid")
     commented = sum("comment" in i for i in responses)
@@ -411,6 +414,8 @@ def summarise(  # noqa: PLR0917, PLR0915 - one printed report
     lines += [
         f"duplicate deliveries ignored         {wanted - len(invitations):>7}   (same event again, or re-emitted)",
         f"invalid events parked in the DLQ     {parked:>7}",
+        f"records parked by stream consumers   {stream_parked:>7}   (score, alert and export DLQs)",
+        f"delivery reports parked              {len(stack.dead_letters('DeliveryDeadLetterQueue')):>7}",
         f"delivery (SES notifications)         {_tally(delivery)}",
         f"responses stored                     {len(responses):>7}   (with a comment: {commented})",
         f"answers changed by resubmitting      {stats.answers_changed:>7}",

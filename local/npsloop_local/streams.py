@@ -222,7 +222,7 @@ class StreamConsumer:
                 wanted = [record for record in records if self._passes_filters(record)]
                 if self._gathering(wanted):
                     continue  # the poller waits for its window: the checkpoint stays
-                invocations += self._deliver(shard_id, wanted)
+                invocations += self._deliver(shard_id, wanted, self._polled_at(wanted))
                 self._checkpoints[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
             return invocations
 
@@ -266,13 +266,25 @@ class StreamConsumer:
 
     # ----- delivering ---------------------------------------------------------------------------
 
-    def _deliver(self, shard_id: str, records: list[dict[str, Any]]) -> int:
+    def _polled_at(self, wanted: list[dict[str, Any]]) -> datetime:
+        """When Lambda's poller would have taken these records: at once, or when the window ended.
+
+        A drain can come long after a window ended (the demo's clock jumps hours); the records' age
+        is what it was then, so a waiting batch is not discarded as too old for having waited.
+        """
+        now = self.clock.now()
+        window = self.settings.batching_window_seconds
+        if not window or not wanted:
+            return now
+        return min(now, _created(wanted[0]) + timedelta(seconds=window))
+
+    def _deliver(self, shard_id: str, records: list[dict[str, Any]], polled_at: datetime | None = None) -> int:
         size = self.settings.batch_size
         work = deque(_Batch(records[i : i + size]) for i in range(0, len(records), size))
         invocations = 0
         while work:
             batch = work.popleft()
-            batch.records = self._drop_expired(shard_id, batch)
+            batch.records = self._drop_expired(shard_id, batch, polled_at)
             if not batch.records:
                 continue
             attempt = self._invoke(batch)
@@ -317,10 +329,10 @@ class StreamConsumer:
             return 0  # an unknown or empty identifier fails the whole batch, as in Lambda
         return min(positions[identifier] for identifier in identifiers)
 
-    def _drop_expired(self, shard_id: str, batch: _Batch) -> list[dict[str, Any]]:
+    def _drop_expired(self, shard_id: str, batch: _Batch, polled_at: datetime | None = None) -> list[dict[str, Any]]:
         max_age = self.settings.max_record_age_seconds
         limit = timedelta(seconds=max_age) if max_age is not None else STREAM_RETENTION
-        now = self.clock.now()
+        now = polled_at or self.clock.now()
         fresh: list[dict[str, Any]] = []
         expired: list[dict[str, Any]] = []
         for record in batch.records:

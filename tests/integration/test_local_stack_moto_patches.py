@@ -535,3 +535,18 @@ def test_with_batching_windows_a_full_batch_does_not_wait(clock, tmp_path):
 
         # THEN the full batch went at once
         assert [len(batch) for batch in stack.handler_module("ResponsesFunction").CALLS] == [100]
+
+
+def test_with_batching_windows_a_late_drain_delivers_what_waited_as_of_the_windows_end(clock, tmp_path):
+    with LocalStack(STREAMS, clock=clock, outbox_dir=tmp_path / "outbox", batching_windows=True) as stack:
+        # GIVEN a record waiting out the 60 s window of a consumer (stream retention: 24 h)
+        put(stack, "I1", "invitation")
+        stack.drain()
+        assert stack.handler_module("EverythingFunction").CALLS == []
+
+        # WHEN the next drain comes a day and an hour later (the demo's clock jumps)
+        clock.advance(timedelta(hours=25))
+        stack.drain()
+
+        # THEN the record is delivered: Lambda's poller took it when the window ended, at age 60 s
+        assert keys_seen(stack, "EverythingFunction") == [("INSERT", "I1")]
