@@ -426,7 +426,7 @@ def summarise(  # noqa: PLR0917, PLR0915 - one printed report
     # Scores, read back through the score API (served from the aggregates).
     end = clock.now().date()
     begin = pop.start.date()
-    lines += ["", "Scores over the 90 days (score API, from the aggregates)", "-" * 78]
+    lines += ["", f"Scores over the {pop.days} days (score API, from the aggregates)", "-" * 78]
     lines.append(f"{'program':<24}{'answers':>8}   {'score':>8}")
     for program in catalogue.program:
         body = api.scores(program.id, **{"from": begin.isoformat(), "to": end.isoformat(), "period": "month"})
@@ -447,7 +447,7 @@ def summarise(  # noqa: PLR0917, PLR0915 - one printed report
         if n:
             totals.append((statistics.nps(counts), group.get("value")))
     totals.sort(key=lambda pair: pair[0].value or 0, reverse=True)
-    lines += ["", f"Best and worst stores, NPS ({nps_program}, all 90 days)", "-" * 78]
+    lines += ["", f"Best and worst stores, NPS ({nps_program}, all {pop.days} days)", "-" * 78]
     for estimate, store in [*totals[:3], (None, None), *totals[-3:]]:
         if estimate is None:
             lines.append("  ...")
@@ -473,6 +473,8 @@ def summarise(  # noqa: PLR0917, PLR0915 - one printed report
             drop = change.get("significant") and (change.get("delta") or 0) < 0
             mark = f"  significant drop ({change['delta']:+.0f} points)" if drop else ""
             lines.append(_period_line(f"  {period.get('period')}", period, "nps") + mark)
+
+    lines += _before_and_after(api, nps_program, begin, end, pop)
 
     # Alerts and cases.
     alerts = [i for i in items if (_s(i, "sk") or "").startswith("ALERT#")]
@@ -508,6 +510,44 @@ def summarise(  # noqa: PLR0917, PLR0915 - one printed report
         f"finished in {elapsed:.1f} s",
     ]
     return "\n".join(lines)
+
+
+def _before_and_after(api: ApiClient, program: str, begin: Any, end: Any, pop: population.Population) -> list[str]:
+    """The deteriorating store before and during its last three weeks, and whether the drop is significant."""
+    turn = pop.start.date() + timedelta(days=pop.days - population.DETERIORATION_DAYS)
+    daily = api.scores(
+        program,
+        **{
+            "from": begin.isoformat(),
+            "to": end.isoformat(),
+            "period": "day",
+            "group_by": "store",
+            "value": population.DETERIORATING_STORE,
+        },
+    )
+    halves: dict[bool, Counter[int]] = {False: Counter(), True: Counter()}
+    for group in daily.get("groups", []):
+        for period in group.get("periods", []):
+            late = datetime.fromisoformat(period["from"]).date() >= turn
+            halves[late].update({int(k): v for k, v in (period.get("counts") or {}).items()})
+    before, after = statistics.nps(halves[False]), statistics.nps(halves[True])
+    lines = []
+    for label, estimate in ((f"before {turn}", before), (f"from {turn}", after)):
+        if estimate.value is None:
+            lines.append(f"  {label:<22} no answers")
+            continue
+        flag = "  (small sample)" if estimate.small_sample else ""
+        lines.append(
+            f"  {label:<22} NPS {estimate.value:+6.1f}   95% CI [{estimate.low:.0f}, {estimate.high:.0f}]"
+            f"   n={estimate.n}{flag}"
+        )
+    moved = statistics.change(after, before)
+    if moved is not None:
+        verdict = "significant" if moved.significant else "not significant"
+        if not moved.significant and (before.small_sample or after.small_sample):
+            verdict += " (too few answers to test)"
+        lines.append(f"  change {moved.delta:+.1f} points, {verdict} at 5%")
+    return lines
 
 
 def _download_exports(stack: LocalStack, target: Path) -> dict[str, list[Path]]:

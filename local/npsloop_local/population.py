@@ -44,6 +44,7 @@ STORES = [
 ]
 DETERIORATING_STORE = "KRK-02"  # its service falls apart over the last three weeks
 DETERIORATION_DAYS = 21
+FLAGSHIP_SHARE = 0.15  # customers who shop at the deteriorating store, a busy flagship, on top of its share
 BOUNCE_SHARE = 0.012  # customers whose address bounces (SES mailbox simulator addresses)
 COMPLAINT_SHARE = 0.004  # customers who mark the survey as spam
 
@@ -202,7 +203,10 @@ def build(customers: int, days: int, start: datetime, seed: int = 2026) -> Popul
 
 
 def _customer(rng: random.Random, n: int) -> Customer:
-    store, region, locale = rng.choice(STORES) if rng.random() < 0.5 else _store_for_locale(rng, n)
+    if rng.random() < FLAGSHIP_SHARE:
+        store, region, locale = next(s for s in STORES if s[0] == DETERIORATING_STORE)
+    else:
+        store, region, locale = rng.choice(STORES) if rng.random() < 0.5 else _store_for_locale(rng, n)
     first = rng.choice(PL_FIRST if locale == "pl" else EN_FIRST)
     last = rng.choice(PL_LAST if locale == "pl" else EN_LAST)
     domain = "example.pl" if locale == "pl" else "example.com"

@@ -30,6 +30,7 @@ def test_a_small_demo_runs_the_whole_loop_and_summarises_it(tmp_path: Path):
     assert number("delivery reports parked") == 0
     assert re.search(r"post-purchase-nps \d{4}-\d{2}\s+\d+\s+-?\d+\s+95% CI \[", summary)
     assert "Best and worst stores" in summary
+    assert re.search(r"^  from \d{4}-\d{2}-\d{2}\s+(NPS|no answers)", summary, re.MULTILINE)  # the deteriorating store
     assert number("alerts fired") > 0
     assert number("cases opened") > 0
     assert "addresses suppressed" in summary
