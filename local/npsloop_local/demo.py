@@ -585,9 +585,10 @@ def main(argv: list[str] | None = None) -> int:
     # and the summary; the stack's own warnings would only interleave with the progress bar.
     logging.getLogger("npsloop_local").setLevel(logging.ERROR)
     parser = argparse.ArgumentParser(description=__doc__)
-    # 5,000 customers is the aim; the local stack manages about 3 business events a second,
-    # so the default is what fits in under three minutes (make demo DEMO_ARGS="--customers 5000").
-    parser.add_argument("--customers", type=int, default=400)
+    # 5,000 customers is the aim; the local stack manages about 7-8 business events a second
+    # (docs/local-stack.md), so the default is what fits in under three minutes with start and stop
+    # (make demo DEMO_ARGS="--customers 5000" takes about 22 minutes).
+    parser.add_argument("--customers", type=int, default=600)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--outbox", type=Path, default=ROOT / ".local" / "outbox")
