@@ -135,8 +135,10 @@ def _key_of(item: Item) -> PrimaryKey:
 
 
 def _index_for(table: Table, conditions: list[tuple[str, DynamoType]]) -> _AttributeIndex | None:
-    if table.stream_shard is None or not conditions or conditions[0][1].type not in _BY_VALUE:
+    if table.stream_shard is None:
         _indexes.pop(id(table), None)  # a stream switched off would leave changes unseen
+        return None
+    if not conditions or conditions[0][1].type not in _BY_VALUE:
         return None
     index = _indexes.get(id(table))
     if index is None or index.table is not table:

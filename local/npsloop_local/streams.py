@@ -256,10 +256,15 @@ class StreamConsumer:
         return records
 
     def _gathering(self, wanted: list[dict[str, Any]]) -> bool:
+        window_end = self._window_end(wanted)
+        return window_end is not None and len(wanted) < self.settings.batch_size and self.clock.now() < window_end
+
+    def _window_end(self, wanted: list[dict[str, Any]]) -> datetime | None:
+        """When the batching window that the oldest waiting record opened ends (None: no window)."""
         window = self.settings.batching_window_seconds
-        if not window or not wanted or len(wanted) >= self.settings.batch_size:
-            return False
-        return self.clock.now() - _created(wanted[0]) < timedelta(seconds=window)
+        if not window or not wanted:
+            return None
+        return _created(wanted[0]) + timedelta(seconds=window)
 
     def _passes_filters(self, record: dict[str, Any]) -> bool:
         return not self._matchers or any(matcher.matches_event(record) for matcher in self._matchers)
@@ -273,12 +278,10 @@ class StreamConsumer:
         is what it was then, so a waiting batch is not discarded as too old for having waited.
         """
         now = self.clock.now()
-        window = self.settings.batching_window_seconds
-        if not window or not wanted:
-            return now
-        return min(now, _created(wanted[0]) + timedelta(seconds=window))
+        window_end = self._window_end(wanted)
+        return now if window_end is None else min(now, window_end)
 
-    def _deliver(self, shard_id: str, records: list[dict[str, Any]], polled_at: datetime | None = None) -> int:
+    def _deliver(self, shard_id: str, records: list[dict[str, Any]], polled_at: datetime) -> int:
         size = self.settings.batch_size
         work = deque(_Batch(records[i : i + size]) for i in range(0, len(records), size))
         invocations = 0
@@ -329,14 +332,13 @@ class StreamConsumer:
             return 0  # an unknown or empty identifier fails the whole batch, as in Lambda
         return min(positions[identifier] for identifier in identifiers)
 
-    def _drop_expired(self, shard_id: str, batch: _Batch, polled_at: datetime | None = None) -> list[dict[str, Any]]:
+    def _drop_expired(self, shard_id: str, batch: _Batch, polled_at: datetime) -> list[dict[str, Any]]:
         max_age = self.settings.max_record_age_seconds
         limit = timedelta(seconds=max_age) if max_age is not None else STREAM_RETENTION
-        now = polled_at or self.clock.now()
         fresh: list[dict[str, Any]] = []
         expired: list[dict[str, Any]] = []
         for record in batch.records:
-            (expired if now - _created(record) > limit else fresh).append(record)
+            (expired if polled_at - _created(record) > limit else fresh).append(record)
         if expired:
             self._discard(shard_id, _Batch(expired, batch.retries, batch.invocations, batch.last), "RecordAgeExceeded")
         return fresh

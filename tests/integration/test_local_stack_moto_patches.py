@@ -44,6 +44,13 @@ def streams(clock: ManualClock, tmp_path: Path) -> Iterator[LocalStack]:
         yield running
 
 
+@pytest.fixture
+def windowed(clock: ManualClock, tmp_path: Path) -> Iterator[LocalStack]:
+    """The streams fixture started as the demo starts it: batching windows waited out by the clock."""
+    with LocalStack(STREAMS, clock=clock, outbox_dir=tmp_path / "outbox", batching_windows=True) as running:
+        yield running
+
+
 def both_ways(module: Any, action: Callable[[], Any]) -> tuple[Any, Any]:
     """``action()`` with moto's own code, then with the patch (re-installed afterwards either way)."""
     module.uninstall()
@@ -495,58 +502,55 @@ def test_records_read_from_the_shard_equal_records_read_through_the_stream_api(s
     assert len(requests) >= 2
 
 
-def test_with_batching_windows_a_consumer_waits_for_its_window_by_the_clock(clock, tmp_path):
-    with LocalStack(STREAMS, clock=clock, outbox_dir=tmp_path / "outbox", batching_windows=True) as stack:
-        # GIVEN consumers with windows of 5 s (responses) and 60 s (everything), and none (inserts)
-        put(stack, "R1", "response")
-        put(stack, "I1", "invitation")
+def test_with_batching_windows_a_consumer_waits_for_its_window_by_the_clock(windowed, clock):
+    # GIVEN consumers with windows of 5 s (responses) and 60 s (everything), and none (inserts)
+    put(windowed, "R1", "response")
+    put(windowed, "I1", "invitation")
 
-        # WHEN the stack drains at once
-        stack.drain()
+    # WHEN the windowed drains at once
+    windowed.drain()
 
-        # THEN only the consumer without a window was invoked
-        assert keys_seen(stack, "InsertsFunction") == [("INSERT", "R1")]
-        assert stack.handler_module("ResponsesFunction").CALLS == []
-        assert stack.handler_module("EverythingFunction").CALLS == []
+    # THEN only the consumer without a window was invoked
+    assert keys_seen(windowed, "InsertsFunction") == [("INSERT", "R1")]
+    assert windowed.handler_module("ResponsesFunction").CALLS == []
+    assert windowed.handler_module("EverythingFunction").CALLS == []
 
-        # WHEN 5 s pass and more arrives, then 60 s
-        clock.advance(timedelta(seconds=5))
-        put(stack, "R2", "response")
-        stack.drain()
-        after_five = keys_seen(stack, "ResponsesFunction")
-        everything_at_five = list(stack.handler_module("EverythingFunction").CALLS)
-        clock.advance(timedelta(seconds=55))
-        stack.drain()
+    # WHEN 5 s pass and more arrives, then 60 s
+    clock.advance(timedelta(seconds=5))
+    put(windowed, "R2", "response")
+    windowed.drain()
+    after_five = keys_seen(windowed, "ResponsesFunction")
+    everything_at_five = list(windowed.handler_module("EverythingFunction").CALLS)
+    clock.advance(timedelta(seconds=55))
+    windowed.drain()
 
-        # THEN each got one batch with everything gathered in its window
-        assert after_five == [("INSERT", "R1"), ("INSERT", "R2")]
-        assert everything_at_five == []
-        assert [len(batch) for batch in stack.handler_module("EverythingFunction").CALLS] == [3]
-
-
-def test_with_batching_windows_a_full_batch_does_not_wait(clock, tmp_path):
-    with LocalStack(STREAMS, clock=clock, outbox_dir=tmp_path / "outbox", batching_windows=True) as stack:
-        # GIVEN a full batch of responses (BatchSize 100) waiting for the 5 s consumer
-        for n in range(100):
-            put(stack, f"R{n}", "response")
-
-        # WHEN the stack drains with no time passing
-        stack.drain()
-
-        # THEN the full batch went at once
-        assert [len(batch) for batch in stack.handler_module("ResponsesFunction").CALLS] == [100]
+    # THEN each got one batch with everything gathered in its window
+    assert after_five == [("INSERT", "R1"), ("INSERT", "R2")]
+    assert everything_at_five == []
+    assert [len(batch) for batch in windowed.handler_module("EverythingFunction").CALLS] == [3]
 
 
-def test_with_batching_windows_a_late_drain_delivers_what_waited_as_of_the_windows_end(clock, tmp_path):
-    with LocalStack(STREAMS, clock=clock, outbox_dir=tmp_path / "outbox", batching_windows=True) as stack:
-        # GIVEN a record waiting out the 60 s window of a consumer (stream retention: 24 h)
-        put(stack, "I1", "invitation")
-        stack.drain()
-        assert stack.handler_module("EverythingFunction").CALLS == []
+def test_with_batching_windows_a_full_batch_does_not_wait(windowed):
+    # GIVEN a full batch of responses (BatchSize 100) waiting for the 5 s consumer
+    for n in range(100):
+        put(windowed, f"R{n}", "response")
 
-        # WHEN the next drain comes a day and an hour later (the demo's clock jumps)
-        clock.advance(timedelta(hours=25))
-        stack.drain()
+    # WHEN the windowed drains with no time passing
+    windowed.drain()
 
-        # THEN the record is delivered: Lambda's poller took it when the window ended, at age 60 s
-        assert keys_seen(stack, "EverythingFunction") == [("INSERT", "I1")]
+    # THEN the full batch went at once
+    assert [len(batch) for batch in windowed.handler_module("ResponsesFunction").CALLS] == [100]
+
+
+def test_with_batching_windows_a_late_drain_delivers_what_waited_as_of_the_windows_end(windowed, clock):
+    # GIVEN a record waiting out the 60 s window of a consumer (stream retention: 24 h)
+    put(windowed, "I1", "invitation")
+    windowed.drain()
+    assert windowed.handler_module("EverythingFunction").CALLS == []
+
+    # WHEN the next drain comes a day and an hour later (the demo's clock jumps)
+    clock.advance(timedelta(hours=25))
+    windowed.drain()
+
+    # THEN the record is delivered: Lambda's poller took it when the window ended, at age 60 s
+    assert keys_seen(windowed, "EverythingFunction") == [("INSERT", "I1")]
