@@ -338,26 +338,24 @@ class RoutingTable(_Config):
         return self
 
     @cached_property
+    def working_calendars(self) -> dict[str, WorkingCalendar]:
+        """Working hours with each calendar's holidays, by name ("default": the top-level list)."""
+        hours = self.working_hours
+        holidays = {DEFAULT_CALENDAR: self.holidays, **{name: c.holidays for name, c in self.calendars.items()}}
+        return {
+            name: WorkingCalendar(hours.start, hours.end, frozenset(hours.weekdays), frozenset(days))
+            for name, days in holidays.items()
+        }
+
+    @property
     def calendar(self) -> WorkingCalendar:
-        """The default calendar: working hours and the top-level holidays."""
-        return self.calendar_for(DEFAULT_CALENDAR)
+        """The default calendar."""
+        return self.working_calendars[DEFAULT_CALENDAR]
 
     def calendar_for(self, name: str) -> WorkingCalendar:
-        """Working hours with the named calendar's holidays (an unknown name, e.g. of a case opened
-        before its calendar was removed from the file, falls back to the default)."""
-        if name not in self.working_calendars:
-            hours = self.working_hours
-            entry = self.calendars.get(name)
-            holidays = entry.holidays if entry is not None else self.holidays
-            self.working_calendars[name] = WorkingCalendar(
-                hours.start, hours.end, frozenset(hours.weekdays), frozenset(holidays)
-            )
-        return self.working_calendars[name]
-
-    @cached_property
-    def working_calendars(self) -> dict[str, WorkingCalendar]:
-        """Built on first use, by name."""
-        return {}
+        """The named calendar; an unknown name (a case opened before its calendar was removed from
+        the file) falls back to the default."""
+        return self.working_calendars.get(name, self.calendar)
 
     def route(self, context: dict[str, str]) -> Route:
         """Store entry over its region's (the store's own region, else the context's) over the fallback."""

@@ -17,7 +17,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from npsloop.domain.alerts import FiredRule, Person, Route, Severity, SlaHours
+from npsloop.domain.alerts import DEFAULT_CALENDAR, FiredRule, Person, Route, Severity, SlaHours
 from npsloop.domain.responses import Response
 from npsloop.domain.surveys import SurveyType
 from npsloop.domain.working_time import WorkingCalendar
@@ -118,7 +118,7 @@ class Case(_Frozen):
     manager: Person
     team: str
     time_zone: str
-    calendar: str = "default"  # the routing's holiday calendar for its working hours
+    calendar: str = DEFAULT_CALENDAR  # the routing's holiday calendar for its working hours
     status: CaseStatus
     opened_at: AwareDatetime
     updated_at: AwareDatetime
