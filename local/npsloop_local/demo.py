@@ -443,7 +443,7 @@ def summarise(  # noqa: PLR0917, PLR0915 - one printed report
         n = sum(p.get("n", 0) for p in group.get("periods", []))
         counts: Counter[int] = Counter()
         for period in group.get("periods", []):
-            counts.update({int(k): v for k, v in (period.get("counts") or {}).items()})
+            counts.update(_counts(period))
         if n:
             totals.append((statistics.nps(counts), group.get("value")))
     totals.sort(key=lambda pair: pair[0].value or 0, reverse=True)
@@ -452,10 +452,7 @@ def summarise(  # noqa: PLR0917, PLR0915 - one printed report
         if estimate is None:
             lines.append("  ...")
             continue
-        lines.append(
-            f"  {store:<12} NPS {estimate.value:+6.1f}   95% CI [{estimate.low:.0f}, {estimate.high:.0f}]"
-            f"   n={estimate.n}"
-        )
+        lines.append(f"  {store:<12} {_nps_text(estimate)}")
     recent = api.scores(
         nps_program,
         **{
@@ -512,6 +509,15 @@ def summarise(  # noqa: PLR0917, PLR0915 - one printed report
     return "\n".join(lines)
 
 
+def _counts(period: dict[str, Any]) -> dict[int, int]:
+    """A score API period's counts per score value (JSON keys are strings)."""
+    return {int(k): v for k, v in (period.get("counts") or {}).items()}
+
+
+def _nps_text(estimate: statistics.Estimate) -> str:
+    return f"NPS {estimate.value:+6.1f}   95% CI [{estimate.low:.0f}, {estimate.high:.0f}]   n={estimate.n}"
+
+
 def _before_and_after(api: ApiClient, program: str, begin: Any, end: Any, pop: population.Population) -> list[str]:
     """The deteriorating store before and during its last three weeks, and whether the drop is significant."""
     turn = pop.start.date() + timedelta(days=pop.days - population.DETERIORATION_DAYS)
@@ -529,7 +535,7 @@ def _before_and_after(api: ApiClient, program: str, begin: Any, end: Any, pop: p
     for group in daily.get("groups", []):
         for period in group.get("periods", []):
             late = datetime.fromisoformat(period["from"]).date() >= turn
-            halves[late].update({int(k): v for k, v in (period.get("counts") or {}).items()})
+            halves[late].update(_counts(period))
     before, after = statistics.nps(halves[False]), statistics.nps(halves[True])
     lines = []
     for label, estimate in ((f"before {turn}", before), (f"from {turn}", after)):
@@ -537,10 +543,7 @@ def _before_and_after(api: ApiClient, program: str, begin: Any, end: Any, pop: p
             lines.append(f"  {label:<22} no answers")
             continue
         flag = "  (small sample)" if estimate.small_sample else ""
-        lines.append(
-            f"  {label:<22} NPS {estimate.value:+6.1f}   95% CI [{estimate.low:.0f}, {estimate.high:.0f}]"
-            f"   n={estimate.n}{flag}"
-        )
+        lines.append(f"  {label:<22} {_nps_text(estimate)}{flag}")
     moved = statistics.change(after, before)
     if moved is not None:
         verdict = "significant" if moved.significant else "not significant"
