@@ -7,6 +7,8 @@ import os
 # What every deployed function gets from template.yaml's Globals; set before npsloop is imported.
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "npsloop")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "npsloop")
+# Every call the local stack's IAM allows is recorded here, for `tools/iam_report.py` (make validate).
+os.environ.setdefault("NPSLOOP_IAM_USAGE", os.path.join(os.path.dirname(__file__), "..", ".local", "iam-usage.jsonl"))
 
 import json
 import threading
@@ -21,6 +23,11 @@ from npsloop.clock import ManualClock
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start the IAM usage record afresh: it describes the last test run."""
+    Path(os.environ["NPSLOOP_IAM_USAGE"]).unlink(missing_ok=True)
 
 
 def load_event(name: str, **replacements: str) -> dict[str, Any]:

@@ -20,8 +20,15 @@ UNSUBSCRIBE = re.compile(r"/u/([A-Za-z0-9._-]+)>")
 
 @pytest.fixture
 def stack(clock, tmp_path) -> Iterator[LocalStack]:
+    """The stack of template.yaml, with IAM enforced; a test fails if any function was denied a call.
+
+    A denial the app swallowed (a 500 page, a parked record) would otherwise pass unnoticed. A test
+    that expects one takes it off ``stack.authorizer.denied``.
+    """
     with LocalStack(template_path=ROOT / "template.yaml", clock=clock, outbox_dir=tmp_path / "outbox") as running:
         yield running
+        assert running.authorizer is not None
+        assert not running.authorizer.denied, "IAM denied calls: " + "; ".join(map(str, running.authorizer.denied))
 
 
 class Table:

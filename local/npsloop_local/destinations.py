@@ -2,7 +2,9 @@
 
 A destination is an SQS queue, an SNS topic, an EventBridge bus or another function, as in Lambda's
 ``DestinationConfig``. Queues, topics and buses live in moto; functions are submitted to the async
-invoker.
+invoker. Lambda sends with the function's execution role, so ``authorize(function_arn, action,
+destination_arn)`` is asked first (the local stack's IAM, :mod:`.iam`); a refusal raises, where
+Lambda would drop the record and count a ``DestinationDeliveryFailures``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,13 @@ __all__ = ["Destinations"]
 
 log = logging.getLogger(__name__)
 
+ACTIONS = {
+    "sqs": "sqs:SendMessage",
+    "sns": "sns:Publish",
+    "events": "events:PutEvents",
+    "lambda": "lambda:InvokeFunction",
+}
+
 
 @dataclass
 class Destinations:
@@ -24,9 +33,13 @@ class Destinations:
 
     client: Callable[[str], Any]
     invoke_function_async: Callable[[str, dict[str, Any]], None]
+    authorize: Callable[[str, str, str], None] | None = None
 
     def send(self, arn: str, record: dict[str, Any], *, success: bool = False) -> None:
         service = arn.split(":")[2] if arn.startswith("arn:") else ""
+        function_arn = str(record.get("requestContext", {}).get("functionArn", ""))
+        if self.authorize is not None and service in ACTIONS:
+            self.authorize(function_arn, ACTIONS[service], arn)
         body = json.dumps(record)
         if service == "sqs":
             self._send_to_queue(arn, body)

@@ -33,6 +33,7 @@ from .destinations import Destinations
 from .eventbridge import EventBridgeRouter, EventRule, bus_name_of
 from .functions import AsyncConfig, LambdaFunction
 from .http_api import Route, RouteTable
+from .iam import Authorizer
 from .provision import fake_api_id
 from .schedules import Schedule
 from .sns import SnsSubscription
@@ -69,12 +70,14 @@ class Dispatcher:
     unsupported_events: dict[str, str] = field(default_factory=dict)
     batching_windows: bool = False
     """Stream consumers wait out ``MaximumBatchingWindowInSeconds`` by the clock (see :mod:`.streams`)."""
+    authorizer: Authorizer | None = None
+    """The functions' roles (:mod:`.iam`): their calls, and the destinations Lambda sends to for them."""
     _drain_lock: threading.RLock = field(default_factory=threading.RLock)
     invoker: AsyncInvoker = field(init=False)
     router: EventBridgeRouter = field(init=False)
 
     def __post_init__(self) -> None:
-        destinations = Destinations(self.client, self._invoke_arn_async)
+        destinations = Destinations(self.client, self._invoke_arn_async, self._authorize_destination)
         self.invoker = AsyncInvoker(
             self.clock, lambda arn, record, success: destinations.send(arn, record, success=success)
         )
@@ -110,6 +113,7 @@ class Dispatcher:
             async_config=AsyncConfig.from_properties(self.resolver.resolve(props.get("EventInvokeConfig"))),
             module_name=f"{self.module_prefix}_{logical_id}",
             after_invoke=self.after_invoke,
+            identity=self.authorizer.acting_as if self.authorizer is not None else None,
         )
 
     def environment(self) -> dict[str, str]:
@@ -126,6 +130,16 @@ class Dispatcher:
                 union[name] = value
                 owner.setdefault(name, function.logical_id)
         return union
+
+    def _authorize_destination(self, function_arn: str, action: str, destination_arn: str) -> None:
+        """Lambda sends a function's invocation records with the function's role."""
+        if self.authorizer is None:
+            return
+        unqualified = function_arn.removesuffix(":$LATEST")
+        for function in self.functions.values():
+            if function.arn == unqualified:
+                self.authorizer.require(function.logical_id, action, destination_arn)
+                return
 
     def function(self, logical_id: str) -> LambdaFunction:
         try:

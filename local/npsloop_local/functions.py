@@ -17,6 +17,7 @@ and need not be.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import logging
@@ -120,6 +121,8 @@ class LambdaFunction:
     async_config: AsyncConfig
     module_name: str
     after_invoke: Callable[[], object] | None = None
+    identity: Callable[[str], contextlib.AbstractContextManager[object]] | None = None
+    """Marks the calls made while the handler runs as this function's (its role decides them: :mod:`.iam`)."""
     _module: ModuleType | None = field(default=None, repr=False)
     _load_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _run_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -198,7 +201,7 @@ class LambdaFunction:
         context = self.new_context()
         outcome = Invocation(request_id=context.aws_request_id)
         try:
-            with self._run_lock, function_logs.running(self.logical_id):
+            with self._run_lock, function_logs.running(self.logical_id), self._acting_as():
                 result = self.handler_callable()(json.loads(json.dumps(event)), context)
             outcome.result = _marshal(result)
         except Exception as error:
@@ -208,6 +211,9 @@ class LambdaFunction:
             if self.after_invoke is not None:
                 self.after_invoke()
         return outcome
+
+    def _acting_as(self) -> contextlib.AbstractContextManager[object]:
+        return self.identity(self.logical_id) if self.identity is not None else contextlib.nullcontext()
 
     def invoke(self, event: Any) -> Any:
         """Synchronous (RequestResponse) invocation: the return value, or the handler's exception."""

@@ -28,7 +28,7 @@ import botocore.loaders
 import botocore.session
 from moto import mock_aws
 
-from . import auth, function_logs, moto_patches
+from . import auth, function_logs, iam, moto_patches
 from .auth import JwtAuthorizer
 from .clock import Clock
 from .dispatcher import Dispatcher
@@ -92,6 +92,8 @@ class LocalStack:
         self._dispatcher: Dispatcher | None = None
         self._outbox: Outbox | None = None
         self.provisioned: ProvisionResult | None = None
+        self.authorizer: iam.Authorizer | None = None
+        """Decides every AWS call a function makes, by its role in the template (:mod:`.iam`)."""
 
     # ----- lifecycle ----------------------------------------------------------------------------
 
@@ -160,14 +162,24 @@ class LocalStack:
     def _start_functions(self, routes: RouteTable) -> None:
         """Resolve the functions, set their environment before any handler import, wire their events."""
         outbox = self._require(self._outbox)
+        resolver = self._require(self._resolver)
+        self.authorizer = iam.Authorizer(
+            iam.build_roles(iam.translate(self.template.path), resolver, self.stack_name),
+            resolver.account_id,
+            self.region,
+            iam.MotoLookups(resolver.account_id, self.region),
+        )
+        iam.install_hooks()
+        iam.activate(self.authorizer)
         self._dispatcher = Dispatcher(
-            self._require(self._resolver),
+            resolver,
             self.clock,
             self.client,
             f"npsloop_local_fn_{self._token}",
             outbox.collect,
             routes=routes,
             batching_windows=self.batching_windows,
+            authorizer=self.authorizer,
         )
         self._dispatcher.load_functions()
         if self.logs_dir is not None:
@@ -190,6 +202,10 @@ class LocalStack:
             self._server = None
         if self._dispatcher is not None:
             self._dispatcher.unload()
+        if self.authorizer is not None:
+            iam.activate(None)
+            self.authorizer.write_usage()
+            self.authorizer = None
         if self._uninstall_patches is not None:
             # Process-wide state is ours only if the patches were: a second stack is refused by them.
             function_logs.uninstall()

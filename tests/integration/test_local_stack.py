@@ -203,7 +203,8 @@ def test_a_skipped_resource_named_after_a_later_resource_waits_for_it(clock, tmp
         "  LogGroup:\n    Type: AWS::Logs::LogGroup\n"
         "    Properties:\n      LogGroupName: !Sub /aws/lambda/${Function}\n"
         "  Function:\n    Type: AWS::Serverless::Function\n"
-        "    Properties:\n      CodeUri: fn/\n      Handler: app.handler\n      FunctionName: named-fn\n"
+        "    Properties:\n      CodeUri: fn/\n      Handler: app.handler\n      Runtime: python3.11\n"
+        "      FunctionName: named-fn\n"
     )
 
     # WHEN the stack starts
@@ -254,7 +255,8 @@ def test_two_functions_giving_one_variable_different_values_is_a_clear_error(clo
         "Resources:\n"
         + "".join(
             f"  {name}:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: fn/\n"
-            f"      Handler: app.handler\n      Environment:\n        Variables:\n          LEVEL: {level}\n"
+            f"      Handler: app.handler\n      Runtime: python3.11\n"
+            f"      Environment:\n        Variables:\n          LEVEL: {level}\n"
             for name, level in (("One", "INFO"), ("Two", "DEBUG"))
         )
     )
