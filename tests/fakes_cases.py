@@ -32,6 +32,7 @@ class InMemoryCases(AlertClaims, StoreWindows, CaseRepository):
         self.clusters: dict[str, tuple[datetime, str]] = {}
         self.cases: dict[str, Case] = {}
         self.fail_creates = 0
+        self.fail_saves: set[str] = set()  # case ids whose saves fail (storage unavailable)
         self._lock = threading.Lock()
 
     # claims
@@ -85,6 +86,8 @@ class InMemoryCases(AlertClaims, StoreWindows, CaseRepository):
 
     def save(self, case: Case, expected_version: int) -> None:
         with self._lock:
+            if case.case_id in self.fail_saves:
+                raise RuntimeError("storage unavailable")
             current = self.cases.get(case.case_id)
             if current is None or current.version != expected_version:
                 raise VersionConflict(case.case_id, current.version if current else None)

@@ -77,8 +77,9 @@ def _parameters(pairs: Sequence[str]) -> dict[str, str]:
 
 
 API_EXAMPLE = """\
-The /api routes need a JWT (the template's JwtAuthorizer). A local dev token, valid for 12 hours
-here and never in AWS (mint others with `python -m npsloop_local token --sub ID --group GROUP`):
+The /api routes need a JWT (the template's JwtAuthorizer). A local dev token in the npsloop-analyst
+group (scores need it), valid for 12 hours here and never in AWS (mint others with
+`python -m npsloop_local token --sub ID --group GROUP`):
 
     TOKEN={token}
     curl -H "Authorization: Bearer $TOKEN" {url}{example_path}
@@ -174,7 +175,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 (key.split(" ", 1)[1] for key in guarded if key.startswith("GET ") and "{" not in key), ""
             )
             example_path = example_path or guarded[0].split(" ", 1)[-1]
-            print(API_EXAMPLE.format(token=stack.dev_token(), url=stack.base_url, example_path=example_path))
+            print(
+                API_EXAMPLE.format(
+                    token=stack.dev_token(groups=["npsloop-analyst"]), url=stack.base_url, example_path=example_path
+                )
+            )
         print("Serving; Ctrl-C to stop.", flush=True)
         shown: set[Path] = set()
         while not stop.wait(DRAIN_INTERVAL_SECONDS):

@@ -293,7 +293,8 @@ def _run(customers: int, days: int, workers: int, outbox: Path, quiet: bool) -> 
         bus = stack.outputs["EventBusName"]
         respondents = Respondents(pop, stats, clock)
         api = ApiClient(
-            stack.base_url, dev_token("demo-cx-lead", email="cx-lead@example.com", groups=["npsloop-admin"])
+            stack.base_url,
+            dev_token("demo-cx-lead", email="cx-lead@example.com", groups=["npsloop-admin", "npsloop-analyst"]),
         )
         staff = Staff(api, stats)
         seen: set[Path] = set()

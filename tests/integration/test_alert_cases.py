@@ -14,6 +14,7 @@ from boto3.dynamodb.types import TypeSerializer
 
 from tests.fakes_cases import response_image, stream_record
 from tests.stream_records import batch
+from tests.unit.test_cursors import forged_cursors
 
 _serializer = TypeSerializer()
 
@@ -202,3 +203,40 @@ def test_the_sweep_escalates_an_overdue_case_once_when_the_schedule_fires(stack,
     assert "escalated_at" in case
     escalations = [a for a in capture.alerts() if a["attributes"]["kind"] == "escalation"]
     assert [a["body"]["recipient_id"] for a in escalations] == ["u-olivia.jones"]
+
+
+def test_case_list_cursors_page_when_genuine_and_every_forged_one_is_a_400(stack, table, clock):
+    # GIVEN three open cases of one owner
+    for invitation_id in ("inv-p1", "inv-p2", "inv-p3"):
+        write_response(table, response_image(invitation_id, score=3, created_at=clock.now()))
+    stack.drain()
+    query = {"owner": "u-anna.nowak", "status": "open", "limit": "1"}
+
+    # WHEN the owner pages through them one at a time with the cursors the API gives out
+    seen, cursor = [], None
+    for _ in range(4):
+        status, page = api(
+            stack, "GET", "/api/cases", "u-anna.nowak", {**query, **({"next": cursor} if cursor else {})}
+        )
+        assert status == 200
+        seen += [c["case_id"] for c in page["cases"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    # THEN every case comes once
+    assert sorted(seen) == ["inv-p1", "inv-p2", "inv-p3"]
+
+    # AND a genuine cursor is refused for another query or another caller
+    status, first = api(stack, "GET", "/api/cases", "u-anna.nowak", query)
+    genuine = first["next"]
+    assert (
+        api(stack, "GET", "/api/cases", "u-anna.nowak", {**query, "status": "in_progress", "next": genuine})[0] == 400
+    )
+    assert api(stack, "GET", "/api/cases", "u-other", {**query, "next": genuine})[0] == 400
+
+    # AND every forged or corrupted cursor gets a 400 with a reason, never a 500
+    payload = genuine.split(".")[0]
+    forged = [*forged_cursors(), genuine[:-2], payload, f"{payload}.{genuine.split('.')[1][::-1]}"]
+    answers = [api(stack, "GET", "/api/cases", "u-anna.nowak", {**query, "next": bad}) for bad in forged]
+    assert {status for status, _ in answers} == {400}
+    assert all(body["error"] == "invalid_cursor" and body["message"].startswith("next: ") for _, body in answers)

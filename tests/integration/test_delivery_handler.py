@@ -113,3 +113,29 @@ def test_each_email_gets_one_report_per_recipient(stack, event):
             QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
         )
     assert [body["eventType"] for body in bodies] == ["Delivery"]
+
+
+def test_ses_event_publishings_validation_message_is_ignored_not_parked(stack, table):
+    # GIVEN the plain-text message SES publishes when a configuration set's destination is the topic
+    result = stack.invoke(
+        "DeliveryFunction", sns_event("Successfully validated SNS topic for Amazon SES event publishing.")
+    )
+
+    assert [(o["result"], o["reason"]) for o in result["outcomes"]] == [("ignored", "ses_event_publishing_validated")]
+    assert stack.dead_letters("DeliveryDeadLetterQueue") == []
+    assert table.items("suppression") == []
+
+
+def test_ses_subscription_succeeded_is_ignored_not_parked(stack, event):
+    # GIVEN SES's notice that an identity's feedback notifications now go to the topic
+    result = stack.invoke("DeliveryFunction", sns_event(event("ses-subscription-succeeded.json")))
+
+    assert [(o["result"], o["reason"]) for o in result["outcomes"]] == [("ignored", "ses_subscription_succeeded")]
+    assert stack.dead_letters("DeliveryDeadLetterQueue") == []
+
+
+def test_an_sns_subscription_confirmation_is_ignored_not_parked(stack, event):
+    result = stack.invoke("DeliveryFunction", event("sns-subscription-confirmation.json"))
+
+    assert [(o["result"], o["reason"]) for o in result["outcomes"]] == [("ignored", "sns_subscription_confirmation")]
+    assert stack.dead_letters("DeliveryDeadLetterQueue") == []

@@ -51,7 +51,7 @@ def api_event(program_id: str, query: dict[str, str] | None = None, claims: dict
     return event
 
 
-ANALYST = {"sub": "analyst-1", "email": "analyst@example.com", "cognito:groups": "[analysts]"}
+ANALYST = {"sub": "analyst-1", "email": "analyst@example.com", "cognito:groups": "[cx npsloop-analyst]"}
 
 
 def get(stack, program_id="post-purchase-nps", claims=ANALYST, **query):
@@ -147,3 +147,19 @@ def test_no_claims_no_scores(stack, scored):
     code, body = get(stack, claims=None)
 
     assert (code, body["error"]) == (401, "unauthorized")
+
+
+@pytest.mark.parametrize("groups", [None, "[cx]", "[analysts]", "x npsloop-analyst"])
+def test_a_valid_token_without_the_analyst_or_admin_group_gets_403_with_a_reason(stack, scored, groups):
+    claims = {"sub": "store-manager-1"} | ({"cognito:groups": groups} if groups is not None else {})
+
+    code, body = get(stack, claims=claims)
+
+    assert (code, body["error"]) == (403, "forbidden")
+    assert "npsloop-analyst" in body["message"]
+
+
+def test_an_admin_reads_scores_too(stack, scored):
+    code, body = get(stack, claims={"sub": "admin-1", "cognito:groups": "[npsloop-admin]"})
+
+    assert code == 200 and body["groups"]

@@ -13,7 +13,7 @@ from npsloop.domain.responses import Response
 from npsloop.domain.working_time import WorkingCalendar
 from npsloop.notices import Notifier
 from npsloop.ports.cases import VersionConflict
-from npsloop.services.cases import Caller, CaseForbidden, CaseService, CaseUpdate
+from npsloop.services.cases import Caller, CaseForbidden, CaseService, CaseUpdate, SweepIncomplete
 from tests.fakes_cases import InMemoryCases, RecordingBus, RecordingTopic, response_image
 
 RULES = load_alert_rules()
@@ -199,6 +199,7 @@ def world():
         notifier=Notifier(topic, None, None),
         public_base_url="https://npsloop.example.com",
         clock=clock,
+        claims=store,
     )
     return clock, store, bus, topic, service
 
@@ -216,6 +217,74 @@ def test_an_overdue_case_escalates_once_to_the_managers_channel(world):
     assert (notice.attributes["kind"], notice.body["recipient_id"]) == ("escalation", "u-piotr.wisniewski")
     case = store.get("inv-1")
     assert (case.escalated_at, case.version, case.status) == (utc(2026, 11, 24, 10, 30), 2, S.OPEN)
+
+
+def test_a_save_that_fails_after_the_escalation_notice_never_sends_it_twice(world):
+    # GIVEN an overdue case whose save fails once the notice has gone out
+    clock, store, _bus, topic, service = world
+    store.create(new_case())
+    clock.set(utc(2026, 11, 24, 10, 30))
+    store.fail_saves.add("inv-1")
+
+    # WHEN the sweep runs, fails for that case, and the next tick (or a replay) runs again
+    with pytest.raises(SweepIncomplete):
+        service.sweep()
+    store.fail_saves.clear()
+    clock.advance(timedelta(minutes=15))
+    assert service.sweep()["escalated"] == 1
+    assert service.sweep()["escalated"] == 0
+
+    # THEN the manager got one notice and the case is escalated
+    assert [m.attributes["kind"] for m in topic.messages] == ["escalation"]
+    assert store.get("inv-1").escalated_at == utc(2026, 11, 24, 10, 45)
+
+
+def test_a_replayed_tick_sends_no_second_escalation_notice(world):
+    # GIVEN a tick that sent the notice, and a replay of the same tick that read the case before it was saved
+    clock, store, _bus, topic, service = world
+    store.create(new_case())
+    clock.set(utc(2026, 11, 24, 10, 30))
+    stale = store.get("inv-1")
+    assert service.sweep()["escalated"] == 1
+
+    # WHEN the replay escalates its stale copy
+    store.cases["inv-1"] = stale  # as if the first tick's save had not happened
+    assert service.sweep()["escalated"] == 1
+
+    # THEN still one notice
+    assert len(topic.messages) == 1
+
+
+def test_a_notice_that_failed_is_sent_at_the_next_tick(world):
+    clock, store, _bus, topic, service = world
+    store.create(new_case())
+    clock.set(utc(2026, 11, 24, 10, 30))
+    topic.failures = 1
+
+    with pytest.raises(SweepIncomplete):
+        service.sweep()
+    assert topic.messages == [] and store.get("inv-1").escalated_at is None  # still due
+
+    clock.advance(timedelta(minutes=15))
+    assert service.sweep()["escalated"] == 1
+    assert [m.attributes["kind"] for m in topic.messages] == ["escalation"]
+
+
+def test_one_failing_case_does_not_stop_the_sweep_and_the_invocation_reports_it(world):
+    # GIVEN three overdue cases, the first of which cannot be saved
+    clock, store, _bus, topic, service = world
+    for invitation_id in ("inv-1", "inv-2", "inv-3"):
+        store.create(new_case(invitation_id=invitation_id))
+    clock.set(utc(2026, 11, 24, 10, 30))
+    store.fail_saves.add("inv-1")
+
+    # WHEN the sweep runs
+    with pytest.raises(SweepIncomplete, match="1 case"):
+        service.sweep()
+
+    # THEN the others are escalated and the failing one stays due
+    assert [store.get(i).escalated_at is not None for i in ("inv-1", "inv-2", "inv-3")] == [False, True, True]
+    assert len(topic.messages) == 3  # each notice once; inv-1's is done and will not repeat
 
 
 def test_a_case_contacted_in_time_never_escalates(world):

@@ -17,10 +17,12 @@ from npsloop.domain.delivery import (
     DeliveryStatus,
     UnreadableNotification,
     parse_notification,
+    setup_message,
 )
 from npsloop.domain.invitations import CustomerProfile, address_key
 from npsloop.ports.delivery import InvitationNotSettled
 from npsloop.services.delivery import DeliveryService
+from tests.conftest import load_event
 from tests.fakes import ListParking
 from tests.fakes_delivery import InMemoryDeliveryStore, ses_fixture, sns_event
 
@@ -206,6 +208,89 @@ def test_a_complaint_suppresses_the_address_and_records_an_objection(delivery, d
     assert deliveries.suppressions[JANE]["reason"] == "complaint"
     assert deliveries.objections == {CUSTOMER: at("2026-11-20T18:02:41Z")}
     assert deliveries.invitations[INVITATION]["delivery_status"] == "complained"
+
+
+@pytest.mark.parametrize(
+    "fixture", ["ses-notification-complaint-suppression-list", "ses-event-complaint-suppression-list"]
+)
+def test_a_complaint_from_the_account_suppression_list_suppresses_without_an_objection(delivery, deliveries, fixture):
+    # GIVEN SES's own complaint: the address is on the account-level suppression list, nothing was sent
+    parsed = parse_notification(json.dumps(ses_fixture(fixture)))
+    assert (parsed.complaint_sub_type, parsed.never_sent, parsed.complaint_feedback_type) == (
+        "OnAccountSuppressionList",
+        True,
+        None,
+    )
+
+    # WHEN it is handled
+    (outcome,) = delivery.accept(sns_event(ses_fixture(fixture)))
+
+    # THEN the address is suppressed, the customer has not objected, and the invitation never went out
+    assert (outcome.result, outcome.suppressed, outcome.objection) == ("recorded", 1, False)
+    assert deliveries.suppressions[JANE]["reason"] == "account_suppression_list"
+    assert deliveries.objections == {}
+    item = deliveries.invitations[INVITATION]
+    assert (item["delivery_status"], item["delivery_failure"]) == ("failed", "on_account_suppression_list")
+    assert "complained_at" not in item
+
+
+@pytest.mark.parametrize("fixture", ["ses-notification-complaint-not-spam", "ses-event-complaint-not-spam"])
+def test_a_not_spam_feedback_report_neither_suppresses_nor_objects(delivery, deliveries, fixture):
+    # GIVEN a feedback report whose Feedback-Type is not-spam (RFC 6430: the reporter says it is not spam)
+    (outcome,) = delivery.accept(sns_event(ses_fixture(fixture)))
+
+    # THEN nothing stops the next survey, and the invitation is not marked complained
+    assert (outcome.result, outcome.suppressed, outcome.objection) == ("recorded", 0, False)
+    assert deliveries.suppressions == {} and deliveries.objections == {}
+    item = deliveries.invitations[INVITATION]
+    assert "delivery_status" not in item and "complained_at" not in item
+    assert item["reported_not_spam_at"] == at("2026-11-21T08:12:09Z")
+
+
+def test_a_not_spam_report_after_a_complaint_leaves_the_complaint_standing(delivery, deliveries):
+    delivery.accept(sns_event(ses_fixture("ses-event-complaint")))
+    delivery.accept(sns_event(ses_fixture("ses-event-complaint-not-spam")))
+
+    assert deliveries.suppressions[JANE]["reason"] == "complaint"
+    assert CUSTOMER in deliveries.objections
+    assert deliveries.invitations[INVITATION]["delivery_status"] == "complained"
+
+
+# -- SES and SNS setting the topic up --------------------------------------------------------------
+SETUP_MESSAGES = {
+    "ses_event_publishing_validated": sns_event("Successfully validated SNS topic for Amazon SES event publishing."),
+    "ses_subscription_succeeded": sns_event(load_event("ses-subscription-succeeded.json")),
+    "sns_subscription_confirmation": load_event("sns-subscription-confirmation.json"),
+}
+
+
+@pytest.mark.parametrize(("setup", "raw"), SETUP_MESSAGES.items(), ids=list(SETUP_MESSAGES))
+def test_setup_messages_are_recognised(setup, raw):
+    sns = raw["Records"][0]["Sns"]
+
+    assert setup_message(sns["Type"], sns["Message"]) == setup
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        json.dumps(ses_fixture("ses-event-delivery")),
+        "{not json",
+        "Successfully validated SNS topic for Amazon SES event publishing. Or not.",
+        json.dumps({"notificationType": "Bounce", "note": "AmazonSnsSubscriptionSucceeded"}),
+    ],
+)
+def test_reports_and_garbage_are_not_setup_messages(message):
+    assert setup_message("Notification", message) is None
+
+
+@pytest.mark.parametrize(("setup", "raw"), SETUP_MESSAGES.items(), ids=list(SETUP_MESSAGES))
+def test_a_setup_message_is_ignored_not_parked(delivery, deliveries, parking, setup, raw):
+    (outcome,) = delivery.accept(raw)
+
+    assert (outcome.result, outcome.reason) == ("ignored", setup)
+    assert parking.parked == []
+    assert deliveries.suppressions == {} and "delivery_status" not in deliveries.invitations[INVITATION]
 
 
 def test_replaying_every_report_twice_leaves_the_same_state(deliveries, parking):

@@ -51,6 +51,29 @@ def test_consent_defaults_to_no_when_absent(event):
     assert OrderCompleted.model_validate(detail).customer.consents.email is False
 
 
+@pytest.mark.parametrize("value", ["yes", "true", "True", 1, 0, "false", "no", None, "1"])
+def test_consent_must_be_a_json_boolean(event, value):
+    detail = event("order-completed.json")["detail"]
+    detail["customer"]["consents"]["email"] = value
+
+    with pytest.raises(ValidationError, match=r"customer\.consents\.email"):
+        OrderCompleted.model_validate(detail)
+
+
+def test_an_event_with_a_yes_for_consent_is_parked_naming_the_field_and_nothing_is_sent(
+    invite, mailer, store, parking, event
+):
+    envelope = event("order-completed.json")
+    envelope["detail"]["customer"]["consents"] = {"email": "yes", "sms": 1}
+
+    (outcome,) = invite.accept(envelope)
+
+    assert outcome.result == "parked"
+    assert mailer.sent == [] and store.invitations == {}
+    ((_, reason),) = parking.parked
+    assert "customer.consents.email" in reason and "customer.consents.sms" in reason
+
+
 def test_an_unknown_detail_type_is_refused():
     with pytest.raises(UnknownDetailType):
         parse_business_event("OrderShipped", {})

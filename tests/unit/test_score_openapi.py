@@ -20,4 +20,4 @@ def test_the_openapi_document_is_valid_and_describes_the_scores_route():
         "value",
         "min_sample",
     }
-    assert set(operation["responses"]) == {"200", "400", "401", "404"}
+    assert set(operation["responses"]) == {"200", "400", "401", "403", "404"}

@@ -15,6 +15,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler.exceptions import UnauthorizedError
 
 ADMIN_GROUP = "npsloop-admin"
+ANALYST_GROUP = "npsloop-analyst"
+SCORE_READERS = frozenset({ADMIN_GROUP, ANALYST_GROUP})
 
 
 @dataclass(frozen=True)
@@ -27,14 +29,30 @@ class Caller:
     def is_admin(self) -> bool:
         return ADMIN_GROUP in self.groups
 
+    @property
+    def may_read_scores(self) -> bool:
+        """Scores span every store of a program: an explicit group until per-role scopes exist."""
+        return not self.groups.isdisjoint(SCORE_READERS)
+
 
 def _groups(claims: Mapping[str, Any]) -> frozenset[str]:
-    raw = claims.get("cognito:groups", claims.get("groups", ""))
+    """The caller's groups, each matched whole: never a substring or a word of a longer value.
+
+    The HTTP API's JWT authorizer hands every claim to the function as a string; an array claim
+    becomes its items joined by single spaces inside square brackets (``["a", "b"]`` -> ``"[a b]"``;
+    Cognito group names contain no whitespace). So a value wrapped in brackets is that list, and any
+    other string is one group named by the whole string. A JSON list (a test, or a future payload
+    that keeps types) is taken item by item.
+    """
+    raw = claims.get("cognito:groups", claims.get("groups"))
+    if raw is None:
+        return frozenset()
     if isinstance(raw, list):
         return frozenset(str(group) for group in raw)
-    # API Gateway passes array claims as "[a b]" or "a,b" strings.
-    text = str(raw).strip().strip("[]")
-    return frozenset(part for part in text.replace(",", " ").split() if part)
+    text = str(raw)
+    if len(text) >= 2 and text[0] == "[" and text[-1] == "]":
+        return frozenset(part for part in text[1:-1].split(" ") if part)
+    return frozenset({text}) if text else frozenset()
 
 
 def claims_of(event: Any) -> Mapping[str, Any]:

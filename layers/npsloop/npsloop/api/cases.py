@@ -1,7 +1,8 @@
 """The case API: list, read and update follow-up cases (docs/openapi.yaml).
 
 - ``GET /api/cases?owner=&store=&status=&limit=&next=``: at least one of owner, store or status;
-  paged with an opaque ``next`` token. Callers outside npsloop-admin see the cases they own or manage.
+  paged with an opaque ``next`` cursor, signed (``npsloop.domain.cursors``): any other value is 400.
+  Callers outside npsloop-admin see the cases they own or manage.
 - ``GET /api/cases/{case_id}`` and ``PATCH /api/cases/{case_id}`` (``{status?, note?, root_cause?,
   expected_version?}``): the case's owner, their manager or an admin; others get 403.
 
@@ -12,8 +13,6 @@ Errors are JSON ``{"error": code, "message": reason}``: 400 bad request, 401 no 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from typing import Annotated, Any
@@ -23,9 +22,11 @@ from aws_lambda_powertools.event_handler.exceptions import UnauthorizedError
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from npsloop import runtime
 from npsloop.api.auth import caller
 from npsloop.api.replies import ok, problem, reasons
 from npsloop.domain.cases import Case, CaseStatus, InvalidCaseUpdate
+from npsloop.domain.cursors import InvalidCursor, open_cursor, sign_cursor
 from npsloop.observability import logger
 from npsloop.ports.cases import CaseQuery, VersionConflict
 from npsloop.services.cases import Caller, CaseForbidden, CaseNotFound, CaseUpdate
@@ -58,20 +59,10 @@ def representation(case: Case) -> dict[str, Any]:
     return case.model_dump(mode="json", exclude={"closed_event_pending"})
 
 
-def encode_token(start: dict[str, Any] | None) -> str | None:
-    if not start:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(start, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def decode_token(token: str) -> dict[str, Any]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError("next: not a token this API gave out") from exc
-    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
-        raise ValueError("next: not a token this API gave out")
-    return data
+def cursor_scope(params: ListParams, who: Caller) -> str:
+    """What a cursor is valid for: the same filters, seen by the same kind of caller."""
+    status = params.status.value if params.status else None
+    return json.dumps([params.owner, params.store, status, None if who.is_admin else who.subject])
 
 
 def request_base_url(event: dict[str, Any]) -> str | None:
@@ -108,14 +99,19 @@ def list_cases() -> Response:
         params = ListParams.model_validate(router.current_event.query_string_parameters or {})
         if not (params.owner or params.store or params.status):
             return problem(400, "invalid_request", "give at least one of owner, store or status")
-        start = decode_token(params.next) if params.next else None
+        keys = runtime.link_keys().signing_keys() if params.next else None
+        start = open_cursor(keys, cursor_scope(params, who), params.next) if keys and params.next else None
+    except InvalidCursor as exc:
+        return problem(400, "invalid_cursor", f"next: {exc}")
     except ValidationError as exc:
         return problem(400, "invalid_request", reasons(exc))
     except ValueError as exc:
         return problem(400, "invalid_request", str(exc))
     query = CaseQuery(owner=params.owner, store=params.store, status=params.status, limit=params.limit, start=start)
     page = alert.case_api_service().find(query, who)
-    return ok({"cases": [representation(c) for c in page.cases], "next": encode_token(page.next_start)})
+    keys = runtime.link_keys().signing_keys() if page.next_start else None
+    cursor = sign_cursor(keys, cursor_scope(params, who), page.next_start) if keys else None
+    return ok({"cases": [representation(c) for c in page.cases], "next": cursor})
 
 
 @router.get("/api/cases/<case_id>")

@@ -2,7 +2,8 @@
 
 Described in docs/openapi.yaml. Errors are JSON ``{"error": code, "message": reason}``: 400 for a
 query that cannot be answered (unknown parameter, bad date, ``from`` after ``to``, a range over
-400 days, a dimension the program does not have), 401 without a verified caller, 404 for an
+400 days, a dimension the program does not have), 401 without a verified caller, 403 for a caller
+in neither npsloop-analyst nor npsloop-admin (scores span every store of a program), 404 for an
 unknown program.
 """
 
@@ -28,6 +29,8 @@ def get_scores(program_id: str) -> Response:
         who = caller(router.current_event)
     except UnauthorizedError as exc:
         return problem(401, "unauthorized", str(exc.msg))
+    if not who.may_read_scores:
+        return problem(403, "forbidden", "reading scores needs the npsloop-analyst or npsloop-admin group")
     params = router.current_event.query_string_parameters or {}
     try:
         query = ScoreQuery.model_validate(params)

@@ -8,6 +8,12 @@ SES reports on a message in two shapes (Amazon SES developer guide):
   Delivery, Bounce, Complaint, Open, Click, Reject, DeliveryDelay or Rendering Failure, and
   ``mail.tags`` carries the message tags the sender set.
 
+Two kinds of complaint are not a person's complaint: ``complaintSubType: "OnAccountSuppressionList"``
+(SES accepted the message but never sent it, the address being on the account's suppression list)
+and ``complaintFeedbackType: "not-spam"`` (RFC 6430: the reporter says the message is *not* spam).
+
+The topic also carries SES's setup messages (``setup_message``), which are recognised and ignored.
+
 Both are parsed into a ``DeliveryEvent`` that holds no email address: recipients are kept as
 ``address_key`` hashes only, so neither logs nor the table ever see an address in the clear.
 SES may add fields at any time, so unknown fields are ignored.
@@ -27,6 +33,35 @@ from npsloop.domain.invitations import address_key
 INVITATION_HEADER = "X-Npsloop-Invitation"
 """MIME header the invite adds: the notification format has no tags, but it echoes the headers."""
 INVITATION_TAG = "invitation"
+ON_ACCOUNT_SUPPRESSION_LIST = "OnAccountSuppressionList"
+NOT_SPAM = "not-spam"
+# What SES publishes when a configuration set's event destination is set to the topic (a plain string).
+EVENT_PUBLISHING_VALIDATED = "Successfully validated SNS topic for Amazon SES event publishing."
+SUBSCRIPTION_SUCCEEDED = "AmazonSnsSubscriptionSucceeded"  # the notification format's topic is set
+
+
+def setup_message(sns_type: Any, message: Any) -> str | None:
+    """What an SNS record carries when it is SES or SNS setting the topic up, not a report; else None.
+
+    - SNS ``Type: SubscriptionConfirmation`` (SNS confirms a Lambda subscription itself);
+    - the plain-text ``Message`` SES sends when event publishing starts on the topic;
+    - ``{"notificationType": "AmazonSnsSubscriptionSucceeded", "message": ...}`` when an identity's
+      feedback notifications are pointed at the topic.
+    """
+    if sns_type == "SubscriptionConfirmation":
+        return "sns_subscription_confirmation"
+    if not isinstance(message, str):
+        return None
+    if message.strip() == EVENT_PUBLISHING_VALIDATED:
+        return "ses_event_publishing_validated"
+    if SUBSCRIPTION_SUCCEEDED in message:
+        try:
+            document = json.loads(message)
+        except ValueError:
+            return None
+        if isinstance(document, dict) and document.get("notificationType") == SUBSCRIPTION_SUCCEEDED:
+            return "ses_subscription_succeeded"
+    return None
 
 
 class UnreadableNotification(ValueError):
@@ -152,6 +187,7 @@ class DeliveryEvent(BaseModel):
     bounce_type: BounceType | None = None
     bounce_sub_type: str | None = None
     complaint_feedback_type: str | None = None
+    complaint_sub_type: str | None = None
     delay_type: str | None = None
     failure_reason: str | None = None  # reject reason, or "rendering_failure"
     feedback_id: str | None = None
@@ -159,11 +195,26 @@ class DeliveryEvent(BaseModel):
     program_id: str | None = None
 
     @property
+    def never_sent(self) -> bool:
+        """A complaint SES raised itself: the address is on the account's suppression list, nothing went out."""
+        return self.kind is DeliveryKind.COMPLAINT and self.complaint_sub_type == ON_ACCOUNT_SUPPRESSION_LIST
+
+    @property
+    def not_spam(self) -> bool:
+        """A feedback report saying the message is not spam (RFC 6430): no complaint by anyone."""
+        return self.kind is DeliveryKind.COMPLAINT and (self.complaint_feedback_type or "").lower() == NOT_SPAM
+
+    @property
     def suppresses_address(self) -> bool:
-        """A hard bounce or a complaint: never email that address again."""
-        return self.kind is DeliveryKind.COMPLAINT or (
-            self.kind is DeliveryKind.BOUNCE and self.bounce_type is BounceType.PERMANENT
-        )
+        """A hard bounce, a complaint, or SES's own suppression list: never email that address again."""
+        if self.kind is DeliveryKind.COMPLAINT:
+            return not self.not_spam
+        return self.kind is DeliveryKind.BOUNCE and self.bounce_type is BounceType.PERMANENT
+
+    @property
+    def records_objection(self) -> bool:
+        """Only a person's complaint about a message they received is an objection to being surveyed."""
+        return self.kind is DeliveryKind.COMPLAINT and not self.never_sent and not self.not_spam
 
 
 def parse_notification(message: str | bytes | dict[str, Any]) -> DeliveryEvent:
@@ -232,7 +283,8 @@ def _normalise(kind: DeliveryKind, source_format: DeliveryFormat, document: dict
                 **common,
                 timestamp=complaint.timestamp,
                 recipient_keys=_keys(r.email_address for r in complaint.complained_recipients),
-                complaint_feedback_type=complaint.complaint_feedback_type or complaint.complaint_sub_type,
+                complaint_feedback_type=complaint.complaint_feedback_type,
+                complaint_sub_type=complaint.complaint_sub_type,
                 feedback_id=complaint.feedback_id,
             )
         case DeliveryKind.DELIVERY:
@@ -360,6 +412,14 @@ def invitation_delivery(event: DeliveryEvent) -> InvitationDelivery:
                     bounce_sub_type=event.bounce_sub_type,
                 ),
             )
+        case DeliveryKind.COMPLAINT if event.never_sent:
+            return InvitationDelivery(
+                status=DeliveryStatus.FAILED,
+                first_seen={"delivery_failed_at": event.timestamp},
+                details={"delivery_failure": "on_account_suppression_list"},
+            )
+        case DeliveryKind.COMPLAINT if event.not_spam:
+            return InvitationDelivery(status=None, first_seen={"reported_not_spam_at": event.timestamp})
         case DeliveryKind.COMPLAINT:
             return InvitationDelivery(
                 status=DeliveryStatus.COMPLAINED,
@@ -385,6 +445,7 @@ def _present(**values: str | None) -> dict[str, str]:
 class SuppressionReason(StrEnum):
     HARD_BOUNCE = "hard_bounce"
     COMPLAINT = "complaint"
+    ACCOUNT_SUPPRESSION_LIST = "account_suppression_list"  # SES refused to send: suppressed account-wide
 
 
 class Suppression(BaseModel):
@@ -403,7 +464,12 @@ class Suppression(BaseModel):
 def suppressions(event: DeliveryEvent) -> list[Suppression]:
     if not event.suppresses_address:
         return []
-    reason = SuppressionReason.COMPLAINT if event.kind is DeliveryKind.COMPLAINT else SuppressionReason.HARD_BOUNCE
+    if event.never_sent:
+        reason = SuppressionReason.ACCOUNT_SUPPRESSION_LIST
+    elif event.kind is DeliveryKind.COMPLAINT:
+        reason = SuppressionReason.COMPLAINT
+    else:
+        reason = SuppressionReason.HARD_BOUNCE
     return [
         Suppression(
             address_key=key,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
 from npsloop.domain.types import EmailAddress, Identifier, Label, Locale, PhoneNumber, TimeZoneName
 
@@ -20,10 +20,14 @@ class _Contract(BaseModel):
 
 
 class ChannelConsents(_Contract):
-    """Consent per channel, as recorded by the upstream system. Absent means no consent."""
+    """Consent per channel, as recorded by the upstream system. Absent means no consent.
 
-    email: bool = False
-    sms: bool = False
+    Strict JSON booleans: ``"yes"``, ``"true"`` or ``1`` are refused (the event is parked naming the
+    field), not read as consent - an upstream system that sends them has a bug we must not guess around.
+    """
+
+    email: StrictBool = False
+    sms: StrictBool = False
 
 
 class Customer(_Contract):

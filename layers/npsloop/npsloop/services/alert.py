@@ -12,7 +12,6 @@ record in ``batchItemFailures`` and stops: Lambda retries from it, so nothing af
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -36,15 +35,11 @@ from npsloop.domain.responses import Response
 from npsloop.notices import Notice, Notifier
 from npsloop.observability import count, logger
 from npsloop.ports import EventParking
-from npsloop.ports.cases import AlertClaims, BusEvent, CaseRepository, EventBus, StepClaim, StoreWindows
+from npsloop.ports.cases import AlertClaims, BusEvent, CaseRepository, EventBus, StoreWindows
 from npsloop.services.cases import case_opened_event, case_url
+from npsloop.services.steps import once
 
-CLAIM_LEASE = timedelta(seconds=90)  # longer than one invocation (timeout 60 s)
 CASE_STEP = "OPENED#CASE"
-
-
-class StepInFlight(Exception):
-    """Another delivery holds the claim of this step; the record is retried later."""
 
 
 @dataclass
@@ -158,17 +153,7 @@ class AlertService:
         return RecordOutcome("alerted", response.invitation_id, [rule.rule_id for rule in fired])
 
     def _once(self, invitation_id: str, step: str, action: Callable[[], None]) -> None:
-        token = uuid.uuid4().hex
-        now = self._clock.now()
-        match self._claims.claim(invitation_id, step, token, now, now + CLAIM_LEASE):
-            case StepClaim.DONE:
-                logger.info("alert step done before", invitation_id=invitation_id, step=step)
-                return
-            case StepClaim.IN_FLIGHT:
-                raise StepInFlight(f"{invitation_id} {step}")
-            case StepClaim.CLAIMED:
-                action()
-                self._claims.complete(invitation_id, step, token, self._clock.now())
+        once(self._claims, self._clock, invitation_id, step, action)
 
     def _cluster_reached(self, response: Response) -> bool:
         rule = self._rules.cluster

@@ -2,13 +2,23 @@
 
 The sweep escalates overdue cases to the owner's manager (once: ``escalated_at`` takes the case off
 the work queue), reopens unreachable cases whose retry day has come, and publishes ``CaseClosed``
-events the API could not confirm. Notices go out before the case is saved, so a crash in between
-repeats the notice at the next tick rather than losing it (at-least-once, like every hop).
+events the API could not confirm.
+
+Each notice is claimed first (``npsloop.services.steps.once``: a conditional write of
+``INV#<id>`` / ``NOTICE#ESCALATION`` or ``NOTICE#RETRY#<n>``), then sent, then the case is saved. A
+replayed tick, or a save that failed after the notice went out, finds the claim done and saves the
+case without a second notice; a notice that failed leaves its claim to expire and the next tick sends it.
+
+One case that fails does not stop the sweep: it is logged (ids only), counted, and stays due; when
+any failed, the invocation ends with ``SweepIncomplete`` so the function's failure destination (the
+alert DLQ) and its alarm see it. The next tick (15 minutes) is the retry.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from npsloop.clock import Clock
@@ -17,6 +27,7 @@ from npsloop.domain.cases import Case, CaseStatus
 from npsloop.notices import Notice, NoticeKind, Notifier
 from npsloop.observability import count, logger
 from npsloop.ports.cases import (
+    AlertClaims,
     BusEvent,
     CasePage,
     CaseQuery,
@@ -26,8 +37,19 @@ from npsloop.ports.cases import (
     VersionConflict,
     WorkQueue,
 )
+from npsloop.services.steps import StepInFlight, once
 
 SWEEP_LIMIT = 500  # per queue and tick; the rest waits 15 minutes
+ESCALATION_NOTICE = "NOTICE#ESCALATION"
+
+
+def retry_notice_step(case: Case) -> str:
+    """One retry notice per reopening: the n-th reopening of a case has its own claim."""
+    return f"NOTICE#RETRY#{case.retry_count + 1}"
+
+
+class SweepIncomplete(RuntimeError):
+    """Some cases failed this tick (logged and counted); they stay due and the next tick retries them."""
 
 
 class CaseNotFound(LookupError):
@@ -113,7 +135,11 @@ class CaseService:
         notifier: Notifier | None,
         public_base_url: str | None,
         clock: Clock,
+        claims: AlertClaims | None = None,
     ) -> None:
+        if notifier is not None and claims is None:
+            raise ValueError("a case service that sends notices needs the claims that send each once")
+        self._claims = claims
         self._rules = rules
         self._routing = routing
         self._cases = cases
@@ -172,26 +198,50 @@ class CaseService:
     # -- the sweep -------------------------------------------------------------------------------
     def sweep(self) -> dict[str, int]:
         now = self._clock.now()
-        done = {"escalated": 0, "reopened": 0, "closed_events": 0, "conflicts": 0}
-        for case_id in self._cases.due(WorkQueue.SLA, now, SWEEP_LIMIT):
-            case = self._cases.get(case_id)
-            if case is not None and case.overdue(now):
-                self._notify(case, "escalation", case.manager)
-                done["escalated" if self._save(case.escalate(now), case) else "conflicts"] += 1
-        for case_id in self._cases.due(WorkQueue.RETRY, now, SWEEP_LIMIT):
-            case = self._cases.get(case_id)
-            if case is not None and case.retry_due(now):
-                reopened = case.reopen_for_retry(now)
-                self._notify(reopened, "retry", case.owner)
-                done["reopened" if self._save(reopened, case) else "conflicts"] += 1
-        for case_id in self._cases.due(WorkQueue.CLOSED_EVENT, now, SWEEP_LIMIT):
-            case = self._cases.get(case_id)
-            if case is not None and case.closed_event_pending:
-                self._bus.put([case_closed_event(case, self._base_url)])
-                self._cases.closed_event_sent(case)
-                done["closed_events"] += 1
+        done = {"escalated": 0, "reopened": 0, "closed_events": 0, "conflicts": 0, "failed": 0}
+        steps: dict[WorkQueue, Callable[[Case], str | None]] = {
+            WorkQueue.SLA: lambda case: self._escalate(case, now) if case.overdue(now) else None,
+            WorkQueue.RETRY: lambda case: self._reopen(case, now) if case.retry_due(now) else None,
+            WorkQueue.CLOSED_EVENT: lambda case: self._resend_closed(case) if case.closed_event_pending else None,
+        }
+        for queue, step in steps.items():
+            for case_id in self._cases.due(queue, now, SWEEP_LIMIT):
+                try:
+                    case = self._cases.get(case_id)
+                    outcome = step(case) if case is not None else None
+                except StepInFlight:
+                    outcome = "conflicts"  # another sweep is sending this notice: the next tick decides
+                except Exception as exc:  # one case must not stop the others
+                    logger.warning(
+                        "case sweep failed for a case", case_id=case_id, queue=queue.value, error=type(exc).__name__
+                    )
+                    count("CaseSweepFailures", queue=queue.value, error=type(exc).__name__)
+                    outcome = "failed"
+                if outcome is not None:
+                    done[outcome] += 1
         logger.info("case sweep", **done)
+        if done["failed"]:
+            raise SweepIncomplete(f"{done['failed']} case(s) failed this tick; they stay due: {done}")
         return done
+
+    def _escalate(self, case: Case, now: datetime) -> str:
+        self._notify_once(case, ESCALATION_NOTICE, "escalation", case.manager)
+        return "escalated" if self._save(case.escalate(now), case) else "conflicts"
+
+    def _reopen(self, case: Case, now: datetime) -> str:
+        reopened = case.reopen_for_retry(now)
+        self._notify_once(reopened, retry_notice_step(case), "retry", case.owner)
+        return "reopened" if self._save(reopened, case) else "conflicts"
+
+    def _resend_closed(self, case: Case) -> str:
+        self._bus.put([case_closed_event(case, self._base_url)])  # consumers dedupe on event_id
+        self._cases.closed_event_sent(case)
+        return "closed_events"
+
+    def _notify_once(self, case: Case, step: str, kind: NoticeKind, recipient: Any) -> None:
+        if self._notifier is None or self._claims is None:
+            return
+        once(self._claims, self._clock, case.invitation_id, step, lambda: self._notify(case, kind, recipient))
 
     def _save(self, changed: Case, read: Case) -> bool:
         try:

@@ -14,10 +14,10 @@ from typing import Any, Literal
 
 from npsloop.domain.delivery import (
     DeliveryEvent,
-    DeliveryKind,
     UnreadableNotification,
     invitation_delivery,
     parse_notification,
+    setup_message,
     suppressions,
 )
 from npsloop.observability import count, logger
@@ -27,7 +27,7 @@ from npsloop.ports.delivery import DeliveryStore
 
 @dataclass(frozen=True)
 class DeliveryOutcome:
-    result: Literal["recorded", "parked"]
+    result: Literal["recorded", "parked", "ignored"]
     kind: str | None = None
     message_id: str | None = None
     invitation_id: str | None = None
@@ -50,7 +50,15 @@ class DeliveryService:
         return [self._record(record) for record in records]
 
     def _record(self, record: Any) -> DeliveryOutcome:
-        message = record.get("Sns", {}).get("Message") if isinstance(record, dict) else None
+        sns = record.get("Sns") if isinstance(record, dict) else None
+        sns = sns if isinstance(sns, dict) else {}
+        message = sns.get("Message")
+        setup = setup_message(sns.get("Type"), message)
+        if setup is not None:
+            # SES or SNS setting the topic up (on the first deploy): nothing to record, nothing to park.
+            logger.info("SES setup message ignored", setup=setup, sns_message_id=_sns_message_id(record))
+            count("DeliverySetupMessagesIgnored", setup=setup)
+            return DeliveryOutcome(result="ignored", reason=setup)
         if not isinstance(message, str):
             return self._park(record, "not an SNS record: no Sns.Message string")
         try:
@@ -77,7 +85,7 @@ class DeliveryService:
         suppressed = suppressions(event)
         for suppression in suppressed:
             self._store.suppress(suppression)
-        objection = event.kind is DeliveryKind.COMPLAINT and customer_id is not None
+        objection = event.records_objection and customer_id is not None
         if objection and customer_id is not None:
             self._store.record_objection(customer_id, event.timestamp)
 

@@ -68,14 +68,16 @@ def alert_service() -> AlertService:
 
 @component
 def sweep_service() -> CaseService:
+    store = cases_store()
     return CaseService(
         rules=alert_rules(),
         routing=routing(),
-        cases=cases_store(),
+        cases=store,
         bus=bus(),
         notifier=notifier(),
         public_base_url=runtime.settings().public_base_url,
         clock=clock.current(),
+        claims=store,
     )
 
 
