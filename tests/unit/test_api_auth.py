@@ -70,3 +70,37 @@ def test_the_local_authorizers_rendering_of_a_list_claim_is_what_the_parser_read
 )
 def test_reading_scores_needs_the_analyst_or_the_admin_group(groups, allowed):
     assert caller(event(groups)).may_read_scores is allowed
+
+
+def _request_with_token(payload):
+    """A request as API Gateway hands it on: the verified token's claims as strings, and its header."""
+    import base64
+    import json
+
+    def segment(value):
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    token = f"{segment({'alg': 'RS256'})}.{segment(payload)}.c2ln"
+    return {
+        "headers": {"authorization": f"Bearer {token}"},
+        "requestContext": {"authorizer": {"jwt": {"claims": api_gateway_claims(payload), "scopes": None}}},
+    }
+
+
+def test_a_string_claim_that_looks_like_a_list_does_not_grant_admin():
+    # GIVEN two tokens whose claims API Gateway renders identically, "[npsloop-admin]"
+    as_list = {"sub": "u-1", "iss": "https://auth.example.com/", "cognito:groups": ["npsloop-admin"]}
+    as_string = {"sub": "u-1", "iss": "https://auth.example.com/", "cognito:groups": "[npsloop-admin]"}
+    assert api_gateway_claims(as_list)["cognito:groups"] == api_gateway_claims(as_string)["cognito:groups"]
+
+    # THEN the function reads the verified token's own types: only the list claim grants admin
+    assert caller(_request_with_token(as_list)).is_admin
+    assert not caller(_request_with_token(as_string)).is_admin
+
+
+def test_a_header_token_of_another_subject_is_not_read():
+    # GIVEN claims of u-1 but a header token of u-2 that claims admin
+    request = _request_with_token({"sub": "u-2", "iss": "x", "cognito:groups": ["npsloop-admin"]})
+    request["requestContext"]["authorizer"]["jwt"]["claims"] = {"sub": "u-1", "iss": "x", "cognito:groups": "[cx]"}
+    # THEN the authorizer's claims decide
+    assert caller(request).groups == frozenset({"cx"})

@@ -8,6 +8,8 @@ fail closed, not open.
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,14 +37,14 @@ class Caller:
         return not self.groups.isdisjoint(SCORE_READERS)
 
 
-def _groups(claims: Mapping[str, Any]) -> frozenset[str]:
+def _groups(claims: Mapping[str, Any], *, typed: bool = False) -> frozenset[str]:
     """The caller's groups, each matched whole: never a substring or a word of a longer value.
 
     The HTTP API's JWT authorizer hands every claim to the function as a string; an array claim
     becomes its items joined by single spaces inside square brackets (``["a", "b"]`` -> ``"[a b]"``;
     Cognito group names contain no whitespace). So a value wrapped in brackets is that list, and any
-    other string is one group named by the whole string. A JSON list (a test, or a future payload
-    that keeps types) is taken item by item.
+    other string is one group named by the whole string. A JSON list is taken item by item. With
+    ``typed`` (claims read from the token itself) a string is always one whole group.
     """
     raw = claims.get("cognito:groups", claims.get("groups"))
     if raw is None:
@@ -50,7 +52,7 @@ def _groups(claims: Mapping[str, Any]) -> frozenset[str]:
     if isinstance(raw, list):
         return frozenset(str(group) for group in raw)
     text = str(raw)
-    if len(text) >= 2 and text[0] == "[" and text[-1] == "]":
+    if not typed and len(text) >= 2 and text[0] == "[" and text[-1] == "]":
         return frozenset(part for part in text[1:-1].split(" ") if part)
     return frozenset({text}) if text else frozenset()
 
@@ -64,6 +66,33 @@ def claims_of(event: Any) -> Mapping[str, Any]:
     return claims if isinstance(claims, Mapping) else {}
 
 
+def typed_claims(event: Any, claims: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The claims with their JSON types, from the bearer token the authorizer verified.
+
+    The authorizer's string form cannot tell the list claim ``["npsloop-admin"]`` from the string
+    claim ``"[npsloop-admin]"``; the token itself can. API Gateway checked its signature, issuer,
+    audience and expiry before the function ran, so its payload is read, not verified again; it is
+    used only when it is the token those claims came from (same subject and issuer); None otherwise
+    (an event that did not come through API Gateway), and the authorizer's strings are all there is.
+    """
+    raw = getattr(event, "raw_event", event)
+    headers = (raw.get("headers") if isinstance(raw, Mapping) else None) or {}
+    header = next((str(v) for k, v in headers.items() if str(k).lower() == "authorization"), "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or token.count(".") != 2:
+        return None
+    try:
+        segment = token.split(".")[1]
+        payload = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(payload, dict):
+        return None
+    if str(payload.get("sub")) != str(claims.get("sub")) or str(payload.get("iss")) != str(claims.get("iss")):
+        return None
+    return payload
+
+
 def caller(event: Any) -> Caller:
     """The verified caller of this request; ``UnauthorizedError`` (401) when there are no claims."""
     claims = claims_of(event)
@@ -71,4 +100,6 @@ def caller(event: Any) -> Caller:
     if not subject:
         raise UnauthorizedError("a bearer token is required")
     email = claims.get("email")
-    return Caller(subject=str(subject), email=str(email) if email else None, groups=_groups(claims))
+    typed = typed_claims(event, claims)
+    groups = _groups(typed, typed=True) if typed is not None else _groups(claims)
+    return Caller(subject=str(subject), email=str(email) if email else None, groups=groups)
