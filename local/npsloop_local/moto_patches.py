@@ -15,7 +15,8 @@
    template's rules. The wrapper also rejects a ``Detail`` that is JSON but not an object, as
    EventBridge does (moto only warns).
 
-Performance patches, same semantics: :mod:`.moto_transactions` keeps TransactWriteItems from
+:mod:`.moto_limits` makes moto refuse what AWS refuses for size (PutEvents entries, SQS and SNS
+messages, DynamoDB items). Performance patches, same semantics: :mod:`.moto_transactions` keeps TransactWriteItems from
 copying whole tables, :mod:`.moto_query` keeps Query from sorting the whole table,
 :mod:`.moto_serialize` serialises DynamoDB AttributeValues in one pass.
 ``install`` applies all of them and returns an ``uninstall`` callable; only one stack may hold them.
@@ -34,7 +35,7 @@ from moto.core.botocore_stubber import BotocoreStubber
 from moto.dynamodb.models.table import StreamShard
 from moto.events.models import EventsBackend
 
-from . import moto_query, moto_serialize, moto_transactions
+from . import moto_limits, moto_query, moto_serialize, moto_transactions
 from .clock import Clock
 
 __all__ = ["AcceptedEvent", "EventsListener", "install"]
@@ -71,6 +72,7 @@ def install(clock: Clock, events_listener: EventsListener) -> Callable[[], None]
     BotocoreStubber.process_request = _serialised(originals["process_request"], request_lock)  # type: ignore[method-assign]
     StreamShard.add = _clocked_stream_add(originals["add"], clock)  # type: ignore[method-assign]
     EventsBackend.put_events = _listened_put_events(originals["put_events"], events_listener)  # type: ignore[method-assign]
+    moto_limits.install()  # wraps the listened put_events: a refused request reaches no rule
     moto_transactions.install()
     moto_query.install()
     moto_serialize.install()
@@ -80,6 +82,7 @@ def install(clock: Clock, events_listener: EventsListener) -> Callable[[], None]
         moto_serialize.uninstall()
         moto_query.uninstall()
         moto_transactions.uninstall()
+        moto_limits.uninstall()
         BotocoreStubber.process_request = originals["process_request"]  # type: ignore[method-assign]
         StreamShard.add = originals["add"]  # type: ignore[method-assign]
         EventsBackend.put_events = originals["put_events"]  # type: ignore[method-assign]

@@ -156,3 +156,20 @@ def test_a_non_ascii_token_gets_the_friendly_400_page(stack, event):
 
     assert reply["statusCode"] == 400
     assert reply["headers"]["X-Npsloop-Reason"] == "invalid"
+
+
+def test_a_second_one_click_unsubscribe_of_the_same_link_answers_200_and_keeps_the_first_time(
+    stack, table, event, email_tokens, clock
+):
+    # GIVEN a customer who unsubscribed with the one-click link (mail clients may POST it again)
+    _, unsubscribe = email_tokens
+    first = call(stack, event, "unsubscribe-post.json", unsubscribe)
+    stamped = table.get("CUST#C-100234", "PROFILE")["email_unsubscribed_at"]["S"]
+
+    # WHEN the same link is posted again an hour later
+    clock.advance(timedelta(hours=1))
+    second = call(stack, event, "unsubscribe-post.json", unsubscribe)
+
+    # THEN both answer 200 and the first unsubscribe time stands
+    assert (first["statusCode"], second["statusCode"]) == (200, 200)
+    assert table.get("CUST#C-100234", "PROFILE")["email_unsubscribed_at"]["S"] == stamped

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from npsloop.domain.alerts import Channel, Person
+from npsloop.domain.responses import MAX_COMMENT_LENGTH
 from npsloop.observability import count, logger
 from npsloop.ports import Mailer, MailRejected, OutgoingEmail
 from npsloop.ports.cases import AlertTopic, TopicMessage
@@ -62,6 +63,11 @@ class Notice:
         document["recipient_id"] = self.recipient.id
         document["keywords"] = list(self.keywords)
         document["due_at"] = self.due_at.isoformat() if self.due_at else None
+        if self.comment and len(self.comment) > MAX_COMMENT_LENGTH:
+            # SNS takes 256 KiB: a comment longer than the respond page allows (written some other
+            # way) must not make the alert fail for ever. The email and the case keep it whole.
+            document["comment"] = self.comment[:MAX_COMMENT_LENGTH]
+            document["comment_truncated"] = True
         return {k: v for k, v in document.items() if v is not None}
 
     def attributes(self) -> dict[str, str]:

@@ -57,15 +57,16 @@ def link_keys() -> SecretLinkKeys:
 @component
 def invite_service() -> InviteService:
     config = settings()
-    if not config.sender_address or not config.parking_queue_url or not config.public_base_url:
-        raise RuntimeError("the invite function needs SENDER_ADDRESS, PARKING_QUEUE_URL and PUBLIC_BASE_URL")
+    sender, queue_url, bucket, _ = config.require(
+        "sender_address", "parking_queue_url", "parking_bucket", "public_base_url"
+    )
     return InviteService(
         programs=programs(),
         invitations=table(),
         mailer=SesMailer(config.configuration_set),
         keys=link_keys(),
-        parking=ParkingQueue(config.parking_queue_url),
-        sender=SenderIdentity(config.sender_address, config.sender_name, config.public_base_url),
+        parking=ParkingQueue(queue_url, bucket=bucket),
+        sender=SenderIdentity(sender, config.sender_name, config.public_base_url),
         clock=clock.current(),
     )
 

@@ -32,6 +32,7 @@ class Settings(BaseModel):
     score_dlq_url: str | None = None
     alert_dlq_url: str | None = None
     export_dlq_url: str | None = None
+    parking_bucket: str | None = None  # bodies too large for a dead-letter queue
     event_bus_name: str | None = None
     alerts_topic_arn: str | None = None
     export_bucket: str | None = None

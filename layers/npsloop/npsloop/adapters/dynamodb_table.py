@@ -311,7 +311,11 @@ class DynamoTable(InvitationRepository, ResponseRepository, CustomerRepository):
 
 
 def stamp_profile_once(client: Any, table: str, customer_id: str, attribute: str, at: datetime) -> datetime:
-    """Set a timestamp on the customer's profile unless it is set already; returns the one that stands."""
+    """Set a timestamp on the customer's profile unless it is set already; returns the one that stands.
+
+    ``ALL_NEW``, not ``UPDATED_NEW``: whether an ``if_not_exists`` that kept the old value counts as
+    "updated" is not specified (moto leaves it out), and the whole item answers either way.
+    """
     try:
         result = client.update_item(
             TableName=table,
@@ -323,7 +327,7 @@ def stamp_profile_once(client: Any, table: str, customer_id: str, attribute: str
                 ":cid": {"S": customer_id},
                 ":entity": {"S": "customer"},
             },
-            ReturnValues="UPDATED_NEW",
+            ReturnValues="ALL_NEW",
         )
     except ClientError as exc:
         raise StorageError(str(exc)) from exc

@@ -50,7 +50,7 @@ def notifier() -> Notifier:
 @component
 def alert_service() -> AlertService:
     config = runtime.settings()
-    (dlq_url,) = config.require("alert_dlq_url")
+    dlq_url, bucket = config.require("alert_dlq_url", "parking_bucket")
     store = cases_store()
     return AlertService(
         rules=alert_rules(),
@@ -60,7 +60,7 @@ def alert_service() -> AlertService:
         cases=store,
         notifier=notifier(),
         bus=bus(),
-        parking=ParkingQueue(dlq_url, parked_by="npsloop-alert"),
+        parking=ParkingQueue(dlq_url, parked_by="npsloop-alert", bucket=bucket),
         public_base_url=config.public_base_url,
         clock=clock.current(),
     )

@@ -12,8 +12,8 @@ from npsloop.services.delivery import DeliveryService
 @component
 def delivery_service() -> DeliveryService:
     config = runtime.settings()
-    (dlq_url,) = config.require("delivery_dlq_url")
+    dlq_url, bucket = config.require("delivery_dlq_url", "parking_bucket")
     return DeliveryService(
         store=DynamoDeliveryStore(config.table_name),
-        parking=ParkingQueue(dlq_url, parked_by="npsloop-delivery"),
+        parking=ParkingQueue(dlq_url, parked_by="npsloop-delivery", bucket=bucket),
     )

@@ -11,9 +11,11 @@ from npsloop.services.export import ExportService
 
 @runtime.component
 def export_service() -> ExportService:
-    bucket, dlq_url, secret_id = runtime.settings().require("export_bucket", "export_dlq_url", "pseudonym_secret_id")
+    bucket, dlq_url, secret_id, parking_bucket = runtime.settings().require(
+        "export_bucket", "export_dlq_url", "pseudonym_secret_id", "parking_bucket"
+    )
     return ExportService(
         keys=SecretPseudonymKey(secret_id),
         sink=S3Export(bucket),
-        parking=ParkingQueue(dlq_url, parked_by="npsloop-export"),
+        parking=ParkingQueue(dlq_url, parked_by="npsloop-export", bucket=parking_bucket),
     )

@@ -17,11 +17,11 @@ def aggregates() -> DynamoAggregates:
 
 @component
 def score_service() -> ScoreService:
-    (dlq_url,) = runtime.settings().require("score_dlq_url")
+    dlq_url, bucket = runtime.settings().require("score_dlq_url", "parking_bucket")
     return ScoreService(
         programs=runtime.programs(),
         aggregates=aggregates(),
-        parking=ParkingQueue(dlq_url, parked_by="npsloop-score"),
+        parking=ParkingQueue(dlq_url, parked_by="npsloop-score", bucket=bucket),
         clock=clock.current(),
     )
 
