@@ -17,6 +17,7 @@ from npsloop.ports import (
     LinkKeyStore,
     Mailer,
     MailRejected,
+    MailUnavailable,
     OutgoingEmail,
     ResponseRepository,
     SendContext,
@@ -43,13 +44,13 @@ class InMemoryStore(InvitationRepository, ResponseRepository, CustomerRepository
                 address_suppressed=address_key in self.suppressed_addresses,
             )
 
-    def _free(self, invitation_id: str, now: datetime) -> bool:
+    def _free(self, invitation_id: str) -> bool:
         current = self.invitations.get(invitation_id)
-        return current is None or current.claim_expired(now)
+        return current is None or (current.claimable() and invitation_id not in self.claims)
 
     def record_skip(self, invitation: Invitation) -> bool:
         with self._lock:
-            if not self._free(invitation.invitation_id, invitation.created_at):
+            if not self._free(invitation.invitation_id):
                 return False
             self.invitations[invitation.invitation_id] = invitation
             self.writes += 1
@@ -60,7 +61,7 @@ class InMemoryStore(InvitationRepository, ResponseRepository, CustomerRepository
     ) -> ClaimOutcome:
         with self._lock:
             now = invitation.created_at
-            if not self._free(invitation.invitation_id, now):
+            if not self._free(invitation.invitation_id):
                 current = self.invitations[invitation.invitation_id]
                 return ClaimOutcome.ALREADY_FINAL if current.is_final() else ClaimOutcome.IN_FLIGHT
             profile = self.profiles.get(invitation.customer_id) or CustomerProfile(customer_id=invitation.customer_id)
@@ -84,10 +85,43 @@ class InMemoryStore(InvitationRepository, ResponseRepository, CustomerRepository
             if self.claims.get(invitation.invitation_id) != claim_token:
                 return
             self.invitations[invitation.invitation_id] = invitation.model_copy(update={"lease_until": None})
+            del self.claims[invitation.invitation_id]
             self.writes += 1
 
     def mark_failed(self, invitation: Invitation, claim_token: str) -> None:
         self.mark_sent(invitation, claim_token)
+        self._unstamp(invitation)
+
+    def release(self, invitation: Invitation, claim_token: str) -> None:
+        self._unstamp(invitation)
+        with self._lock:
+            if self.claims.get(invitation.invitation_id) != claim_token:
+                return
+            del self.claims[invitation.invitation_id]
+            current = self.invitations[invitation.invitation_id]
+            self.invitations[invitation.invitation_id] = current.model_copy(update={"lease_until": None})
+            self.writes += 1
+
+    def stuck(self, lease_expired_before: datetime, limit: int) -> list[tuple[Invitation, str]]:
+        with self._lock:
+            found = [
+                (self.invitations[invitation_id], token)
+                for invitation_id, token in self.claims.items()
+                if self.invitations[invitation_id].lease_until < lease_expired_before
+            ]
+            return sorted(found, key=lambda pair: pair[0].lease_until)[:limit]
+
+    def settle_stuck(self, invitation: Invitation, claim_token: str) -> bool:
+        self._unstamp(invitation)
+        with self._lock:
+            if self.claims.get(invitation.invitation_id) != claim_token:
+                return False
+            self.invitations[invitation.invitation_id] = invitation.model_copy(update={"lease_until": None})
+            del self.claims[invitation.invitation_id]
+            self.writes += 1
+            return True
+
+    def _unstamp(self, invitation: Invitation) -> None:
         with self._lock:
             profile = self.profiles[invitation.customer_id]
             if profile.last_invitation.get(invitation.program_id) == invitation.invitation_id:
@@ -132,11 +166,14 @@ class RecordingMailer(Mailer):
     def __init__(self) -> None:
         self.sent: list[OutgoingEmail] = []
         self.reject_with: str | None = None
+        self.unavailable_with: str | None = None  # e.g. SendingPausedException
         self._lock = threading.Lock()
 
     def send(self, email: OutgoingEmail) -> str:
         if self.reject_with:
             raise MailRejected(self.reject_with)
+        if self.unavailable_with:
+            raise MailUnavailable(self.unavailable_with)
         with self._lock:
             self.sent.append(email)
             return f"msg-{len(self.sent):04d}"

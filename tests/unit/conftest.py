@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from npsloop.domain.programs import load_programs
-from npsloop.services.invite import InviteService, SenderIdentity
+from npsloop.services.invite import InvitationSweep, InviteService, SenderIdentity
 from npsloop.services.respond import RespondService
 from tests.fakes import InMemoryStore, ListParking, RecordingMailer, StaticKeys
 
@@ -48,3 +48,8 @@ def respond(store, keys, clock) -> RespondService:
     return RespondService(
         programs=load_programs(), invitations=store, responses=store, customers=store, keys=keys, clock=clock
     )
+
+
+@pytest.fixture
+def sweep(store, clock) -> InvitationSweep:
+    return InvitationSweep(invitations=store, clock=clock)

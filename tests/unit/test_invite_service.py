@@ -93,8 +93,10 @@ def test_a_delivery_meeting_an_unexpired_claim_asks_for_a_retry(invite, store, e
         invite.accept(event("order-completed.json"))
 
 
-def test_a_claim_abandoned_by_a_crashed_delivery_is_taken_over_after_its_lease(invite, mailer, store, event, clock):
-    from npsloop.domain.invitations import invitation_id_for
+def test_a_claim_abandoned_by_a_crashed_delivery_is_never_taken_over_and_the_sweep_fails_it(
+    invite, sweep, mailer, store, event, clock
+):
+    from npsloop.domain.invitations import UNCONFIRMED_SEND, invitation_id_for
     from npsloop.services.invite import _invitation
 
     program = invite._programs.get("post-purchase-nps")
@@ -104,11 +106,20 @@ def test_a_claim_abandoned_by_a_crashed_delivery_is_taken_over_after_its_lease(i
     store.claim(pending, "crashed-delivery", clock.now() + CLAIM_LEASE, clock.now() - timedelta(days=90))
     clock.advance(CLAIM_LEASE + timedelta(seconds=1))
 
-    outcome = invite.accept(event("order-completed.json"))
+    with pytest.raises(InvitationInFlight):  # it may have been sent: a late delivery never sends again
+        invite.accept(event("order-completed.json"))
+    assert sweep.sweep() == {"settled": 1}
+    redriven = invite.accept(event("order-completed.json"))
+    another_order = event("order-completed.json")
+    another_order["detail"]["order_id"] = "ORD-2026-8888"
+    next_order = invite.accept(another_order)
 
-    assert outcome[0].result == "sent"
+    assert mailer.sent[0].tags["invitation"] != invitation_id
     assert len(mailer.sent) == 1
-    assert store.invitations[invitation_id].status is InvitationStatus.SENT
+    failed = store.invitations[invitation_id]
+    assert (failed.status, failed.failure_reason) == (InvitationStatus.FAILED, UNCONFIRMED_SEND)
+    assert redriven[0].result == "duplicate"
+    assert next_order[0].result == "sent"  # the unconfirmed invitation no longer blocks the customer
 
 
 def test_no_email_consent_is_skipped_and_recorded(invite, mailer, store, event):

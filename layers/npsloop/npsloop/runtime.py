@@ -16,7 +16,7 @@ from npsloop.adapters.link_secret import SecretLinkKeys
 from npsloop.adapters.parking_queue import ParkingQueue
 from npsloop.adapters.ses_mailer import SesMailer
 from npsloop.domain.programs import ProgramCatalogue, load_programs
-from npsloop.services.invite import InviteService, SenderIdentity
+from npsloop.services.invite import InvitationSweep, InviteService, SenderIdentity
 from npsloop.services.respond import RespondService
 from npsloop.settings import Settings
 
@@ -69,6 +69,11 @@ def invite_service() -> InviteService:
         sender=SenderIdentity(sender, config.sender_name, config.public_base_url),
         clock=clock.current(),
     )
+
+
+@component
+def invitation_sweep() -> InvitationSweep:
+    return InvitationSweep(invitations=table(), clock=clock.current())
 
 
 @component

@@ -32,6 +32,8 @@ INVITATION_SK = "INVITATION"
 RESPONSE_SK = "RESPONSE"
 PROFILE_SK = "PROFILE"
 EMAIL_SUPPRESSION_SK = "EMAIL"
+# Sparse GSI3 key of an invitation while a claim holds it (sorted by lease end): the stuck sweep's queue.
+CLAIMED_INVITATIONS = "INVITATIONS#claimed"
 
 
 class StorageError(Exception):
@@ -76,6 +78,9 @@ def _invitation_item(invitation: Invitation) -> dict[str, Any]:
     document.update(entity="invitation", pk=f"INV#{invitation.invitation_id}", sk=INVITATION_SK)
     if invitation.lease_until is not None:
         document["lease_until_epoch"] = _epoch(invitation.lease_until)
+        if invitation.status is InvitationStatus.PENDING:
+            document["gsi3pk"] = CLAIMED_INVITATIONS
+            document["gsi3sk"] = f"{_iso(invitation.lease_until)}#{invitation.invitation_id}"
     return _marshal(document)
 
 
@@ -98,6 +103,11 @@ def _profile_from(item: dict[str, Any]) -> CustomerProfile:
         email_unsubscribed_at=data.get("email_unsubscribed_at"),
         objected_at=data.get("objected_at"),
     )
+
+
+# Absent, or released by a claimant that sent nothing (pending without a claim token). A claim that is
+# held, expired or not, belongs to its delivery and then to the stuck sweep: taking it over could send twice.
+_CLAIMABLE = "attribute_not_exists(pk) OR (#status = :pending AND attribute_not_exists(claim_token))"
 
 
 def _is_conditional_failure(exc: ClientError) -> bool:
@@ -143,12 +153,9 @@ class DynamoTable(InvitationRepository, ResponseRepository, CustomerRepository):
             self._client.put_item(
                 TableName=self._table,
                 Item=_invitation_item(invitation),
-                ConditionExpression="attribute_not_exists(pk) OR (#status = :pending AND lease_until_epoch < :now)",
+                ConditionExpression=_CLAIMABLE,
                 ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":pending": {"S": InvitationStatus.PENDING.value},
-                    ":now": {"N": str(_epoch(invitation.created_at))},
-                },
+                ExpressionAttributeValues={":pending": {"S": InvitationStatus.PENDING.value}},
             )
         except ClientError as exc:
             if _is_conditional_failure(exc):
@@ -171,13 +178,9 @@ class DynamoTable(InvitationRepository, ResponseRepository, CustomerRepository):
                         "Put": {
                             "TableName": self._table,
                             "Item": item,
-                            "ConditionExpression": "attribute_not_exists(pk) OR "
-                            "(#status = :pending AND lease_until_epoch < :now)",
+                            "ConditionExpression": _CLAIMABLE,
                             "ExpressionAttributeNames": {"#status": "status"},
-                            "ExpressionAttributeValues": {
-                                ":pending": {"S": InvitationStatus.PENDING.value},
-                                ":now": {"N": str(_epoch(now))},
-                            },
+                            "ExpressionAttributeValues": {":pending": {"S": InvitationStatus.PENDING.value}},
                         }
                     },
                     {
@@ -241,6 +244,10 @@ class DynamoTable(InvitationRepository, ResponseRepository, CustomerRepository):
 
     def mark_failed(self, invitation: Invitation, claim_token: str) -> None:
         self._store_claimed(invitation, claim_token)
+        self._unstamp_ledger(invitation)
+
+    def _unstamp_ledger(self, invitation: Invitation) -> None:
+        """Take the invitation's stamp off the customer's contact ledger, if it is still its stamp."""
         try:
             self._client.update_item(
                 TableName=self._table,
@@ -251,8 +258,59 @@ class DynamoTable(InvitationRepository, ResponseRepository, CustomerRepository):
                 ExpressionAttributeValues={":inv": {"S": invitation.invitation_id}},
             )
         except ClientError as exc:
-            if not _is_conditional_failure(exc):  # a later invitation stamped the ledger: leave it
+            if not _is_conditional_failure(exc):  # removed already, or a later invitation stamped it: leave it
                 raise StorageError(str(exc)) from exc
+
+    def release(self, invitation: Invitation, claim_token: str) -> None:
+        # Ledger first: should the second write fail, the invitation stays claimed and the sweep
+        # settles it; the other order could leave a customer blocked with no invitation to show for it.
+        self._unstamp_ledger(invitation)
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=invitation_key(invitation.invitation_id),
+                UpdateExpression="REMOVE claim_token, lease_until, lease_until_epoch, gsi3pk, gsi3sk",
+                ConditionExpression="claim_token = :token",
+                ExpressionAttributeValues={":token": {"S": claim_token}},
+            )
+        except ClientError as exc:
+            if not _is_conditional_failure(exc):
+                raise StorageError(str(exc)) from exc
+
+    def stuck(self, lease_expired_before: datetime, limit: int) -> list[tuple[Invitation, str]]:
+        try:
+            result = self._client.query(
+                TableName=self._table,
+                IndexName="GSI3",
+                KeyConditionExpression="gsi3pk = :pk AND gsi3sk < :before",
+                ExpressionAttributeValues={
+                    ":pk": {"S": CLAIMED_INVITATIONS},
+                    ":before": {"S": _iso(lease_expired_before)},
+                },
+                Limit=limit,
+            )
+        except ClientError as exc:
+            raise StorageError(str(exc)) from exc
+        return [(_invitation_from(item), item["claim_token"]["S"]) for item in result.get("Items", [])]
+
+    def settle_stuck(self, invitation: Invitation, claim_token: str) -> bool:
+        self._unstamp_ledger(invitation)  # first, so a crash in between is repaired by the next sweep
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=_invitation_item(invitation.model_copy(update={"lease_until": None})),
+                ConditionExpression="claim_token = :token AND #status = :pending",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":token": {"S": claim_token},
+                    ":pending": {"S": InvitationStatus.PENDING.value},
+                },
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise StorageError(str(exc)) from exc
+        return True
 
     def get_invitation(self, invitation_id: str, consistent: bool = False) -> Invitation | None:
         try:

@@ -17,7 +17,12 @@ class InvitationStatus(StrEnum):
     PENDING = "pending"  # claimed by one delivery of the event, email not confirmed sent yet
     SENT = "sent"
     SKIPPED = "skipped"
-    FAILED = "failed"  # the mail provider refused it for good; the customer was not contacted
+    FAILED = "failed"  # refused for good by the mail provider, or its send never confirmed (UNCONFIRMED_SEND)
+
+
+# failure_reason of an invitation the sweep found pending after every retry of its event was spent:
+# the delivery that claimed it never recorded an outcome, so the email may or may not have gone.
+UNCONFIRMED_SEND = "UnconfirmedSend"
 
 
 class SkipReason(StrEnum):
@@ -75,8 +80,9 @@ class Invitation(BaseModel):
     bounce_type: str | None = None
     complained_at: AwareDatetime | None = None
 
-    def claim_expired(self, now: datetime) -> bool:
-        return self.status is InvitationStatus.PENDING and (self.lease_until is None or self.lease_until <= now)
+    def claimable(self) -> bool:
+        """Pending without a lease: its last claimant released it before sending anything."""
+        return self.status is InvitationStatus.PENDING and self.lease_until is None
 
     def is_final(self) -> bool:
         return self.status is not InvitationStatus.PENDING

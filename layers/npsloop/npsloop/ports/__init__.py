@@ -20,7 +20,7 @@ from npsloop.domain.responses import Answer, Response
 class ClaimOutcome(StrEnum):
     CLAIMED = "claimed"  # this delivery owns the invitation and must send it
     ALREADY_FINAL = "already_final"  # sent or skipped before: nothing to do
-    IN_FLIGHT = "in_flight"  # another delivery holds an unexpired claim
+    IN_FLIGHT = "in_flight"  # a delivery holds the claim (it may have sent): only it or the sweep decides
     RECONTACT_BLOCKED = "recontact_blocked"  # the ledger says the customer was surveyed too recently
 
 
@@ -56,6 +56,21 @@ class InvitationRepository(ABC):
         """Store the failed invitation and take its stamp off the customer's contact ledger."""
 
     @abstractmethod
+    def release(self, invitation: Invitation, claim_token: str) -> None:
+        """Give the claim up when nothing was sent: unstamp the ledger, leave the invitation claimable."""
+
+    @abstractmethod
+    def stuck(self, lease_expired_before: datetime, limit: int) -> list[tuple[Invitation, str]]:
+        """Pending invitations (with their claim tokens) whose lease expired before the given instant."""
+
+    @abstractmethod
+    def settle_stuck(self, invitation: Invitation, claim_token: str) -> bool:
+        """Store the stuck invitation as failed and unstamp the ledger (if still its stamp); idempotent.
+
+        False when the claim changed meanwhile (its delivery recorded an outcome after all).
+        """
+
+    @abstractmethod
     def get_invitation(self, invitation_id: str) -> Invitation | None: ...
 
 
@@ -87,10 +102,23 @@ class MailRejected(Exception):
         self.code = code
 
 
+class MailUnavailable(Exception):
+    """The provider did not take the message now (throttled, sending paused, unreachable): it was not
+    sent, and a later attempt may succeed."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 class Mailer(ABC):
     @abstractmethod
     def send(self, email: OutgoingEmail) -> str:
-        """Send and return the provider's message id; raise MailRejected when it will never go."""
+        """Send and return the provider's message id.
+
+        Raise MailRejected when it will never go, MailUnavailable when it did not go now; any other
+        exception leaves it unknown whether the provider accepted the message.
+        """
 
 
 class LinkKeyStore(ABC):

@@ -15,6 +15,7 @@ from npsloop.domain.delivery import INVITATION_HEADER, INVITATION_TAG
 from npsloop.domain.eligibility import recontact_cutoff, skip_reason
 from npsloop.domain.events import BusinessEvent, UnknownDetailType, parse_business_event
 from npsloop.domain.invitations import (
+    UNCONFIRMED_SEND,
     Invitation,
     InvitationStatus,
     SkipReason,
@@ -31,16 +32,29 @@ from npsloop.ports import (
     LinkKeyStore,
     Mailer,
     MailRejected,
+    MailUnavailable,
     OutgoingEmail,
 )
 from npsloop.rendering import build_mime, render_invitation
 
-CLAIM_LEASE = timedelta(seconds=45)  # longer than one invocation (timeout 10 s), shorter than Lambda's first retry
+# The longest any delivery of a business event can still arrive after it first reached the invite
+# function: the EventBridge rule's RetryPolicy and Lambda's EventInvokeConfig each give up on an event
+# older than an hour (MaximumEventAgeInSeconds in template.yaml; a unit test keeps them in step).
+RETRY_HORIZON = timedelta(hours=2)
+# A claim outlives every retry of its event, so no retry ever resends an email whose send is unknown;
+# past the lease only the sweep decides (InvitationSweep).
+CLAIM_LEASE = RETRY_HORIZON + timedelta(minutes=1)
 UNSUBSCRIBE_LINK_TTL = timedelta(days=365)
+STUCK_PAGE = 100
 
 
 class InvitationInFlight(Exception):
-    """Another delivery of the same business fact holds the claim; retry later to confirm it was sent."""
+    """A delivery of the same business fact holds the claim; retry later to confirm it was sent."""
+
+
+class InvitationDeferred(Exception):
+    """The mail provider did not take the message now (e.g. sending paused): the claim is released and
+    the event fails, so Lambda retries it and finally parks it in the DLQ for a redrive."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +120,8 @@ class InviteService:
         existing = context.invitation
         if existing is not None and existing.is_final():
             return self._duplicate(program, invitation_id)
-        if existing is not None and not existing.claim_expired(now):
+        if existing is not None and not existing.claimable():
+            # Claimed by a delivery that may have sent it: never send again; it or the sweep decides.
             raise InvitationInFlight(invitation_id)
 
         reason = skip_reason(
@@ -135,6 +150,37 @@ class InviteService:
     def _send(
         self, program: SurveyProgram, event: BusinessEvent, invitation: Invitation, claim_token: str
     ) -> InviteOutcome:
+        try:
+            outgoing = self._compose(program, event, invitation)
+        except Exception:
+            self._invitations.release(invitation, claim_token)  # nothing went out: a retry may take over
+            raise
+        try:
+            message_id = self._mailer.send(outgoing)
+        except MailRejected as exc:
+            failed = invitation.model_copy(update={"status": InvitationStatus.FAILED, "failure_reason": exc.code})
+            self._invitations.mark_failed(failed, claim_token)
+            logger.warning("invitation rejected by the mail provider", program=program.id, reason=exc.code)
+            count("InvitationsFailed", program=program.id)
+            return InviteOutcome(
+                result="failed", program_id=program.id, invitation_id=invitation.invitation_id, reason=exc.code
+            )
+        except MailUnavailable as exc:
+            # Not sent (throttled, sending paused): the invitation waits for Lambda's retries, then in
+            # the DLQ for a redrive. Any other error leaves the send unknown, so the claim stays.
+            self._invitations.release(invitation, claim_token)
+            logger.warning("invitation deferred by the mail provider", program=program.id, reason=exc.code)
+            count("InvitationsDeferred", program=program.id, reason=exc.code)
+            raise InvitationDeferred(exc.code) from exc
+        sent = invitation.model_copy(
+            update={"status": InvitationStatus.SENT, "message_id": message_id, "sent_at": self._clock.now()}
+        )
+        self._invitations.mark_sent(sent, claim_token)
+        logger.info("invitation sent", program=program.id, invitation_id=invitation.invitation_id)
+        count("InvitationsSent", program=program.id)
+        return InviteOutcome(result="sent", program_id=program.id, invitation_id=invitation.invitation_id)
+
+    def _compose(self, program: SurveyProgram, event: BusinessEvent, invitation: Invitation) -> OutgoingEmail:
         if event.customer.email is None or invitation.expires_at is None:  # eligibility guarantees both
             raise ValueError("an invitation to send needs an address and an expiry")
         keys = self._keys.signing_keys()
@@ -167,30 +213,12 @@ class InviteService:
             # SES echoes headers in both report formats; tags only in event publishing. The id is a hash.
             headers={INVITATION_HEADER: invitation.invitation_id},
         )
-        try:
-            message_id = self._mailer.send(
-                OutgoingEmail(
-                    sender=self._sender.address,
-                    recipient=event.customer.email,
-                    raw=raw,
-                    tags={"program": program.id, INVITATION_TAG: invitation.invitation_id},
-                )
-            )
-        except MailRejected as exc:
-            failed = invitation.model_copy(update={"status": InvitationStatus.FAILED, "failure_reason": exc.code})
-            self._invitations.mark_failed(failed, claim_token)
-            logger.warning("invitation rejected by the mail provider", program=program.id, reason=exc.code)
-            count("InvitationsFailed", program=program.id)
-            return InviteOutcome(
-                result="failed", program_id=program.id, invitation_id=invitation.invitation_id, reason=exc.code
-            )
-        sent = invitation.model_copy(
-            update={"status": InvitationStatus.SENT, "message_id": message_id, "sent_at": self._clock.now()}
+        return OutgoingEmail(
+            sender=self._sender.address,
+            recipient=event.customer.email,
+            raw=raw,
+            tags={"program": program.id, INVITATION_TAG: invitation.invitation_id},
         )
-        self._invitations.mark_sent(sent, claim_token)
-        logger.info("invitation sent", program=program.id, invitation_id=invitation.invitation_id)
-        count("InvitationsSent", program=program.id)
-        return InviteOutcome(result="sent", program_id=program.id, invitation_id=invitation.invitation_id)
 
     def _skip(
         self,
@@ -211,6 +239,29 @@ class InviteService:
     def _duplicate(program: SurveyProgram, invitation_id: str) -> InviteOutcome:
         logger.info("duplicate delivery ignored", program=program.id, invitation_id=invitation_id)
         return InviteOutcome(result="duplicate", program_id=program.id, invitation_id=invitation_id)
+
+
+class InvitationSweep:
+    """Settles invitations left pending after every retry of their event was spent (the event is in
+    the DLQ): marked failed as unconfirmed, their stamp taken off the customer's contact ledger."""
+
+    def __init__(self, *, invitations: InvitationRepository, clock: Clock) -> None:
+        self._invitations = invitations
+        self._clock = clock
+
+    def sweep(self) -> dict[str, int]:
+        now = self._clock.now()
+        settled = 0
+        # No retry of the claiming delivery can come after its lease (CLAIM_LEASE > RETRY_HORIZON).
+        for stuck, claim_token in self._invitations.stuck(now, STUCK_PAGE):
+            failed = stuck.model_copy(update={"status": InvitationStatus.FAILED, "failure_reason": UNCONFIRMED_SEND})
+            if self._invitations.settle_stuck(failed, claim_token):
+                settled += 1
+                logger.warning(
+                    "stuck invitation marked failed", program=stuck.program_id, invitation_id=stuck.invitation_id
+                )
+                count("InvitationsUnconfirmed", program=stuck.program_id)
+        return {"settled": settled}
 
 
 def _invitation(  # noqa: PLR0917 - a plain constructor
