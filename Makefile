@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
 SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
+CHECKOV_VENV := .venv-checkov
 REGION ?= eu-west-1
 PIP := --disable-pip-version-check --no-input -q
 
@@ -26,12 +27,17 @@ $(SAM_VENV)/.installed: requirements-sam.lock
 	$(SAM_VENV)/bin/pip install $(PIP) -r requirements-sam.lock
 	@touch $@
 
+$(CHECKOV_VENV)/.installed: requirements-checkov.lock
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install $(PIP) -r requirements-checkov.lock
+	@touch $@
+
 /usr/bin/chromium:
 	@echo "installing Debian's chromium for the browser tests"
 	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	 else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
 
-setup: $(VENV)/.installed $(SAM_VENV)/.installed /usr/bin/chromium ## Install everything (venvs, sam, chromium)
+setup: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed /usr/bin/chromium ## Install everything (venvs, sam, checkov, chromium)
 
 demo: $(VENV)/.installed ## Run the feedback loop on the local stack and print a summary
 	$(BIN)/python -m npsloop_local.demo $(DEMO_ARGS)
@@ -59,10 +65,11 @@ fmt: $(VENV)/.installed ## Format and fix what ruff can
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-validate: $(VENV)/.installed $(SAM_VENV)/.installed ## sam validate --lint, cfn-lint, and cfn-lint of the translated template
+validate: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## sam validate --lint, cfn-lint, cfn-lint and checkov of the translated template
 	$(SAM) validate --lint --region $(REGION) --template template.yaml
 	$(BIN)/cfn-lint template.yaml
-	$(SAM_VENV)/bin/python tools/check_translated_template.py template.yaml
+	$(SAM_VENV)/bin/python tools/check_translated_template.py template.yaml --output .aws-sam/translated-template.json
+	$(CHECKOV_VENV)/bin/python tools/checkov_scan.py .aws-sam/translated-template.json
 
 build: $(SAM_VENV)/.installed ## sam build (no container)
 	$(SAM) build --template template.yaml --region $(REGION) --parallel --cached
@@ -70,9 +77,10 @@ build: $(SAM_VENV)/.installed ## sam build (no container)
 bench: $(VENV)/.installed ## Print import-time, API-call and throughput figures
 	$(BIN)/python benchmarks/run.py
 
-lock: ## Re-pin both environments from their current contents
+lock: ## Re-pin the three environments from their current contents
 	$(BIN)/pip freeze --exclude-editable | sed '1i # Fully pinned development environment (pip freeze). Regenerate with `make lock`.' > requirements-dev.lock
 	$(SAM_VENV)/bin/pip freeze | sed '1i # aws-sam-cli in its own virtualenv. Regenerate with `make lock`.' > requirements-sam.lock
+	$(CHECKOV_VENV)/bin/pip freeze | sed '1i # checkov in its own virtualenv (make validate scans the translated template). Regenerate with `make lock`.' > requirements-checkov.lock
 
 clean: ## Remove build output and the local stack's files
 	rm -rf .aws-sam .local build *.egg-info

@@ -28,7 +28,7 @@ import botocore.loaders
 import botocore.session
 from moto import mock_aws
 
-from . import auth, function_logs, iam, moto_patches
+from . import auth, function_logs, iam, moto_patches, ses_sending
 from .auth import JwtAuthorizer
 from .clock import Clock
 from .dispatcher import Dispatcher
@@ -156,6 +156,7 @@ class LocalStack:
         )
         self._mock = mock_aws()
         self._mock.start()
+        ses_sending.install()
         self._session = _new_session(self.region)
         return str(self.client("sts").get_caller_identity()["Account"])
 

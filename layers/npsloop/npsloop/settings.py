@@ -37,6 +37,7 @@ class Settings(BaseModel):
     alerts_topic_arn: str | None = None
     export_bucket: str | None = None
     pseudonym_secret_id: str | None = None
+    pause_on_alarms: str | None = None  # the guard's alarm names, comma-separated
 
     @field_validator("public_base_url")
     @classmethod
