@@ -47,6 +47,7 @@ local: $(VENV)/.installed ## Start the local stack and keep it running
 
 test: lint validate build $(VENV)/.installed /usr/bin/chromium ## Every check and every test tier
 	$(BIN)/pytest
+	$(BIN)/python tools/iam_report.py template.yaml
 
 unit: $(VENV)/.installed ## Unit tests only
 	$(BIN)/pytest tests/unit
@@ -65,11 +66,12 @@ fmt: $(VENV)/.installed ## Format and fix what ruff can
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-validate: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## sam validate --lint, cfn-lint, cfn-lint and checkov of the translated template
+validate: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## sam validate --lint, cfn-lint, cfn-lint and checkov of the translated template, IAM report
 	$(SAM) validate --lint --region $(REGION) --template template.yaml
 	$(BIN)/cfn-lint template.yaml
 	$(SAM_VENV)/bin/python tools/check_translated_template.py template.yaml --output .aws-sam/translated-template.json
 	$(CHECKOV_VENV)/bin/python tools/checkov_scan.py .aws-sam/translated-template.json
+	$(BIN)/python tools/iam_report.py template.yaml
 
 build: $(SAM_VENV)/.installed ## sam build (no container)
 	$(SAM) build --template template.yaml --region $(REGION) --parallel --cached

@@ -1,7 +1,7 @@
 """A reputation alarm pauses email sending, through the local stack built from template.yaml.
 
 CloudWatch does not run locally, so the test publishes the notification an alarm's SNS action
-publishes (events/cloudwatch-alarm-ses-bounce-rate.json, with this stack's alarm name and topic) to
+publishes (events/sns-cloudwatch-alarm-ses-bounce-rate.json, with this stack's alarm name and topic) to
 the alarm topic; the template's SNS subscription carries it to GuardFunction, which pauses the
 configuration set, and SES (emulated: npsloop_local.ses_sending) then refuses sends through it.
 """
@@ -19,7 +19,7 @@ RAW = b"From: surveys@example.com\r\nTo: jane.doe@example.org\r\nSubject: How di
 
 
 def alarm_message(stack, alarm_logical_id: str, state: str) -> str:
-    record = load_event("cloudwatch-alarm-ses-bounce-rate.json")["Records"][0]["Sns"]
+    record = load_event("sns-cloudwatch-alarm-ses-bounce-rate.json")["Records"][0]["Sns"]
     alarm = json.loads(record["Message"])
     alarm.update(AlarmName=stack.physical_id(alarm_logical_id), NewStateValue=state, AWSAccountId="123456789012")
     return json.dumps(alarm)

@@ -16,7 +16,7 @@ from tests.conftest import EVENTS, ROOT, load_event
 AWS_SAMPLES = ROOT / "tests" / "fixtures" / "aws"
 BUSINESS_EVENTS = sorted(
     p.name for p in EVENTS.glob("*.json") if not p.name.startswith(("respond", "unsubscribe", "ses-", "sns-"))
-)  # ses-*/sns-*: SES reports via SNS (tests/unit/test_delivery.py)
+)  # ses-*/sns-*: SES reports and alarms via SNS (test_delivery.py, test_sending_guard.py)
 HTTP_EVENTS = sorted(p.name for p in EVENTS.glob("*.json") if p.name.startswith(("respond", "unsubscribe")))
 
 

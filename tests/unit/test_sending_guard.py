@@ -1,6 +1,6 @@
 """The sending guard: which alarm notifications pause email sending, and that replays are harmless.
 
-The notifications are the real shape (events/cloudwatch-alarm-ses-bounce-rate.json: a Lambda SNS
+The notifications are the real shape (events/sns-cloudwatch-alarm-ses-bounce-rate.json: a Lambda SNS
 event whose Message is the JSON a CloudWatch alarm's SNS action publishes).
 """
 
@@ -36,7 +36,7 @@ class ConfigurationSet(SendingSwitch):
 
 
 def alarm_event(**changes: object) -> dict:
-    event = copy.deepcopy(load_event("cloudwatch-alarm-ses-bounce-rate.json"))
+    event = copy.deepcopy(load_event("sns-cloudwatch-alarm-ses-bounce-rate.json"))
     message = json.loads(event["Records"][0]["Sns"]["Message"])
     message.update(changes)
     event["Records"][0]["Sns"]["Message"] = json.dumps(message)
@@ -54,7 +54,7 @@ def guard(config_set) -> SendingGuard:
 
 
 def test_the_sample_is_a_cloudwatch_alarm_notification():
-    message = load_event("cloudwatch-alarm-ses-bounce-rate.json")["Records"][0]["Sns"]["Message"]
+    message = load_event("sns-cloudwatch-alarm-ses-bounce-rate.json")["Records"][0]["Sns"]["Message"]
     alarm = parse_alarm(message)
     assert (alarm.alarm_name, alarm.new_state.value, alarm.old_state.value) == (BOUNCE_ALARM, "ALARM", "OK")
 
