@@ -34,7 +34,7 @@ def render(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, dict) and len(value) == 1:
-        (function, arg), = value.items()
+        ((function, arg),) = value.items()
         if function == "Ref":
             return str(arg)
         if function == "Fn::GetAtt":
