@@ -199,3 +199,28 @@ def test_an_unsubscribe_link_works_even_if_its_invitation_was_later_recorded_as_
 
     assert page.status == 200
     assert store.profiles["C-100234"].email_unsubscribed_at is not None
+
+
+@pytest.mark.parametrize(
+    ("reason", "answerable"),
+    [("UnconfirmedSend", True), ("MessageRejected", False)],
+)
+def test_a_failed_invitation_is_answerable_only_when_its_send_was_unconfirmed(
+    respond, store, keys, sent, reason, answerable
+):
+    # GIVEN a sent invitation later recorded as failed: by the invite sweep (the send was unknown,
+    # SES may have delivered it) or by the mail provider refusing it for good
+    token, _ = tokens(keys, store, sent)
+    store.invitations[sent] = store.invitations[sent].model_copy(update={"status": "failed", "failure_reason": reason})
+
+    # WHEN the customer follows the response link
+    if answerable:
+        page = respond.submit(token, "score=8", action=token)
+        # THEN an unconfirmed send takes the answer: the email most likely went out
+        assert page.status == 200
+        assert store.responses[sent].score == 8
+    else:
+        # THEN a refused one is unknown, as a link no email carried
+        with pytest.raises(UnknownInvitation):
+            respond.submit(token, "score=8", action=token)
+        assert store.responses == {}

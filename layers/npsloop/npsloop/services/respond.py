@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from npsloop.clock import Clock
-from npsloop.domain.invitations import Invitation, InvitationStatus
+from npsloop.domain.invitations import UNCONFIRMED_SEND, Invitation, InvitationStatus
 from npsloop.domain.links import LinkPurpose, verify
 from npsloop.domain.programs import ProgramCatalogue
 from npsloop.domain.responses import MAX_COMMENT_LENGTH, Answer, InvalidAnswer, parse_comment, parse_score
@@ -117,7 +117,8 @@ class RespondService:
         if invitation is None:
             raise UnknownInvitation(claims.invitation_id)
         # A verified unsubscribe link always works: whatever was recorded later, an email carried it.
-        if purpose is LinkPurpose.RESPOND and invitation.status in {InvitationStatus.SKIPPED, InvitationStatus.FAILED}:
+        # So does an answer to an invitation the sweep failed as unconfirmed: SES may well have sent it.
+        if purpose is LinkPurpose.RESPOND and _never_sent(invitation):
             raise UnknownInvitation(claims.invitation_id)
         return invitation
 
@@ -167,3 +168,10 @@ def parse_form(body: str | None) -> dict[str, str]:
 def describe_invalid_answer(exc: InvalidAnswer, locale: str) -> str:
     template = strings(locale)["reason"].get(exc.code)
     return template.format(**exc.params) if template else exc.reason
+
+
+def _never_sent(invitation: Invitation) -> bool:
+    """Skipped, or refused for good by the mail provider: no email can have carried its links."""
+    if invitation.status == InvitationStatus.SKIPPED:
+        return True
+    return invitation.status == InvitationStatus.FAILED and invitation.failure_reason != UNCONFIRMED_SEND
