@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 
+from npsloop_local.metering import AwsMeter
 from tests.fakes_cases import response_image, stream_record
 from tests.stream_records import batch
 from tests.unit.test_cursors import forged_cursors
@@ -104,6 +105,7 @@ def api(stack, method: str, path: str, sub: str, query: dict[str, str] | None = 
 
 
 def test_a_detractor_in_the_table_opens_a_case_alerts_and_tells_the_bus_once(stack, table, capture, clock):
+    meter = AwsMeter().install()  # before the function's first client: clients copy the session's hooks
     image = response_image("inv-int-1", score=2, comment="Reklamacja odrzucona", created_at=clock.now())
     write_response(table, image)
     stack.drain()
@@ -124,8 +126,14 @@ def test_a_detractor_in_the_table_opens_a_case_alerts_and_tells_the_bus_once(sta
     assert {e["source"] for e in events} == {"npsloop"}
     assert len(stack.outbox_messages()) == 2  # mazowieckie routes to "both": an email per alert
 
-    # Lambda redelivers the batch: nothing new anywhere.
+    # Lambda redelivers the batch: nothing new anywhere, and each done step is known from its failed
+    # claim alone (the claim put returns the item in the way: no read after it).
+    meter.reset()
     result = stack.invoke("AlertFunction", batch(stream_record(image)))
+    calls = meter.snapshot()[0]
+    meter.uninstall()
+    # three claims refused (case, detractor, keyword) and the cluster window's mark and count
+    assert calls == {"dynamodb:PutItem": 4, "dynamodb:Query": 1}
     stack.drain()
     assert result == {"batchItemFailures": []}
     assert capture.alerts() == [] and capture.events() == []
@@ -245,7 +253,6 @@ def test_case_list_cursors_page_when_genuine_and_every_forged_one_is_a_400(stack
 
 def test_one_sweep_reads_the_work_due_index_once_and_works_exactly_the_due_cases(stack, table, capture, clock):
     from npsloop.adapters.dynamodb_cases import DynamoCases
-    from npsloop_local.metering import AwsMeter
     from tests.unit.test_case_lifecycle import S, at_status, new_case
 
     # GIVEN a week after the cases were opened (their SLAs ran out on Tuesday), one case of each kind
@@ -300,3 +307,26 @@ def test_one_sweep_reads_the_work_due_index_once_and_works_exactly_the_due_cases
     assert [e["detail"]["case_id"] for e in capture.events() if e["detail-type"] == "CaseClosed"] == [
         "due-closed-event"
     ]
+
+
+def test_a_stale_case_save_reports_the_stored_version_from_its_failed_write_alone(stack, table):
+    import boto3
+
+    from npsloop.adapters.dynamodb_cases import DynamoCases
+    from npsloop.ports.cases import VersionConflict
+    from tests.unit.test_case_lifecycle import S, move, new_case
+
+    meter = AwsMeter().install()
+    cases = DynamoCases(table.name, client=boto3.client("dynamodb"))  # a client made after the meter
+    case = new_case()
+    cases.create(case)
+    cases.save(move(case, S.IN_PROGRESS), expected_version=1)
+
+    meter.reset()
+    with pytest.raises(VersionConflict) as conflict:
+        cases.save(move(case, S.IN_PROGRESS), expected_version=1)  # read at version 1; it is at 2 now
+    calls = meter.snapshot()[0]
+    meter.uninstall()
+
+    assert conflict.value.current == 2
+    assert calls == {"dynamodb:PutItem": 1}

@@ -112,12 +112,12 @@ class DynamoCases(AlertClaims, StoreWindows, CaseRepository):
                 ConditionExpression="attribute_not_exists(pk) OR (#status = :pending AND lease_until_epoch < :now)",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={":pending": {"S": PENDING}, ":now": {"N": str(_epoch(now))}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",  # the claim that stood in the way, without a read
             )
         except ClientError as exc:
             if not _is_conditional_failure(exc):
                 raise StorageError(str(exc)) from exc
-            current = self._get(_marshal(key))
-            done = current is not None and current.get("status", {}).get("S") == SENT
+            done = exc.response.get("Item", {}).get("status", {}).get("S") == SENT
             return StepClaim.DONE if done else StepClaim.IN_FLIGHT
         return StepClaim.CLAIMED
 
@@ -220,12 +220,13 @@ class DynamoCases(AlertClaims, StoreWindows, CaseRepository):
                 Item=_case_item(case),
                 ConditionExpression="version = :expected",
                 ExpressionAttributeValues={":expected": {"N": str(expected_version)}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if not _is_conditional_failure(exc):
                 raise StorageError(str(exc)) from exc
-            current = self.get(case.case_id)
-            raise VersionConflict(case.case_id, current.version if current else None) from exc
+            current = exc.response.get("Item", {}).get("version", {}).get("N")
+            raise VersionConflict(case.case_id, int(current) if current else None) from exc
 
     def closed_event_sent(self, case: Case) -> None:
         sent = case.model_copy(update={"closed_event_pending": False})
