@@ -295,6 +295,7 @@ def main() -> None:
     api_costs()
     demo_throughput()
     stream_consumers_and_score_api()
+    __import__("calls_per_event").report()  # benchmarks/calls_per_event.py (this script's directory is on the path)
 
 
 if __name__ == "__main__":

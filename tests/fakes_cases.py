@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from npsloop.domain.cases import Case, CaseStatus
+from npsloop.domain.cases import Case
 from npsloop.ports.cases import (
     AlertClaims,
     AlertTopic,
@@ -20,7 +20,6 @@ from npsloop.ports.cases import (
     StoreWindows,
     TopicMessage,
     VersionConflict,
-    WorkQueue,
 )
 from tests.stream_records import lambda_record
 
@@ -99,17 +98,8 @@ class InMemoryCases(AlertClaims, StoreWindows, CaseRepository):
             if current is not None and current.version == case.version:
                 self.cases[case.case_id] = current.model_copy(update={"closed_event_pending": False})
 
-    def due(self, queue: WorkQueue, now: datetime, limit: int) -> list[str]:
-        statuses = {
-            WorkQueue.SLA: (CaseStatus.OPEN, CaseStatus.IN_PROGRESS),
-            WorkQueue.RETRY: (CaseStatus.UNREACHABLE,),
-            WorkQueue.CLOSED_EVENT: (CaseStatus.RESOLVED, CaseStatus.CLOSED),
-        }[queue]
-        due = [
-            (c.due_at(), c.case_id)
-            for c in self.cases.values()
-            if c.status in statuses and c.due_at() is not None and c.due_at() <= now
-        ]
+    def due(self, now: datetime, limit: int) -> list[str]:
+        due = [(c.due_at(), c.case_id) for c in self.cases.values() if c.due_at() is not None and c.due_at() <= now]
         return [case_id for _, case_id in sorted(due)][:limit]
 
     def find(self, query: CaseQuery) -> CasePage:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 
+from npsloop_local.metering import AwsMeter
 from tests.fakes_cases import response_image, stream_record
 from tests.stream_records import batch
 from tests.unit.test_cursors import forged_cursors
@@ -104,6 +105,7 @@ def api(stack, method: str, path: str, sub: str, query: dict[str, str] | None = 
 
 
 def test_a_detractor_in_the_table_opens_a_case_alerts_and_tells_the_bus_once(stack, table, capture, clock):
+    meter = AwsMeter().install()  # before the function's first client: clients copy the session's hooks
     image = response_image("inv-int-1", score=2, comment="Reklamacja odrzucona", created_at=clock.now())
     write_response(table, image)
     stack.drain()
@@ -124,8 +126,14 @@ def test_a_detractor_in_the_table_opens_a_case_alerts_and_tells_the_bus_once(sta
     assert {e["source"] for e in events} == {"npsloop"}
     assert len(stack.outbox_messages()) == 2  # mazowieckie routes to "both": an email per alert
 
-    # Lambda redelivers the batch: nothing new anywhere.
+    # Lambda redelivers the batch: nothing new anywhere, and each done step is known from its failed
+    # claim alone (the claim put returns the item in the way: no read after it).
+    meter.reset()
     result = stack.invoke("AlertFunction", batch(stream_record(image)))
+    calls = meter.snapshot()[0]
+    meter.uninstall()
+    # three claims refused (case, detractor, keyword) and the cluster window's mark and count
+    assert calls == {"dynamodb:PutItem": 4, "dynamodb:Query": 1}
     stack.drain()
     assert result == {"batchItemFailures": []}
     assert capture.alerts() == [] and capture.events() == []
@@ -186,7 +194,8 @@ def test_the_case_api_lists_reads_and_updates_a_case_and_announces_its_closing(s
     (closed,) = [e for e in capture.events() if e["detail-type"] == "CaseClosed"]
     assert (closed["detail"]["event_id"], closed["detail"]["status"]) == ("npsloop:CaseClosed:inv-api", "resolved")
     assert closed["detail"]["case_url"] == f"{stack.base_url}/api/cases/inv-api"  # from the request: no cycle
-    assert table.get("CASE#inv-api", "CASE")["gsi3sk"]["S"].startswith("~")  # off the sweep's queue
+    assert table.get("CASE#inv-api", "CASE")["gsi3sk"]["S"].startswith("~")  # listed as nothing due
+    assert "gsi4pk" not in table.get("CASE#inv-api", "CASE")  # off the sweep's work-due index
 
 
 def test_the_sweep_escalates_an_overdue_case_once_when_the_schedule_fires(stack, table, capture, clock):
@@ -240,3 +249,84 @@ def test_case_list_cursors_page_when_genuine_and_every_forged_one_is_a_400(stack
     answers = [api(stack, "GET", "/api/cases", "u-anna.nowak", {**query, "next": bad}) for bad in forged]
     assert {status for status, _ in answers} == {400}
     assert all(body["error"] == "invalid_cursor" and body["message"].startswith("next: ") for _, body in answers)
+
+
+def test_one_sweep_reads_the_work_due_index_once_and_works_exactly_the_due_cases(stack, table, capture, clock):
+    from npsloop.adapters.dynamodb_cases import DynamoCases
+    from tests.unit.test_case_lifecycle import S, at_status, new_case
+
+    # GIVEN a week after the cases were opened (their SLAs ran out on Tuesday), one case of each kind
+    now = clock.now() + timedelta(days=7)
+    clock.set(now)
+    later = now + timedelta(days=1)
+
+    def kind(case_id: str, case):
+        return case.model_copy(update={"case_id": case_id, "invitation_id": case_id})
+
+    cases = [
+        kind("due-open", new_case()),  # SLA ran out: escalate
+        kind("due-in-progress", at_status(S.IN_PROGRESS)),  # SLA ran out: escalate
+        kind("due-retry", at_status(S.UNREACHABLE).model_copy(update={"retry_at": now - timedelta(hours=1)})),
+        kind("due-closed-event", at_status(S.RESOLVED)),  # CaseClosed never confirmed: resend
+        kind("not-due-open", new_case().model_copy(update={"sla_due_at": later})),
+        kind("not-due-retry", at_status(S.UNREACHABLE).model_copy(update={"retry_at": later})),
+        kind("escalated", new_case().escalate(now - timedelta(days=1))),
+        kind("contacted", at_status(S.CONTACTED)),
+        kind("closed", at_status(S.CLOSED).model_copy(update={"closed_event_pending": False})),
+    ]
+    repository = DynamoCases(table.name, client=table.client)
+    for case in cases:
+        assert repository.create(case)
+    before = {c.case_id: table.get(f"CASE#{c.case_id}", "CASE") for c in cases}
+    assert {k for k, item in before.items() if "gsi4pk" in item} == {
+        "due-open", "due-in-progress", "due-retry", "due-closed-event", "not-due-open", "not-due-retry"
+    }  # fmt: skip
+
+    # WHEN the schedule fires the sweep once, with every AWS call of the function counted
+    meter = AwsMeter().install()
+    try:
+        done = stack.invoke("CasesFunction", {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}})
+        calls = meter.snapshot()[0]
+    finally:
+        meter.uninstall()
+
+    # THEN one Query read the due cases, and the due cases were worked: nothing else was touched
+    assert calls["dynamodb:Query"] == 1
+    assert done == {"escalated": 2, "reopened": 1, "closed_events": 1, "conflicts": 0, "failed": 0}
+    after = {c.case_id: table.get(f"CASE#{c.case_id}", "CASE") for c in cases}
+    changed = {k for k in after if after[k] != before[k]}
+    assert changed == {"due-open", "due-in-progress", "due-retry", "due-closed-event"}
+    assert {k for k in changed if "escalated_at" in after[k]} == {"due-open", "due-in-progress"}
+    assert after["due-retry"]["status"]["S"] == "in_progress"
+    assert after["due-closed-event"]["closed_event_pending"]["BOOL"] is False
+    # the worked cases left the work-due index; the ones not yet due wait in it
+    assert {k for k, item in after.items() if "gsi4pk" in item} == {"not-due-open", "not-due-retry"}
+    stack.drain()
+    notices = sorted((a["attributes"]["kind"], a["body"]["case_id"]) for a in capture.alerts())
+    assert notices == [("escalation", "due-in-progress"), ("escalation", "due-open"), ("retry", "due-retry")]
+    assert [e["detail"]["case_id"] for e in capture.events() if e["detail-type"] == "CaseClosed"] == [
+        "due-closed-event"
+    ]
+
+
+def test_a_stale_case_save_reports_the_stored_version_from_its_failed_write_alone(stack, table):
+    import boto3
+
+    from npsloop.adapters.dynamodb_cases import DynamoCases
+    from npsloop.ports.cases import VersionConflict
+    from tests.unit.test_case_lifecycle import S, move, new_case
+
+    meter = AwsMeter().install()
+    cases = DynamoCases(table.name, client=boto3.client("dynamodb"))  # a client made after the meter
+    case = new_case()
+    cases.create(case)
+    cases.save(move(case, S.IN_PROGRESS), expected_version=1)
+
+    meter.reset()
+    with pytest.raises(VersionConflict) as conflict:
+        cases.save(move(case, S.IN_PROGRESS), expected_version=1)  # read at version 1; it is at 2 now
+    calls = meter.snapshot()[0]
+    meter.uninstall()
+
+    assert conflict.value.current == 2
+    assert calls == {"dynamodb:PutItem": 1}

@@ -90,14 +90,14 @@ def test_an_index_query_needs_the_index_in_the_roles_resources(stack):
         "ExpressionAttributeValues": {":v": {"S": "x"}},
     }
 
-    # GIVEN the cases role, which may query GSI3 only
+    # GIVEN the cases role, which may query the work-due index (GSI4) only
     with stack.authorizer.acting_as("CasesFunction"):
-        dynamodb.query(IndexName="GSI3", ExpressionAttributeNames={"#k": "gsi3pk"}, **query)
+        dynamodb.query(IndexName="GSI4", ExpressionAttributeNames={"#k": "gsi4pk"}, **query)
         with pytest.raises(ClientError) as error:
-            dynamodb.query(IndexName="GSI1", ExpressionAttributeNames={"#k": "gsi1pk"}, **query)
+            dynamodb.query(IndexName="GSI3", ExpressionAttributeNames={"#k": "gsi3pk"}, **query)
 
-    # THEN GSI1 is refused on its own ARN
-    assert f"dynamodb:Query on resource: {TABLE_ARN}/index/GSI1" in str(error.value)
+    # THEN GSI3 is refused on its own ARN
+    assert f"dynamodb:Query on resource: {TABLE_ARN}/index/GSI3" in str(error.value)
     stack.authorizer.denied.clear()
 
 

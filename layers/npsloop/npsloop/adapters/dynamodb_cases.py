@@ -3,11 +3,12 @@
 Items (docs/data-model.md):
 - alert claim ``INV#<invitation>`` / ``ALERT#<rule id>`` (and ``OPENED#CASE`` for the case), entity ``alert``;
 - detractor mark ``DETR#<store>`` / ``<at ISO>#<invitation>`` with a TTL, and ``DETR#<store>`` / ``CLUSTER``;
-- case ``CASE#<id>`` / ``CASE``, entity ``case``, indexed three ways:
+- case ``CASE#<id>`` / ``CASE``, entity ``case``, indexed four ways:
   GSI1 ``OWNER#<owner id>`` and GSI2 ``STORE#<store>``, both sorted ``<status>#<SLA due>#<id>``;
-  GSI3 ``CASES#<status>`` sorted by when the sweep has work: ``<due ISO>#<id>`` (a digit first) while
-  something is due, ``!<SLA due>#<id>`` for an escalated open case (first in lists, never swept) and
-  ``~<SLA due>#<id>`` when nothing is due. The sweep reads ``BETWEEN "0" AND <now>``: only due items.
+  GSI3 ``CASES#<status>`` (the API's list by status) sorted ``<due ISO>#<id>`` while something is due,
+  ``!<SLA due>#<id>`` for an escalated open case (first in lists) and ``~<SLA due>#<id>`` when nothing is;
+  GSI4, sparse and keys only, the sweep's work-due index: ``CASES#due`` / ``<due ISO>#<id>`` only while
+  the sweep has work for the case (``Case.due_at``), absent otherwise. The sweep reads ``<= <now>``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from npsloop.adapters.dynamodb_table import (
     _marshal,
     _unmarshal,
 )
-from npsloop.domain.cases import Case, CaseStatus
+from npsloop.domain.cases import Case
 from npsloop.ports.cases import (
     AlertClaims,
     CasePage,
@@ -36,18 +37,13 @@ from npsloop.ports.cases import (
     StepClaim,
     StoreWindows,
     VersionConflict,
-    WorkQueue,
 )
 
 CASE_SK = "CASE"
 CLUSTER_SK = "CLUSTER"
 PENDING, SENT = "pending", "sent"
 NOT_DUE_PREFIX, ESCALATED_PREFIX = "~", "!"
-QUEUE_PARTITIONS: dict[WorkQueue, tuple[CaseStatus, ...]] = {
-    WorkQueue.SLA: (CaseStatus.OPEN, CaseStatus.IN_PROGRESS),
-    WorkQueue.RETRY: (CaseStatus.UNREACHABLE,),
-    WorkQueue.CLOSED_EVENT: (CaseStatus.RESOLVED, CaseStatus.CLOSED),
-}
+WORK_DUE = "CASES#due"  # GSI4's one partition: every case the sweep has work for
 _INDEX_KEYS = {"GSI1": ("gsi1pk", "gsi1sk"), "GSI2": ("gsi2pk", "gsi2sk"), "GSI3": ("gsi3pk", "gsi3sk")}
 
 
@@ -79,6 +75,9 @@ def _case_item(case: Case) -> dict[str, Any]:
         gsi3pk=f"CASES#{case.status.value}",
         gsi3sk=_queue_sort_key(case),
     )
+    due = case.due_at()
+    if due is not None:  # a put replaces the item: without these the case leaves the work-due index
+        document.update(gsi4pk=WORK_DUE, gsi4sk=f"{_iso(due)}#{case.case_id}")
     return _marshal(document)
 
 
@@ -113,12 +112,12 @@ class DynamoCases(AlertClaims, StoreWindows, CaseRepository):
                 ConditionExpression="attribute_not_exists(pk) OR (#status = :pending AND lease_until_epoch < :now)",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={":pending": {"S": PENDING}, ":now": {"N": str(_epoch(now))}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",  # the claim that stood in the way, without a read
             )
         except ClientError as exc:
             if not _is_conditional_failure(exc):
                 raise StorageError(str(exc)) from exc
-            current = self._get(_marshal(key))
-            done = current is not None and current.get("status", {}).get("S") == SENT
+            done = exc.response.get("Item", {}).get("status", {}).get("S") == SENT
             return StepClaim.DONE if done else StepClaim.IN_FLIGHT
         return StepClaim.CLAIMED
 
@@ -221,12 +220,13 @@ class DynamoCases(AlertClaims, StoreWindows, CaseRepository):
                 Item=_case_item(case),
                 ConditionExpression="version = :expected",
                 ExpressionAttributeValues={":expected": {"N": str(expected_version)}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if not _is_conditional_failure(exc):
                 raise StorageError(str(exc)) from exc
-            current = self.get(case.case_id)
-            raise VersionConflict(case.case_id, current.version if current else None) from exc
+            current = exc.response.get("Item", {}).get("version", {}).get("N")
+            raise VersionConflict(case.case_id, int(current) if current else None) from exc
 
     def closed_event_sent(self, case: Case) -> None:
         sent = case.model_copy(update={"closed_event_pending": False})
@@ -234,7 +234,7 @@ class DynamoCases(AlertClaims, StoreWindows, CaseRepository):
             self._client.update_item(
                 TableName=self._table,
                 Key=case_key(case.case_id),
-                UpdateExpression="SET closed_event_pending = :false, gsi3sk = :sk",
+                UpdateExpression="SET closed_event_pending = :false, gsi3sk = :sk REMOVE gsi4pk, gsi4sk",
                 ConditionExpression="version = :version AND closed_event_pending = :true",
                 ExpressionAttributeValues={
                     ":false": {"BOOL": False},
@@ -244,27 +244,21 @@ class DynamoCases(AlertClaims, StoreWindows, CaseRepository):
                 },
             )
 
-    def due(self, queue: WorkQueue, now: datetime, limit: int) -> list[str]:
+    def due(self, now: datetime, limit: int) -> list[str]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "GSI4",
+            "KeyConditionExpression": "gsi4pk = :pk AND gsi4sk <= :to",
+            "ExpressionAttributeValues": {":pk": {"S": WORK_DUE}, ":to": {"S": f"{_iso(now)}#~"}},
+        }
         ids: list[str] = []
-        for status in QUEUE_PARTITIONS[queue]:
-            request: dict[str, Any] = {
-                "TableName": self._table,
-                "IndexName": "GSI3",
-                "KeyConditionExpression": "gsi3pk = :pk AND gsi3sk BETWEEN :from AND :to",
-                "ExpressionAttributeValues": {
-                    ":pk": {"S": f"CASES#{status.value}"},
-                    ":from": {"S": "0"},
-                    ":to": {"S": f"{_iso(now)}#~"},
-                },
-                "ProjectionExpression": "case_id",
-            }
-            while len(ids) < limit:
-                request["Limit"] = limit - len(ids)
-                page = self._query(request)
-                ids.extend(item["case_id"]["S"] for item in page.get("Items", []))
-                if not page.get("LastEvaluatedKey"):
-                    break
-                request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        while len(ids) < limit:
+            request["Limit"] = limit - len(ids)
+            page = self._query(request)
+            ids.extend(item["pk"]["S"].removeprefix("CASE#") for item in page.get("Items", []))
+            if not page.get("LastEvaluatedKey"):
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return ids[:limit]
 
     def find(self, query: CaseQuery) -> CasePage:

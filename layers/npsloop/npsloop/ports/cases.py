@@ -75,6 +75,8 @@ class CasePage:
 
 
 class WorkQueue(StrEnum):
+    """The kinds of work the sweep does (``Case.work_due``); one "work due" index holds them all."""
+
     SLA = "sla"  # open / in_progress, SLA clock running, not yet escalated
     RETRY = "retry"  # unreachable, retry due
     CLOSED_EVENT = "closed_event"  # resolved / closed, CaseClosed not yet confirmed on the bus
@@ -97,8 +99,8 @@ class CaseRepository(ABC):
         """Clear the outbox flag of a final case (no version change: it is not a change of the case)."""
 
     @abstractmethod
-    def due(self, queue: WorkQueue, now: datetime, limit: int) -> list[str]:
-        """Ids of cases with work due at or before ``now`` in that queue, oldest first."""
+    def due(self, now: datetime, limit: int) -> list[str]:
+        """Ids of cases with work of any kind due at or before ``now`` (``Case.due_at``), oldest first."""
 
     @abstractmethod
     def find(self, query: CaseQuery) -> CasePage: ...

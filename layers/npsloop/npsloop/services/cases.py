@@ -2,7 +2,8 @@
 
 The sweep escalates overdue cases to the owner's manager (once: ``escalated_at`` takes the case off
 the work queue), reopens unreachable cases whose retry day has come, and publishes ``CaseClosed``
-events the API could not confirm.
+events the API could not confirm. It finds them with one read of the sparse work-due index (a case
+is in it only while the sweep has something to do for it: ``Case.due_at``), oldest first.
 
 Each notice is claimed first (``npsloop.services.steps.once``: a conditional write of
 ``INV#<id>`` / ``NOTICE#ESCALATION`` or ``NOTICE#RETRY#<n>``), then sent, then the case is saved. A
@@ -39,13 +40,24 @@ from npsloop.ports.cases import (
 )
 from npsloop.services.steps import StepInFlight, once
 
-SWEEP_LIMIT = 500  # per queue and tick; the rest waits 15 minutes
+SWEEP_LIMIT = 500  # due cases per tick, oldest first (about 5 calls each); the rest waits 15 minutes
 ESCALATION_NOTICE = "NOTICE#ESCALATION"
 
 
 def retry_notice_step(case: Case) -> str:
     """One retry notice per reopening: the n-th reopening of a case has its own claim."""
     return f"NOTICE#RETRY#{case.retry_count + 1}"
+
+
+def work_due(case: Case, now: datetime) -> WorkQueue | None:
+    """What the sweep has to do for ``case`` at ``now``, if anything."""
+    if case.closed_event_pending:
+        return WorkQueue.CLOSED_EVENT
+    if case.overdue(now):
+        return WorkQueue.SLA
+    if case.retry_due(now):
+        return WorkQueue.RETRY
+    return None
 
 
 class SweepIncomplete(RuntimeError):
@@ -197,28 +209,29 @@ class CaseService:
 
     # -- the sweep -------------------------------------------------------------------------------
     def sweep(self) -> dict[str, int]:
+        """One read of the work-due index, then each due case, oldest first, read again and worked."""
         now = self._clock.now()
         done = {"escalated": 0, "reopened": 0, "closed_events": 0, "conflicts": 0, "failed": 0}
-        steps: dict[WorkQueue, Callable[[Case], str | None]] = {
-            WorkQueue.SLA: lambda case: self._escalate(case, now) if case.overdue(now) else None,
-            WorkQueue.RETRY: lambda case: self._reopen(case, now) if case.retry_due(now) else None,
-            WorkQueue.CLOSED_EVENT: lambda case: self._resend_closed(case) if case.closed_event_pending else None,
+        steps: dict[WorkQueue, Callable[[Case], str]] = {
+            WorkQueue.SLA: lambda case: self._escalate(case, now),
+            WorkQueue.RETRY: lambda case: self._reopen(case, now),
+            WorkQueue.CLOSED_EVENT: self._resend_closed,
         }
-        for queue, step in steps.items():
-            for case_id in self._cases.due(queue, now, SWEEP_LIMIT):
-                try:
-                    case = self._cases.get(case_id)
-                    outcome = step(case) if case is not None else None
-                except StepInFlight:
-                    outcome = "conflicts"  # another sweep is sending this notice: the next tick decides
-                except Exception as exc:  # one case must not stop the others
-                    logger.warning(
-                        "case sweep failed for a case", case_id=case_id, queue=queue.value, error=type(exc).__name__
-                    )
-                    count("CaseSweepFailures", queue=queue.value, error=type(exc).__name__)
-                    outcome = "failed"
-                if outcome is not None:
-                    done[outcome] += 1
+        for case_id in self._cases.due(now, SWEEP_LIMIT):
+            queue: WorkQueue | None = None
+            try:
+                case = self._cases.get(case_id)  # the index lags the table: decide on the case itself
+                queue = work_due(case, now) if case is not None else None
+                outcome = steps[queue](case) if case is not None and queue is not None else None
+            except StepInFlight:
+                outcome = "conflicts"  # another sweep is sending this notice: the next tick decides
+            except Exception as exc:  # one case must not stop the others
+                kind = queue.value if queue else "read"
+                logger.warning("case sweep failed for a case", case_id=case_id, queue=kind, error=type(exc).__name__)
+                count("CaseSweepFailures", queue=kind, error=type(exc).__name__)
+                outcome = "failed"
+            if outcome is not None:
+                done[outcome] += 1
         logger.info("case sweep", **done)
         if done["failed"]:
             raise SweepIncomplete(f"{done['failed']} case(s) failed this tick; they stay due: {done}")
