@@ -16,6 +16,7 @@ from typing import Any
 
 from npsloop.adapters.dynamodb_import import DynamoImportWriter
 from npsloop.importing import cli
+from npsloop.services.importing import SourceKind
 from npsloop_local import delighted_export
 from tests.integration.test_alert_cases import Capture
 from tests.stack_support import sent_emails
@@ -69,9 +70,9 @@ def recount(responses: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, 
 
 
 def test_ten_thousand_delighted_responses_aggregate_exactly_and_a_re_import_changes_nothing(stack, tmp_path, clock):
-    # GIVEN a Delighted export of 10,000 responses over the last sixty days
+    # GIVEN a Delighted export of 10,000 responses over the last thirty days (with its people file)
     end = clock.now()
-    export = delighted_export.generate(10_000, end - timedelta(days=60), end - timedelta(hours=1))
+    export = delighted_export.generate(10_000, end - timedelta(days=30), end - timedelta(hours=1))
     files = export.write(tmp_path / "export")
 
     # WHEN it is imported and the stream consumers have run
@@ -80,7 +81,8 @@ def test_ten_thousand_delighted_responses_aggregate_exactly_and_a_re_import_chan
 
     # THEN every response was imported, and the aggregates equal a recount from the file
     assert code == 0
-    assert (summary.total("read"), summary.total("imported"), summary.total("rejected")) == (10_000, 10_000, 0)
+    [responses] = [s for s in summary.sources if s.source.kind is SourceKind.DELIGHTED_RESPONSES]
+    assert (responses.read, responses.imported, responses.rejected) == (10_000, 10_000, 0)
     stored = aggregates(stack)
     assert {key: {k: v for k, v in counts.items() if v} for key, counts in stored.items()} == recount(export.responses)
     assert sum(c["n"] for (pk, _), c in stored.items() if pk.endswith("#all")) == 10_000
@@ -91,7 +93,7 @@ def test_ten_thousand_delighted_responses_aggregate_exactly_and_a_re_import_chan
     stack.drain()
 
     # THEN nothing was written and no aggregate moved
-    assert (again.total("imported"), again.total("skipped")) == (0, 10_000)
+    assert (again.total("imported"), again.total("skipped")) == (0, 10_000)  # people are lookups, never stored
     assert aggregates(stack) == stored
 
 

@@ -226,7 +226,7 @@ class ThrottledClient:
         self.times = times
         self.calls: list[int] = []
 
-    def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803 - boto3's name
+    def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
         requests = RequestItems["t"]
         self.calls.append(len(requests))
         if self.times:
