@@ -446,6 +446,7 @@ class SuppressionReason(StrEnum):
     HARD_BOUNCE = "hard_bounce"
     COMPLAINT = "complaint"
     ACCOUNT_SUPPRESSION_LIST = "account_suppression_list"  # SES refused to send: suppressed account-wide
+    UNSUBSCRIBED = "unsubscribed"  # unsubscribed in a survey tool whose history was imported (npsloop.importing)
 
 
 class Suppression(BaseModel):

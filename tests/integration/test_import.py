@@ -1,0 +1,168 @@
+"""The importer against the local stack: aggregates from imported history, no alerts, suppressions honoured.
+
+The CLI's code writes to the stack's table; ``drain()`` runs the stream consumers as the template
+wires them, so imported answers go through the same score, alert (filtered) and export functions.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from npsloop.adapters.dynamodb_import import DynamoImportWriter
+from npsloop.importing import cli
+from npsloop.services.importing import SourceKind
+from npsloop_local import delighted_export
+from tests.integration.test_alert_cases import Capture
+from tests.stack_support import sent_emails
+
+
+def import_files(stack, tmp_path: Path, files: dict[str, Path], *extra: str):
+    table = stack.outputs["TableName"]
+    argv = ["--table", table, "--quiet", "--checkpoint", str(tmp_path / "cp.json"), "--rejects", str(tmp_path / "rej")]
+    for kind, path in files.items():
+        argv += [f"--{kind}", str(path)]
+    code, summary = cli.run(
+        [*argv, *extra], writer=DynamoImportWriter(table, stack.client("dynamodb")), out=io.StringIO()
+    )
+    assert summary is not None
+    return code, summary
+
+
+def aggregates(stack) -> dict[tuple[str, str], dict[str, int]]:
+    """Every AGG# item: (pk, sk) -> its counters."""
+    client, found = stack.client("dynamodb"), {}
+    kwargs: dict[str, Any] = {"TableName": stack.outputs["TableName"]}
+    while True:
+        page = client.scan(**kwargs)
+        for item in page["Items"]:
+            if item["pk"]["S"].startswith("AGG#"):
+                found[item["pk"]["S"], item["sk"]["S"]] = {
+                    k: int(v["N"]) for k, v in item.items() if "N" in v and (k in {"n", "commented"} or k[1:].isdigit())
+                }
+        if "LastEvaluatedKey" not in page:
+            return found
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def recount(responses: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, int]]:
+    """The same aggregates, counted from the file with plain Python (overall and per store/region/channel)."""
+    programs = {"nps": "post-purchase-nps", "csat": "store-visit-csat", "ces7": "support-ces"}
+    expected: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    for r in responses:
+        program = programs[r["survey_type"]]
+        day = datetime.fromtimestamp(r["created_at"], UTC).date().isoformat()
+        properties = r["person_properties"]
+        keys = [(f"AGG#{program}#all", f"{day}#all")]
+        for dimension, prop in (("store", "Store"), ("region", "Region"), ("channel", "Channel")):
+            if properties.get(prop):
+                keys.append((f"AGG#{program}#{dimension}", f"{day}#{properties[prop]}"))
+        for key in keys:
+            expected[key]["n"] += 1
+            expected[key][f"c{r['score']}"] += 1
+            expected[key]["commented"] += 1 if (r["comment"] or "").strip() else 0
+    return {key: {k: v for k, v in counts.items() if v} for key, counts in expected.items()}
+
+
+def test_ten_thousand_delighted_responses_aggregate_exactly_and_a_re_import_changes_nothing(stack, tmp_path, clock):
+    # GIVEN a Delighted export of 10,000 responses over the last thirty days (with its people file)
+    end = clock.now()
+    export = delighted_export.generate(10_000, end - timedelta(days=30), end - timedelta(hours=1))
+    files = export.write(tmp_path / "export")
+
+    # WHEN it is imported and the stream consumers have run
+    code, summary = import_files(stack, tmp_path, files)
+    stack.drain()
+
+    # THEN every response was imported, and the aggregates equal a recount from the file
+    assert code == 0
+    [responses] = [s for s in summary.sources if s.source.kind is SourceKind.DELIGHTED_RESPONSES]
+    assert (responses.read, responses.imported, responses.rejected) == (10_000, 10_000, 0)
+    stored = aggregates(stack)
+    assert {key: {k: v for k, v in counts.items() if v} for key, counts in stored.items()} == recount(export.responses)
+    assert sum(c["n"] for (pk, _), c in stored.items() if pk.endswith("#all")) == 10_000
+    assert not stack.dead_letters("ScoreDeadLetterQueue") and not stack.dead_letters("ExportDeadLetterQueue")
+
+    # WHEN the same export is imported again
+    code, again = import_files(stack, tmp_path, files)
+    stack.drain()
+
+    # THEN nothing was written and no aggregate moved
+    assert (again.total("imported"), again.total("skipped")) == (0, 10_000)  # people are lookups, never stored
+    assert aggregates(stack) == stored
+
+
+def test_imported_detractors_with_alert_keywords_open_no_case_and_fire_no_alert(stack, table, tmp_path, clock):
+    # GIVEN detractors with alert keywords at stores that route alerts by email and SNS
+    capture = Capture(stack)
+    now = int(clock.now().timestamp())
+    angry = [
+        {
+            "id": f"9{n}",
+            "person": f"7{n}",
+            "survey_type": "nps",
+            "score": 0,
+            "comment": "Reklamacja odrzucona, rezygnuję!" if n % 2 else "I want a refund, cancelling my card",
+            "created_at": now - 3600 * n,
+            "updated_at": now - 3600 * n,
+            "person_properties": {"Customer ID": f"C-9{n}", "Store": "WAW-02", "Region": "mazowieckie"},
+            "notes": [],
+            "tags": [],
+        }
+        for n in range(6)
+    ]
+    path = tmp_path / "angry.json"
+    path.write_text(json.dumps(angry, ensure_ascii=False), encoding="utf-8")
+
+    # WHEN they are imported and the stream consumers have run
+    import_files(stack, tmp_path, {"delighted-responses": path})
+    stack.drain()
+
+    # THEN they are scored, but no alert, no case, no bus event and no email followed
+    assert len(table.items("response")) == 6
+    assert table.get("AGG#post-purchase-nps#store", f"{clock.now().date().isoformat()}#WAW-02") is not None
+    assert capture.alerts() == [] and capture.events() == []
+    assert table.items("case") == []
+    assert not [i for i in table.items() if i["sk"]["S"].startswith("ALERT#")]
+    assert sent_emails(stack) == []
+
+    # AND the same response written live (no "imported" mark) does alert: the filter is what held them back
+    live = {k: v for k, v in table.items("response")[0].items() if k not in {"imported", "source", "source_id"}}
+    live["pk"] = {"S": "INV#live-twin"}
+    live["invitation_id"] = {"S": "live-twin"}
+    table.client.put_item(TableName=table.name, Item=live)
+    stack.drain()
+    assert capture.alerts() != [] and len(table.items("case")) == 1
+
+
+def test_imported_unsubscribes_and_bounces_make_the_invite_skip_those_customers(stack, tmp_path, event):
+    # GIVEN an order for a customer whose address unsubscribed in Delighted, and one whose address bounced
+    files = {
+        "delighted-unsubscribes": tmp_path / "u.json",
+        "delighted-bounces": tmp_path / "b.json",
+    }
+    files["delighted-unsubscribes"].write_text(
+        json.dumps([{"person_id": "1", "email": "Jane.Doe@example.com", "name": "Jane", "unsubscribed_at": 1}]),
+        encoding="utf-8",
+    )
+    files["delighted-bounces"].write_text(
+        json.dumps([{"person_id": "2", "email": "gone@example.com", "name": None, "bounced_at": 2}]), encoding="utf-8"
+    )
+    code, summary = import_files(stack, tmp_path, files)
+    assert code == 0 and summary.total("imported") == 2
+
+    # WHEN their orders arrive
+    first = event("order-completed.json")
+    second = copy.deepcopy(first)
+    second["detail"].update(event_id="evt-ord-other", order_id="ORD-other")
+    second["detail"]["customer"].update(id="C-2", email="gone@example.com")
+    outcomes = [stack.invoke("InviteFunction", e)["outcomes"][0] for e in (first, second)]
+
+    # THEN neither is surveyed
+    assert [(o["result"], o["reason"]) for o in outcomes] == [("skipped", "suppressed"), ("skipped", "suppressed")]
+    assert sent_emails(stack) == []
