@@ -1,7 +1,9 @@
 """The container every function's composition root builds on: the ``component`` cache and ``reset()``.
 
-A component is built once per cold start. Components two or more functions share live here; the
-rest live in their function's module (``npsloop.wiring.<function>``). Tests and the local stack
+A component is built once per cold start. A function's module (``npsloop.wiring.<function>``)
+imports at its top what only that function uses. Components two or more functions share live here
+and import their code inside the factory, so a function loads only the components it builds: the
+cold start of each function pays for its own dependencies only (benchmarks/cold_start.py). Tests and the local stack
 call ``reset()`` to start a fresh "container"; unit tests build the services themselves with fakes.
 """
 
@@ -9,19 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from npsloop.adapters.dynamodb_aggregates import DynamoAggregates
-from npsloop.adapters.dynamodb_cases import DynamoCases
-from npsloop.adapters.dynamodb_table import DynamoTable
-from npsloop.adapters.event_bus import EventBridgeBus
-from npsloop.adapters.link_secret import SecretLinkKeys
-from npsloop.adapters.ses_mailer import SesMailer
-from npsloop.adapters.sns_topic import SnsTopic
-from npsloop.domain.alerts import AlertRules, RoutingTable, load_alert_rules, load_routing
-from npsloop.domain.programs import ProgramCatalogue, load_programs
-from npsloop.notices import MailSender, Notifier
-from npsloop.settings import Settings
+if TYPE_CHECKING:
+    from npsloop.adapters.dynamodb_aggregates import DynamoAggregates
+    from npsloop.adapters.dynamodb_cases import DynamoCases
+    from npsloop.adapters.dynamodb_table import DynamoTable
+    from npsloop.adapters.event_bus import EventBridgeBus
+    from npsloop.adapters.link_secret import SecretLinkKeys
+    from npsloop.domain.alerts import AlertRules, RoutingTable
+    from npsloop.domain.programs import ProgramCatalogue
+    from npsloop.notices import Notifier
+    from npsloop.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 _components: list[Any] = []
@@ -42,52 +43,74 @@ def reset() -> None:
 
 @component
 def settings() -> Settings:
+    from npsloop.settings import Settings
+
     return Settings.from_environment()
 
 
 @component
 def programs() -> ProgramCatalogue:
+    from npsloop.domain.programs import load_programs
+
     return load_programs()
 
 
 @component
 def table() -> DynamoTable:
+    from npsloop.adapters.dynamodb_table import DynamoTable
+
     return DynamoTable(settings().table_name)
 
 
 @component
 def link_keys() -> SecretLinkKeys:
+    from npsloop.adapters.link_secret import SecretLinkKeys
+
     return SecretLinkKeys(settings().link_secret_id)
 
 
 @component
 def aggregates() -> DynamoAggregates:
+    from npsloop.adapters.dynamodb_aggregates import DynamoAggregates
+
     return DynamoAggregates(settings().table_name)
 
 
 @component
 def alert_rules() -> AlertRules:
+    from npsloop.domain.alerts import load_alert_rules
+
     return load_alert_rules()
 
 
 @component
 def routing() -> RoutingTable:
+    from npsloop.domain.alerts import load_routing
+
     return load_routing()
 
 
 @component
 def cases_store() -> DynamoCases:
+    from npsloop.adapters.dynamodb_cases import DynamoCases
+
     return DynamoCases(settings().table_name)
 
 
 @component
 def bus() -> EventBridgeBus:
+    from npsloop.adapters.event_bus import EventBridgeBus
+
     (name,) = settings().require("event_bus_name")
     return EventBridgeBus(name)
 
 
 @component
 def notifier() -> Notifier:
+    from npsloop.adapters.ses_mailer import SesMailer
+    from npsloop.adapters.sns_topic import SnsTopic
+    from npsloop.notices import MailSender, Notifier
+
     config = settings()
     topic_arn, sender = config.require("alerts_topic_arn", "sender_address")
     return Notifier(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from npsloop import clock
-from npsloop.services.invite import InvitationSweep
+from npsloop.services.invite_sweep import InvitationSweep
 from npsloop.wiring.container import component, table
 
 
