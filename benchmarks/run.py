@@ -1,4 +1,5 @@
-"""`make bench`: cold-import cost, AWS calls and DynamoDB units per invitation and response, demo throughput.
+"""`make bench`: cold start (benchmarks/cold_start.py), AWS calls and DynamoDB units per invitation
+and response, demo throughput.
 
 Figures are printed, never asserted. Comparisons are ratios measured within this one run.
 """
@@ -9,11 +10,7 @@ import contextlib
 import copy
 import json
 import logging
-import os
 import re
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.parse
@@ -23,38 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import cold_start  # benchmarks/, first on the path when run as a script
+
 ROOT = Path(__file__).resolve().parent.parent
-HANDLERS = sorted(ROOT.glob("functions/*/app.py"))
 LINK = re.compile(r"https?://[^\s]+/r/([A-Za-z0-9._-]+)\?score=(\d+)")
-RUNS = int(os.environ.get("BENCH_IMPORT_RUNS", "7"))
-
-
-def _timed_import(code: str) -> float:
-    probe = f"import time, sys\nt0 = time.perf_counter()\n{code}\nsys.stdout.write(repr(time.perf_counter() - t0))\n"
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env, cwd=ROOT)
-    return float(out.stdout)
-
-
-def _median_import(code: str) -> float:
-    _timed_import(code)  # warm the bytecode cache and the page cache
-    return statistics.median(_timed_import(code) for _ in range(RUNS))
-
-
-def import_times() -> None:
-    print(f"1. Cold import (median of {RUNS} fresh interpreters each)")
-    baseline = _median_import("import boto3")
-    print(f"   {'import boto3 (baseline)':<34}{baseline * 1000:8.0f} ms   1.00x")
-    for path in HANDLERS:
-        code = (
-            "import importlib.util\n"
-            f"spec = importlib.util.spec_from_file_location('handler', {str(path)!r})\n"
-            "module = importlib.util.module_from_spec(spec)\n"
-            "spec.loader.exec_module(module)"
-        )
-        seconds = _median_import(code)
-        label = f"functions/{path.parent.name}/app.py"
-        print(f"   {label:<34}{seconds * 1000:8.0f} ms   {seconds / baseline:.2f}x   (target <= 1.5x)")
 
 
 @contextlib.contextmanager
@@ -291,7 +260,7 @@ def demo_throughput(customers: int = 400, days: int = 30) -> None:
 
 def main() -> None:
     logging.getLogger("npsloop_local").setLevel(logging.ERROR)  # retries are expected; figures are the output
-    import_times()
+    cold_start.report()
     api_costs()
     demo_throughput()
     stream_consumers_and_score_api()

@@ -7,9 +7,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from npsloop.observability import logger
-from npsloop.wiring import alert
+from npsloop.wiring import cases
 
 
 @logger.inject_lambda_context(correlation_id_path="id", clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return alert.sweep_service().sweep()
+    return cases.sweep_service().sweep()

@@ -6,10 +6,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from npsloop import runtime
 from npsloop.observability import logger
+from npsloop.wiring import invite_sweep
 
 
 @logger.inject_lambda_context(correlation_id_path="id", clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return runtime.invitation_sweep().sweep()
+    return invite_sweep.invitation_sweep().sweep()

@@ -9,10 +9,11 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from npsloop import runtime, web
+from npsloop import web
 from npsloop.domain.links import ExpiredLink, InvalidLink
 from npsloop.observability import logger
 from npsloop.services.respond import MalformedForm, UnknownInvitation, preferred_locale
+from npsloop.wiring import respond
 
 app = APIGatewayHttpResolver()
 
@@ -20,22 +21,22 @@ app = APIGatewayHttpResolver()
 @app.get("/r/<token>")
 def response_page(token: str) -> Response:
     score = app.current_event.get_query_string_value("score")
-    return web.html(runtime.respond_service().confirmation_page(token, score, action=token))
+    return web.html(respond.respond_service().confirmation_page(token, score, action=token))
 
 
 @app.post("/r/<token>")
 def submit_response(token: str) -> Response:
-    return web.html(runtime.respond_service().submit(token, web.form_body(app.current_event), action=token))
+    return web.html(respond.respond_service().submit(token, web.form_body(app.current_event), action=token))
 
 
 @app.get("/u/<token>")
 def unsubscribe_page(token: str) -> Response:
-    return web.html(runtime.respond_service().unsubscribe_page(token, action=token))
+    return web.html(respond.respond_service().unsubscribe_page(token, action=token))
 
 
 @app.post("/u/<token>")
 def unsubscribe(token: str) -> Response:
-    return web.html(runtime.respond_service().unsubscribe(token))
+    return web.html(respond.respond_service().unsubscribe(token))
 
 
 def _locale() -> str:

@@ -240,10 +240,10 @@ class LocalStack:
             return
         app_clock.install(clock)
         try:
-            from npsloop import runtime
+            from npsloop import wiring
         except ImportError:
             return
-        reset = getattr(runtime, "reset", None)
+        reset = getattr(wiring, "reset", None)
         if callable(reset):
             reset()
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from npsloop.domain.programs import load_programs
-from npsloop.services.invite import InvitationSweep, InviteService, SenderIdentity
+from npsloop.services.invite import InviteService, SenderIdentity
+from npsloop.services.invite_sweep import InvitationSweep
 from npsloop.services.respond import RespondService
 from tests.fakes import InMemoryStore, ListParking, RecordingMailer, StaticKeys
 

@@ -11,8 +11,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from npsloop.adapters.pseudonym_secret import CACHE_SECONDS, SecretPseudonymKey
+from npsloop.adapters.pseudonym_secret import SecretPseudonymKey
 from npsloop.adapters.s3_export import S3Export
+from npsloop.adapters.secret_json import CachedSecret
 from npsloop.changes import parse_change
 from npsloop.domain.export import (
     ExportTable,
@@ -388,20 +389,23 @@ def test_the_s3_adapter_puts_the_object_and_turns_an_s3_error_into_a_write_failu
             sink.put("responses/dt=2026-11-20/b.json.gz", b"y")
 
 
-class _Provider:
+class _Secrets:
+    """A Secrets Manager client answering GetSecretValue with a fixed JSON secret."""
+
     def __init__(self, value):
         self.value = value
         self.calls = []
 
-    def get(self, name, max_age, transform):
-        self.calls.append((name, max_age, transform))
-        return self.value
+    def get_secret_value(self, SecretId):
+        self.calls.append(SecretId)
+        return {"SecretString": json.dumps(self.value)}
 
 
-def test_the_pseudonym_key_comes_from_the_secrets_key_field_cached():
-    provider = _Provider({"key": "s3cr3t"})
+def test_the_pseudonym_key_comes_from_the_secrets_key_field():
+    secrets = _Secrets({"key": "s3cr3t"})
+    key = SecretPseudonymKey("npsloop-pseudonym", CachedSecret("npsloop-pseudonym", client=secrets))
 
-    assert SecretPseudonymKey("npsloop-pseudonym", provider).pseudonym_key() == b"s3cr3t"
-    assert provider.calls == [("npsloop-pseudonym", CACHE_SECONDS, "json")]
+    assert key.pseudonym_key() == b"s3cr3t"
+    assert secrets.calls == ["npsloop-pseudonym"]
     with pytest.raises(ValueError, match="no 'key'"):
-        SecretPseudonymKey("npsloop-pseudonym", _Provider({})).pseudonym_key()
+        SecretPseudonymKey("npsloop-pseudonym", CachedSecret("npsloop-pseudonym", client=_Secrets({}))).pseudonym_key()

@@ -10,12 +10,13 @@ from email.message import EmailMessage
 from email.utils import formataddr
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
 from npsloop.domain.surveys import SCALES, SurveyType
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 _HERE = Path(__file__).resolve().parent
 SUPPORTED_LOCALES = ("pl", "en")
@@ -23,6 +24,9 @@ SUPPORTED_LOCALES = ("pl", "en")
 
 @cache
 def _environment() -> Environment:
+    # Imported on the first render: the alert and case functions load Jinja2 only when they email.
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
     return Environment(
         loader=FileSystemLoader(_HERE / "templates"),
         # HTML templates are escaped; .txt templates (plain-text email parts) are not HTML and are not.

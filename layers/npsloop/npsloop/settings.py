@@ -1,7 +1,7 @@
 """Deployment settings: read from the function's environment once per cold start, validated.
 
 One model for every function: each function's environment (template.yaml) sets the variables
-it needs, and each composition root (``npsloop.runtime``, ``npsloop.wiring.*``) checks that the
+it needs, and each composition root (``npsloop.wiring.<function>``) checks that the
 ones its service needs are present.
 """
 

@@ -22,7 +22,6 @@ from aws_lambda_powertools.event_handler.exceptions import UnauthorizedError
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from npsloop import runtime
 from npsloop.api.auth import caller
 from npsloop.api.replies import ok, problem, reasons
 from npsloop.domain.cases import Case, CaseStatus, InvalidCaseUpdate
@@ -30,7 +29,7 @@ from npsloop.domain.cursors import InvalidCursor, open_cursor, sign_cursor
 from npsloop.observability import logger
 from npsloop.ports.cases import CaseQuery, VersionConflict
 from npsloop.services.cases import Caller, CaseForbidden, CaseNotFound, CaseUpdate
-from npsloop.wiring import alert
+from npsloop.wiring import api, container
 
 router = APIGatewayHttpRouter()
 MAX_PAGE = 100
@@ -99,7 +98,7 @@ def list_cases() -> Response:
         params = ListParams.model_validate(router.current_event.query_string_parameters or {})
         if not (params.owner or params.store or params.status):
             return problem(400, "invalid_request", "give at least one of owner, store or status")
-        keys = runtime.link_keys().signing_keys() if params.next else None
+        keys = container.link_keys().signing_keys() if params.next else None
         start = open_cursor(keys, cursor_scope(params, who), params.next) if keys and params.next else None
     except InvalidCursor as exc:
         return problem(400, "invalid_cursor", f"next: {exc}")
@@ -108,8 +107,8 @@ def list_cases() -> Response:
     except ValueError as exc:
         return problem(400, "invalid_request", str(exc))
     query = CaseQuery(owner=params.owner, store=params.store, status=params.status, limit=params.limit, start=start)
-    page = alert.case_api_service().find(query, who)
-    keys = runtime.link_keys().signing_keys() if page.next_start else None
+    page = api.case_api_service().find(query, who)
+    keys = container.link_keys().signing_keys() if page.next_start else None
     cursor = sign_cursor(keys, cursor_scope(params, who), page.next_start) if keys else None
     return ok({"cases": [representation(c) for c in page.cases], "next": cursor})
 
@@ -117,7 +116,7 @@ def list_cases() -> Response:
 @router.get("/api/cases/<case_id>")
 def get_case(case_id: str) -> Response:
     try:
-        return ok(representation(alert.case_api_service().get(case_id, _who())))
+        return ok(representation(api.case_api_service().get(case_id, _who())))
     except UnauthorizedError as exc:
         return problem(401, "unauthorized", str(exc.msg))
     except CaseNotFound:
@@ -131,7 +130,7 @@ def update_case(case_id: str) -> Response:
     try:
         who = _who()
         body = PatchBody.model_validate(_json_body())
-        case = alert.case_api_service().update(
+        case = api.case_api_service().update(
             case_id,
             who,
             CaseUpdate(

@@ -18,7 +18,7 @@ from npsloop.api.auth import caller
 from npsloop.api.replies import ok, problem, reasons
 from npsloop.observability import logger
 from npsloop.services.scores import InvalidQuery, ScoreQuery, UnknownProgram
-from npsloop.wiring import score
+from npsloop.wiring import api
 
 router = APIGatewayHttpRouter()
 
@@ -34,7 +34,7 @@ def get_scores(program_id: str) -> Response:
     params = router.current_event.query_string_parameters or {}
     try:
         query = ScoreQuery.model_validate(params)
-        body = score.scores_service().scores(program_id, query)
+        body = api.scores_service().scores(program_id, query)
     except ValidationError as exc:
         return problem(400, "invalid_request", reasons(exc, "query"))
     except InvalidQuery as exc:

@@ -15,7 +15,6 @@ from npsloop.domain.delivery import INVITATION_HEADER, INVITATION_TAG
 from npsloop.domain.eligibility import recontact_cutoff, skip_reason
 from npsloop.domain.events import BusinessEvent, UnknownDetailType, parse_business_event
 from npsloop.domain.invitations import (
-    UNCONFIRMED_SEND,
     Invitation,
     InvitationStatus,
     SkipReason,
@@ -45,7 +44,6 @@ RETRY_HORIZON = timedelta(hours=2)
 # past the lease only the sweep decides (InvitationSweep).
 CLAIM_LEASE = RETRY_HORIZON + timedelta(minutes=1)
 UNSUBSCRIBE_LINK_TTL = timedelta(days=365)
-STUCK_PAGE = 100
 
 
 class InvitationInFlight(Exception):
@@ -239,29 +237,6 @@ class InviteService:
     def _duplicate(program: SurveyProgram, invitation_id: str) -> InviteOutcome:
         logger.info("duplicate delivery ignored", program=program.id, invitation_id=invitation_id)
         return InviteOutcome(result="duplicate", program_id=program.id, invitation_id=invitation_id)
-
-
-class InvitationSweep:
-    """Settles invitations left pending after every retry of their event was spent (the event is in
-    the DLQ): marked failed as unconfirmed, their stamp taken off the customer's contact ledger."""
-
-    def __init__(self, *, invitations: InvitationRepository, clock: Clock) -> None:
-        self._invitations = invitations
-        self._clock = clock
-
-    def sweep(self) -> dict[str, int]:
-        now = self._clock.now()
-        settled = 0
-        # No retry of the claiming delivery can come after its lease (CLAIM_LEASE > RETRY_HORIZON).
-        for stuck, claim_token in self._invitations.stuck(now, STUCK_PAGE):
-            failed = stuck.model_copy(update={"status": InvitationStatus.FAILED, "failure_reason": UNCONFIRMED_SEND})
-            if self._invitations.settle_stuck(failed, claim_token):
-                settled += 1
-                logger.warning(
-                    "stuck invitation marked failed", program=stuck.program_id, invitation_id=stuck.invitation_id
-                )
-                count("InvitationsUnconfirmed", program=stuck.program_id)
-        return {"settled": settled}
 
 
 def _invitation(  # noqa: PLR0917 - a plain constructor

@@ -1,2 +1,6 @@
-"""Composition roots of the later areas: one module per function family, each built with
-``npsloop.runtime.component`` so that ``runtime.reset()`` starts them afresh."""
+"""Composition roots: one module per function (``npsloop.wiring.<function>``), each importing only
+what its function uses, on the shared ``container``. ``reset()`` forgets every function's components."""
+
+from npsloop.wiring.container import reset
+
+__all__ = ["reset"]

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from npsloop import runtime
 from npsloop.adapters.parking_queue import ParkingQueue
 from npsloop.adapters.pseudonym_secret import SecretPseudonymKey
 from npsloop.adapters.s3_export import S3Export
 from npsloop.services.export import ExportService
+from npsloop.wiring.container import component, settings
 
 
-@runtime.component
+@component
 def export_service() -> ExportService:
-    bucket, dlq_url, secret_id, parking_bucket = runtime.settings().require(
+    bucket, dlq_url, secret_id, parking_bucket = settings().require(
         "export_bucket", "export_dlq_url", "pseudonym_secret_id", "parking_bucket"
     )
     return ExportService(

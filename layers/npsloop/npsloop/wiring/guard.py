@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from npsloop import runtime
 from npsloop.adapters.ses_sending import SesSendingSwitch
-from npsloop.runtime import component
 from npsloop.services.guard import SendingGuard
+from npsloop.wiring.container import component, settings
 
 
 @component
 def sending_guard() -> SendingGuard:
-    config = runtime.settings()
+    config = settings()
     configuration_set, pause_on = config.require("configuration_set", "pause_on_alarms")
     return SendingGuard(switch=SesSendingSwitch(configuration_set), pause_on=pause_on.split(","))

@@ -1,31 +1,19 @@
-"""Composition root of the scoring area: the stream consumer and the score API's service."""
+"""Composition root of the score function (the stream consumer)."""
 
 from __future__ import annotations
 
-from npsloop import clock, runtime
-from npsloop.adapters.dynamodb_aggregates import DynamoAggregates
+from npsloop import clock
 from npsloop.adapters.parking_queue import ParkingQueue
-from npsloop.runtime import component
 from npsloop.services.score import ScoreService
-from npsloop.services.scores import ScoresService
-
-
-@component
-def aggregates() -> DynamoAggregates:
-    return DynamoAggregates(runtime.settings().table_name)
+from npsloop.wiring.container import aggregates, component, programs, settings
 
 
 @component
 def score_service() -> ScoreService:
-    dlq_url, bucket = runtime.settings().require("score_dlq_url", "parking_bucket")
+    dlq_url, bucket = settings().require("score_dlq_url", "parking_bucket")
     return ScoreService(
-        programs=runtime.programs(),
+        programs=programs(),
         aggregates=aggregates(),
         parking=ParkingQueue(dlq_url, parked_by="npsloop-score", bucket=bucket),
         clock=clock.current(),
     )
-
-
-@component
-def scores_service() -> ScoresService:
-    return ScoresService(programs=runtime.programs(), aggregates=aggregates(), clock=clock.current())

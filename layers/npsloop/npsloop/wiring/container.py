@@ -1,0 +1,120 @@
+"""The container every function's composition root builds on: the ``component`` cache and ``reset()``.
+
+A component is built once per cold start. A function's module (``npsloop.wiring.<function>``)
+imports at its top what only that function uses. Components two or more functions share live here
+and import their code inside the factory, so a function loads only the components it builds: the
+cold start of each function pays for its own dependencies only (benchmarks/cold_start.py). Tests and the local stack
+call ``reset()`` to start a fresh "container"; unit tests build the services themselves with fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from npsloop.adapters.dynamodb_aggregates import DynamoAggregates
+    from npsloop.adapters.dynamodb_cases import DynamoCases
+    from npsloop.adapters.dynamodb_table import DynamoTable
+    from npsloop.adapters.event_bus import EventBridgeBus
+    from npsloop.adapters.link_secret import SecretLinkKeys
+    from npsloop.domain.alerts import AlertRules, RoutingTable
+    from npsloop.domain.programs import ProgramCatalogue
+    from npsloop.notices import Notifier
+    from npsloop.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+_components: list[Any] = []
+
+
+def component(factory: F) -> F:
+    """Cache a factory for the life of the container and let ``reset()`` forget it."""
+    cached = cache(factory)
+    _components.append(cached)
+    return cached  # type: ignore[return-value]
+
+
+def reset() -> None:
+    """Forget every cached setting, adapter and service of every function (a new cold start)."""
+    for factory in _components:
+        factory.cache_clear()
+
+
+@component
+def settings() -> Settings:
+    from npsloop.settings import Settings
+
+    return Settings.from_environment()
+
+
+@component
+def programs() -> ProgramCatalogue:
+    from npsloop.domain.programs import load_programs
+
+    return load_programs()
+
+
+@component
+def table() -> DynamoTable:
+    from npsloop.adapters.dynamodb_table import DynamoTable
+
+    return DynamoTable(settings().table_name)
+
+
+@component
+def link_keys() -> SecretLinkKeys:
+    from npsloop.adapters.link_secret import SecretLinkKeys
+
+    return SecretLinkKeys(settings().link_secret_id)
+
+
+@component
+def aggregates() -> DynamoAggregates:
+    from npsloop.adapters.dynamodb_aggregates import DynamoAggregates
+
+    return DynamoAggregates(settings().table_name)
+
+
+@component
+def alert_rules() -> AlertRules:
+    from npsloop.domain.alerts import load_alert_rules
+
+    return load_alert_rules()
+
+
+@component
+def routing() -> RoutingTable:
+    from npsloop.domain.alerts import load_routing
+
+    return load_routing()
+
+
+@component
+def cases_store() -> DynamoCases:
+    from npsloop.adapters.dynamodb_cases import DynamoCases
+
+    return DynamoCases(settings().table_name)
+
+
+@component
+def bus() -> EventBridgeBus:
+    from npsloop.adapters.event_bus import EventBridgeBus
+
+    (name,) = settings().require("event_bus_name")
+    return EventBridgeBus(name)
+
+
+@component
+def notifier() -> Notifier:
+    from npsloop.adapters.ses_mailer import SesMailer
+    from npsloop.adapters.sns_topic import SnsTopic
+    from npsloop.notices import MailSender, Notifier
+
+    config = settings()
+    topic_arn, sender = config.require("alerts_topic_arn", "sender_address")
+    return Notifier(
+        topic=SnsTopic(topic_arn),
+        mailer=SesMailer(config.configuration_set),
+        sender=MailSender(sender, config.sender_name),
+    )

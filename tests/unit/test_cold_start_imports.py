@@ -1,0 +1,92 @@
+"""Each function loads only what it uses: importing its handler and building its service (what a
+cold start does) leaves the heavy modules of the other functions unloaded (benchmarks/cold_start.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+HEAVY = {
+    "jinja2": {"invite", "respond", "alert", "cases"},  # the functions that render
+    "aws_lambda_powertools.utilities.parser": {"invite"},
+    "aws_lambda_powertools.utilities.parameters": set(),  # secrets: npsloop.adapters.secret_json
+    "aws_lambda_powertools.event_handler": {"api", "respond"},  # the HTTP functions
+    "npsloop.services.invite": {"invite"},
+    "npsloop.services.respond": {"respond"},
+    "npsloop.notices": {"alert", "cases", "api"},  # the case service names notices; the API sends none
+    "npsloop.services.score": {"score"},
+    "npsloop.services.alert": {"alert"},
+}
+# The function's composition root, the service it builds on a cold start.
+ROOTS = {
+    "alert": "alert.alert_service",
+    "api": "api.scores_service",
+    "cases": "cases.sweep_service",
+    "delivery": "delivery.delivery_service",
+    "export": "export.export_service",
+    "guard": "guard.sending_guard",
+    "invite": "invite.invite_service",
+    "invite_sweep": "invite_sweep.invitation_sweep",
+    "respond": "respond.respond_service",
+    "score": "score.score_service",
+}
+ENVIRONMENT = {
+    "AWS_DEFAULT_REGION": "eu-west-1",
+    "STAGE": "test",
+    "TABLE_NAME": "npsloop-test",
+    "LINK_SECRET_ID": "links",
+    "PSEUDONYM_SECRET_ID": "pseudonym",
+    "PUBLIC_BASE_URL": "https://feedback.example.com",
+    "SENDER_ADDRESS": "feedback@example.com",
+    "CONFIGURATION_SET": "npsloop-test",
+    "PARKING_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
+    "DELIVERY_DLQ_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
+    "SCORE_DLQ_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
+    "ALERT_DLQ_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
+    "EXPORT_DLQ_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
+    "PARKING_BUCKET": "parking",
+    "EVENT_BUS_NAME": "bus",
+    "ALERTS_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:alerts",
+    "EXPORT_BUCKET": "export",
+    "PAUSE_ON_ALARMS": "alarm",
+}
+PROBE = """
+import importlib, importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("app", sys.argv[1])
+spec.loader.exec_module(importlib.util.module_from_spec(spec))
+module, factory = sys.argv[2].split(".")
+getattr(importlib.import_module("npsloop.wiring." + module), factory)()
+print(json.dumps(sorted(name for name in json.loads(sys.argv[3]) if name in sys.modules)))
+"""
+
+
+def _loaded_after_cold_start(function: str) -> list[str]:
+    env = {**os.environ, **ENVIRONMENT, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    handler = ROOT / "functions" / function / "app.py"
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, str(handler), ROOTS[function], json.dumps(list(HEAVY))],
+        capture_output=True,
+        check=False,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_every_function_is_covered():
+    assert set(ROOTS) == {path.parent.name for path in ROOT.glob("functions/*/app.py")}
+
+
+@pytest.mark.parametrize("function", sorted(ROOTS))
+def test_a_cold_start_loads_no_heavy_module_the_function_does_not_use(function):
+    loaded = _loaded_after_cold_start(function)
+
+    assert [name for name in loaded if function not in HEAVY[name]] == []
