@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cost  # noqa: E402 - benchmarks/cost.py, beside this file
+
 HANDLERS = sorted(ROOT.glob("functions/*/app.py"))
 LINK = re.compile(r"https?://[^\s]+/r/([A-Za-z0-9._-]+)\?score=(\d+)")
 RUNS = int(os.environ.get("BENCH_IMPORT_RUNS", "7"))
@@ -295,6 +298,7 @@ def main() -> None:
     api_costs()
     demo_throughput()
     stream_consumers_and_score_api()
+    cost.main()
 
 
 if __name__ == "__main__":
