@@ -17,7 +17,7 @@ class ChunkRefused(Exception):
     """The fake's stand-in for a throttled or failed write."""
 
 
-class Crash(BaseException):  # noqa: N818 - not an error the service may catch: the process dies here
+class Crash(BaseException):
     """The execution environment dies mid-invocation (the handler never returns)."""
 
 

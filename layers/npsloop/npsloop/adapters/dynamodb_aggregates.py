@@ -57,7 +57,7 @@ def mark_of(journal_id: str) -> str:
     return f"j{journal_id[:16]}"
 
 
-def _update(table: str, key: AggregateKey, delta: Delta, mark: str, expires: int, drop: set[str]) -> dict[str, Any]:
+def _update(table: str, key: AggregateKey, delta: Delta, *, mark: str, expires: int, drop: set[str]) -> dict[str, Any]:
     names = {
         "#entity": "entity",
         "#program": "program_id",
@@ -167,7 +167,7 @@ class DynamoAggregates(AggregateWriter, AggregateReader):
         mark = mark_of(journal_id)
         item_key = (key.pk, key.sk)
         drop = self._droppable.get(item_key, set())
-        request = _update(self._table, key, delta, mark, int(mark_expires_at.timestamp()), drop)
+        request = _update(self._table, key, delta, mark=mark, expires=int(mark_expires_at.timestamp()), drop=drop)
         try:
             reply = self._client.update_item(**request)
         except ClientError as exc:
