@@ -407,7 +407,10 @@ def main() -> None:
     row_bytes = 600  # a gzip JSON line of an invitation or a response change (order of magnitude)
     s3_gb = (INVITATIONS_PER_MONTH * export_records_per_invitation + answers_per_month) * row_bytes / 1e9 / 3
     http_requests = answers_per_month * 2
-    traced = sum(invocations.values())  # below 1 request/s per function, Lambda traces nearly every one
+    # Below one request a second per function, Active tracing records nearly every invocation; with
+    # PassThrough only requests that arrive with a sampled trace header (none of ours do).
+    tracing = _tracing_default()
+    traced = sum(invocations.values()) if tracing == "Active" else 0.0
     secrets_calls = 4 * (MONTH_SECONDS / 300)  # four functions read a secret, cached five minutes each
     table_gb = (INVITATIONS_PER_MONTH * 1.5 + answers_per_month * 0.8) / 1e6  # KB per item, order of magnitude
 
@@ -440,7 +443,8 @@ def main() -> None:
     print(f"   c) per month at {INVITATIONS_PER_MONTH:,} invitations (list prices, {prices['region']}, {PRICES.name})")
     print(
         f"      Lambda {requests:,.0f} requests, {gb_seconds:,.0f} GB-s; DynamoDB {wru:,.0f} WRU, {rru:,.0f} RRU; "
-        f"logs {log_gb:.2f} GB; traces {traced:,.0f}"
+        f"logs {log_gb:.2f} GB; X-Ray traces {traced:,.0f} (Tracing {tracing}; Active would add "
+        f"${sum(invocations.values()) / 1e6 * _price(prices, 'xray', 'traces_recorded_per_million'):.2f})"
     )
     for name, usd in sorted(lines.items(), key=lambda kv: -kv[1]):
         print(f"      {name:<40} ${usd:8.2f}")
@@ -460,6 +464,15 @@ def main() -> None:
         if not v.get("confirmed")
     )
     print(f"      prices not confirmed on AWS's page here ({len(unconfirmed)}): see prices.toml")
+
+
+def _tracing_default() -> str:
+    from npsloop_local.template import load_yaml
+
+    tracing = load_yaml(ROOT / "template.yaml")["Globals"]["Function"].get("Tracing", "PassThrough")
+    if isinstance(tracing, dict) and "Ref" in tracing:
+        return str(load_yaml(ROOT / "template.yaml")["Parameters"][tracing["Ref"]]["Default"])
+    return str(tracing)
 
 
 def _function_wru(usage: Usage, function: str) -> float:
