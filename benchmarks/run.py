@@ -265,6 +265,7 @@ def main() -> None:
     demo_throughput()
     stream_consumers_and_score_api()
     __import__("calls_per_event").report()  # benchmarks/calls_per_event.py (this script's directory is on the path)
+    __import__("cost").main()  # benchmarks/cost.py
 
 
 if __name__ == "__main__":

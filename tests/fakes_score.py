@@ -9,12 +9,16 @@ from typing import Any
 
 from npsloop.domain.aggregates import AggregateKey, DayAggregate, Delta
 from npsloop.domain.responses import Response
-from npsloop.ports.scoring import AggregateReader, AggregateWriter, ChunkOutcome
+from npsloop.ports.scoring import AggregateReader, AggregateWriter, ChunkJournal
 from tests.stream_records import lambda_record, marshal
 
 
 class ChunkRefused(Exception):
-    """The fake's stand-in for a throttled or failed transaction."""
+    """The fake's stand-in for a throttled or failed write."""
+
+
+class Crash(BaseException):
+    """The execution environment dies mid-invocation (the handler never returns)."""
 
 
 @dataclass
@@ -23,33 +27,75 @@ class _Counts:
     n: int = 0
     counts: dict[int, int] = field(default_factory=dict)
     commented: int = 0
+    marks: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Journal:
+    records: int
+    last_event_id: str
+    done: bool = False
 
 
 class InMemoryAggregates(AggregateWriter, AggregateReader):
-    """Applies chunks all-or-nothing with a journal, like the DynamoDB adapter; counts every call."""
+    """Journal entries and marked conditional adds, like the DynamoDB adapter; counts every call.
+
+    ``fail_adds`` / ``crash_adds``: 1-based numbers of add() calls that fail before writing, or that
+    write and then fail (the reply is lost) or crash the process; ``crash_at_close`` likewise.
+    """
 
     def __init__(self) -> None:
         self.items: dict[AggregateKey, _Counts] = {}
-        self.journal: set[str] = set()
-        self.apply_calls: list[dict[AggregateKey, Delta]] = []
-        self.fail_calls: set[int] = set()  # 1-based numbers of apply() calls that fail
+        self.journal: dict[str, _Journal] = {}
+        self.add_calls: list[tuple[str, AggregateKey, Delta]] = []
+        self.opened: list[str] = []
+        self.fail_adds: set[int] = set()
+        self.lost_replies: set[int] = set()
+        self.crash_adds: set[int] = set()
+        self.crash_at_close = False
         self.queries = 0
         self.items_read = 0
 
-    def apply(self, journal_id: str, updates: Mapping[AggregateKey, Delta], expires_at: datetime) -> ChunkOutcome:
-        self.apply_calls.append(dict(updates))
-        if len(self.apply_calls) in self.fail_calls:
-            raise ChunkRefused(f"apply call {len(self.apply_calls)}")
-        if journal_id in self.journal:
-            return ChunkOutcome.REPLAYED
-        self.journal.add(journal_id)
-        for key, delta in updates.items():
-            item = self.items.setdefault(key, _Counts(delta.survey_type.value))
-            item.n += delta.n
-            item.commented += delta.commented
-            for score, k in delta.counts.items():
-                item.counts[score] = item.counts.get(score, 0) + k
-        return ChunkOutcome.APPLIED
+    def open_chunk(self, journal_id: str, records: int, last_event_id: str, expires_at: datetime) -> ChunkJournal:
+        self.opened.append(journal_id)
+        found = self.journal.get(journal_id)
+        if found is not None:
+            return ChunkJournal(found.records, found.last_event_id, found.done, created=False)
+        self.journal[journal_id] = _Journal(records, last_event_id)
+        return ChunkJournal(records, last_event_id, False, created=True)
+
+    def add(self, journal_id: str, key: AggregateKey, delta: Delta, mark_expires_at: datetime, now: datetime) -> bool:
+        self.add_calls.append((journal_id, key, delta))
+        number = len(self.add_calls)
+        if number in self.fail_adds:
+            raise ChunkRefused(f"add call {number}")
+        item = self.items.setdefault(key, _Counts(delta.survey_type.value))
+        if journal_id in item.marks:
+            return False
+        item.marks.add(journal_id)
+        item.n += delta.n
+        item.commented += delta.commented
+        for score, k in delta.counts.items():
+            item.counts[score] = item.counts.get(score, 0) + k
+        if number in self.crash_adds:
+            raise Crash(f"after add call {number}")
+        if number in self.lost_replies:
+            raise ChunkRefused(f"reply to add call {number} lost")
+        return True
+
+    def close_chunk(self, journal_id: str) -> None:
+        self.journal[journal_id].done = True
+        if self.crash_at_close:
+            raise Crash("after closing")
+
+    def batches_written(self) -> list[dict[AggregateKey, Delta]]:
+        """The adds grouped per chunk, in order (a chunk written in two deliveries counts twice)."""
+        grouped: list[tuple[str, dict[AggregateKey, Delta]]] = []
+        for journal_id, key, delta in self.add_calls:
+            if not grouped or grouped[-1][0] != journal_id:
+                grouped.append((journal_id, {}))
+            grouped[-1][1][key] = delta
+        return [updates for _, updates in grouped]
 
     def read(
         self, program_id: str, dimension: str, first_day: date, last_day: date, value: str | None = None

@@ -18,6 +18,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "batch scored",
         applied_chunks=outcome.applied_chunks,
         replayed_chunks=outcome.replayed_chunks,
+        resumed_chunks=outcome.resumed_chunks,
         updates=outcome.updates,
         parked=outcome.parked,
         failures=len(outcome.failures),

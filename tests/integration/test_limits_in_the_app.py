@@ -4,6 +4,7 @@ way, and the score function's transactions at their 100-item limit."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from npsloop.adapters.dynamodb_aggregates import DynamoAggregates
+from npsloop.adapters.dynamodb_aggregates import DynamoAggregates, mark_of
 from npsloop.adapters.dynamodb_delivery import DynamoDeliveryStore
 from npsloop.adapters.dynamodb_table import DynamoTable
 from npsloop.adapters.event_bus import EventBridgeBus, EventTooLarge
@@ -22,7 +23,7 @@ from npsloop.domain.responses import MAX_COMMENT_LENGTH
 from npsloop.domain.surveys import SurveyType
 from npsloop.notices import Notice, Notifier
 from npsloop.ports.cases import BusEvent
-from npsloop.ports.scoring import MAX_UPDATES_PER_CHUNK, ChunkOutcome
+from npsloop_local.metering import item_size
 
 NOW = datetime(2026, 11, 20, 10, 30, tzinfo=UTC)
 
@@ -149,22 +150,53 @@ def test_stamping_a_profile_twice_keeps_the_first_time_under_either_reading_of_u
     assert profile["objected_at"]["S"].startswith("2026-11-20T12:30")
 
 
-# ----- DynamoDB: the score function's transactions -----------------------------------------------
+# ----- DynamoDB: the score function's marked writes -----------------------------------------------
 
 
-def test_a_score_chunk_of_the_most_updates_fits_one_transaction(stack):
-    # GIVEN as many aggregate updates as a chunk may hold (plus its journal entry: 100 items)
+def test_an_aggregate_keeps_a_few_marks_however_many_chunks_wrote_it(stack):
+    # GIVEN one container writing the same overall aggregate in 300 chunks over a day, each closed
     aggregates = DynamoAggregates(stack.outputs["TableName"])
-    updates = {
-        AggregateKey("nps-shop", "store", f"S-{i:03d}", NOW.date()): Delta(SurveyType.NPS, n=1, counts={10: 1})
-        for i in range(MAX_UPDATES_PER_CHUNK)
-    }
+    key = AggregateKey("nps-shop", "all", "all", NOW.date())
+    client = stack.client("dynamodb")
+    sizes = []
+    for n in range(300):
+        at = NOW + timedelta(minutes=5 * n)
+        journal_id = hashlib.sha256(str(n).encode()).hexdigest()
+        assert aggregates.open_chunk(journal_id, 1, f"e{n}", at + timedelta(days=2)).created
+        assert aggregates.add(journal_id, key, Delta(SurveyType.NPS, n=1, counts={10: 1}), at + timedelta(hours=7), at)
+        aggregates.close_chunk(journal_id)
+        item = client.get_item(TableName=stack.outputs["TableName"], Key={"pk": {"S": key.pk}, "sk": {"S": key.sk}})
+        sizes.append(item_size(item["Item"]))
 
-    # WHEN they are applied, and one more is tried
-    outcome = aggregates.apply("journal-1", updates, NOW + timedelta(days=7))
-    one_more = {**updates, AggregateKey("nps-shop", "store", "S-999", NOW.date()): Delta(SurveyType.NPS, n=1)}
+    # THEN it holds the last chunk's mark only, stays within one write unit, and counts every chunk
+    marks = [name for name in item["Item"] if name.startswith("j")]
+    assert marks == [mark_of(journal_id)]
+    assert max(sizes) < 1024
+    assert item["Item"]["n"] == {"N": "300"}
+    # AND a second write of a chunk's delta is refused by its mark, even when its reply was lost
+    assert not aggregates.add(journal_id, key, Delta(SurveyType.NPS, n=1, counts={10: 1}), NOW, NOW)
 
-    # THEN the transaction of 100 items committed, and 101 is refused before any request
-    assert outcome is ChunkOutcome.APPLIED
-    with pytest.raises(ValueError, match="do not fit one transaction"):
-        aggregates.apply("journal-2", one_more, NOW + timedelta(days=7))
+
+def test_marks_of_a_container_that_died_go_once_they_expire(stack):
+    # GIVEN a mark left by a chunk whose container died before closing it
+    name = stack.outputs["TableName"]
+    key = AggregateKey("nps-shop", "all", "all", NOW.date())
+    dead = DynamoAggregates(name)
+    dead.open_chunk("a" * 64, 1, "e", NOW + timedelta(days=2))
+    dead.add("a" * 64, key, Delta(SurveyType.NPS, n=1, counts={9: 1}), NOW + timedelta(hours=7), NOW)
+
+    # WHEN another container writes the item before and after the mark's time
+    other = DynamoAggregates(name)
+    for n, at in enumerate([NOW + timedelta(hours=1), NOW + timedelta(hours=8), NOW + timedelta(hours=9)]):
+        other.add(
+            hashlib.sha256(str(n).encode()).hexdigest(),
+            key,
+            Delta(SurveyType.NPS, n=1, counts={9: 1}),
+            at + timedelta(hours=7),
+            at,
+        )
+
+    # THEN the dead chunk's mark stays while it could come back, and goes at the next write after
+    item = stack.client("dynamodb").get_item(TableName=name, Key={"pk": {"S": key.pk}, "sk": {"S": key.sk}})["Item"]
+    assert mark_of("a" * 64) not in item
+    assert item["n"] == {"N": "4"}

@@ -2,9 +2,12 @@
 
 Items: ``pk = AGG#<program_id>#<dimension>``, ``sk = <yyyy-mm-dd>#<value>``, entity ``aggregate``,
 with ``n``, ``c<score>`` per score value and ``commented``, all maintained with ``ADD`` so
-concurrent batches never lose an update. A chunk of stream records is applied in one
-TransactWriteItems together with its journal entry (``pk = AGGJ#<id>``, ``sk = CHUNK``, kept two
-days by TTL), put only if absent: a redelivered chunk finds its entry and writes nothing.
+concurrent batches never lose an update. A chunk of stream records has a journal entry
+(``pk = AGGJ#<id>``, ``sk = CHUNK``, its extent and whether it is done, kept two days by TTL), and
+each of its aggregate writes carries the chunk's mark (``j<first 16 hex of the id>``: the epoch
+second after which it may be dropped), on condition the mark is absent (services/score.py says why
+that is exactly once). Marks of chunks known closed (by this container) or expired (seen in a
+write's reply) are removed by the next write to the same item, so an item holds a few marks.
 
 Reading a dimension over a date range is one Query (paged) on its partition: the items read grow
 with days x values and never with the number of responses behind them.
@@ -13,7 +16,7 @@ with days x values and never with the number of responses behind them.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -25,12 +28,14 @@ from botocore.exceptions import ClientError
 from npsloop.adapters.dynamodb_table import StorageError, _unmarshal
 from npsloop.domain.aggregates import AggregateKey, DayAggregate, Delta, partition_of
 from npsloop.domain.surveys import SurveyType
-from npsloop.ports.scoring import MAX_UPDATES_PER_CHUNK, AggregateReader, AggregateWriter, ChunkOutcome
+from npsloop.ports.scoring import AggregateReader, AggregateWriter, ChunkJournal
 
 JOURNAL_SK = "CHUNK"
 _COUNT = re.compile(r"^c([0-9]{1,2})$")
-# Short, bounded calls: a chunk must finish well inside the function's timeout, or Lambda would
-# bisect a batch whose first chunks are applied (see services/score.py).
+_MARK = re.compile(r"^j[0-9a-f]{16}$")
+REMEMBERED_ITEMS = 5_000  # items whose droppable marks a container remembers (the oldest are forgotten)
+# Short, bounded calls: a write must finish well inside the function's timeout, or Lambda would
+# retry a batch the function is still writing (see services/score.py).
 CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 3})
 
 
@@ -48,7 +53,11 @@ class ReadStats:
     capacity_units: float = 0.0
 
 
-def _update(table: str, key: AggregateKey, delta: Delta) -> dict[str, Any]:
+def mark_of(journal_id: str) -> str:
+    return f"j{journal_id[:16]}"
+
+
+def _update(table: str, key: AggregateKey, delta: Delta, *, mark: str, expires: int, drop: set[str]) -> dict[str, Any]:
     names = {
         "#entity": "entity",
         "#program": "program_id",
@@ -64,7 +73,9 @@ def _update(table: str, key: AggregateKey, delta: Delta) -> dict[str, Any]:
         ":dimension": {"S": key.dimension},
         ":value": {"S": key.value},
         ":day": {"S": key.day.isoformat()},
+        ":mark": {"N": str(expires)},
     }
+    names["#mark"] = mark
     adds: list[str] = []
     for attribute, amount in (
         ("n", delta.n),
@@ -75,15 +86,21 @@ def _update(table: str, key: AggregateKey, delta: Delta) -> dict[str, Any]:
             names[f"#{attribute}"] = attribute
             values[f":{attribute}"] = {"N": str(amount)}
             adds.append(f"#{attribute} :{attribute}")
+    removes = []
+    for n, name in enumerate(sorted(drop - {mark})):
+        names[f"#d{n}"] = name
+        removes.append(f"#d{n}")
     return {
-        "Update": {
-            "TableName": table,
-            "Key": {"pk": {"S": key.pk}, "sk": {"S": key.sk}},
-            "UpdateExpression": "SET #entity = :entity, #program = :program, #type = :type, "
-            "#dimension = :dimension, #value = :value, #day = :day ADD " + ", ".join(adds),
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
+        "TableName": table,
+        "Key": {"pk": {"S": key.pk}, "sk": {"S": key.sk}},
+        "UpdateExpression": "SET #entity = :entity, #program = :program, #type = :type, "
+        "#dimension = :dimension, #value = :value, #day = :day, #mark = :mark ADD "
+        + ", ".join(adds)
+        + (" REMOVE " + ", ".join(removes) if removes else ""),
+        "ConditionExpression": "attribute_not_exists(#mark)",
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "ReturnValues": "ALL_NEW",  # costs no read: tells which marks are there to drop next time
     }
 
 
@@ -106,33 +123,90 @@ class DynamoAggregates(AggregateWriter, AggregateReader):
         self._table = table_name
         self._client = client or boto3.client("dynamodb", config=CLIENT_CONFIG)
         self.stats = ReadStats()
+        self._droppable: OrderedDict[tuple[str, str], set[str]] = OrderedDict()  # item -> marks safe to drop
+        self._written: dict[str, list[tuple[str, str]]] = {}  # open chunk -> items it wrote
 
-    def apply(self, journal_id: str, updates: Mapping[AggregateKey, Delta], expires_at: datetime) -> ChunkOutcome:
-        if len(updates) > MAX_UPDATES_PER_CHUNK:
-            raise ValueError(f"{len(updates)} updates do not fit one transaction (at most {MAX_UPDATES_PER_CHUNK})")
-        journal = {
-            "Put": {
-                "TableName": self._table,
-                "Item": {
-                    **journal_key(journal_id),
-                    "entity": {"S": "aggregate_journal"},
-                    "updates": {"N": str(len(updates))},
-                    "ttl": {"N": str(int(expires_at.timestamp()))},
-                },
-                "ConditionExpression": "attribute_not_exists(pk)",
-            }
+    def open_chunk(self, journal_id: str, records: int, last_event_id: str, expires_at: datetime) -> ChunkJournal:
+        item = {
+            **journal_key(journal_id),
+            "entity": {"S": "aggregate_journal"},
+            "records": {"N": str(records)},
+            "last_event_id": {"S": last_event_id},
+            "ttl": {"N": str(int(expires_at.timestamp()))},
         }
-        items = [journal, *(_update(self._table, key, delta) for key, delta in sorted(updates.items()))]
         try:
-            self._client.transact_write_items(TransactItems=items)
+            self._client.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
         except ClientError as exc:
-            error = exc.response.get("Error", {}).get("Code")
-            reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons", [])]
-            # The journal entry exists only if a transaction holding exactly these updates committed.
-            if error == "TransactionCanceledException" and reasons[:1] == ["ConditionalCheckFailed"]:
-                return ChunkOutcome.REPLAYED
-            raise StorageError(f"{error}: {reasons or exc}") from exc
-        return ChunkOutcome.APPLIED
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise StorageError(str(exc)) from exc
+            found = exc.response.get("Item") or self._get_journal(journal_id)
+            data = _unmarshal(found)
+            return ChunkJournal(
+                records=int(data["records"]),
+                last_event_id=str(data["last_event_id"]),
+                done=bool(data.get("done", False)),
+                created=False,
+            )
+        return ChunkJournal(records=records, last_event_id=last_event_id, done=False, created=True)
+
+    def _get_journal(self, journal_id: str) -> dict[str, Any]:
+        try:
+            reply = self._client.get_item(TableName=self._table, Key=journal_key(journal_id), ConsistentRead=True)
+        except ClientError as exc:
+            raise StorageError(str(exc)) from exc
+        if "Item" not in reply:
+            raise StorageError(f"journal {journal_id} refused the put yet is not there")
+        return reply["Item"]
+
+    def add(self, journal_id: str, key: AggregateKey, delta: Delta, mark_expires_at: datetime, now: datetime) -> bool:
+        mark = mark_of(journal_id)
+        item_key = (key.pk, key.sk)
+        drop = self._droppable.get(item_key, set())
+        request = _update(self._table, key, delta, mark=mark, expires=int(mark_expires_at.timestamp()), drop=drop)
+        try:
+            reply = self._client.update_item(**request)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False  # an earlier delivery of this chunk wrote this key
+            raise StorageError(str(exc)) from exc
+        attributes = reply.get("Attributes") or {}
+        expired = {
+            name
+            for name, value in attributes.items()
+            if _MARK.match(name) and name != mark and int(value.get("N", "0")) < now.timestamp()
+        }
+        self._remember(item_key, expired)
+        self._written.setdefault(journal_id, []).append(item_key)
+        return True
+
+    def close_chunk(self, journal_id: str) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=journal_key(journal_id),
+                UpdateExpression="SET #done = :done",
+                ExpressionAttributeNames={"#done": "done"},
+                ExpressionAttributeValues={":done": {"BOOL": True}},
+            )
+        except ClientError as exc:
+            raise StorageError(str(exc)) from exc
+        # Closed: a redelivery of the chunk now writes nothing, so its marks are no longer needed.
+        for item_key in self._written.pop(journal_id, []):
+            self._remember(item_key, {mark_of(journal_id)}, add=True)
+
+    def _remember(self, item_key: tuple[str, str], marks: set[str], add: bool = False) -> None:
+        if add:
+            marks = self._droppable.get(item_key, set()) | marks
+        self._droppable.pop(item_key, None)
+        if marks:
+            self._droppable[item_key] = marks
+            while len(self._droppable) > REMEMBERED_ITEMS:
+                self._droppable.popitem(last=False)
 
     def read(
         self, program_id: str, dimension: str, first_day: date, last_day: date, value: str | None = None

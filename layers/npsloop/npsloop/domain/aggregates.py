@@ -113,7 +113,7 @@ def coalesce(many: Iterable[Mapping[AggregateKey, Delta]]) -> dict[AggregateKey,
 
 @dataclass
 class Chunk(Generic[T]):
-    """Consecutive records whose coalesced updates fit one transaction."""
+    """Consecutive records whose coalesced updates are applied together (at most ``max_keys`` keys)."""
 
     records: list[T] = field(default_factory=list)
     parts: list[Mapping[AggregateKey, Delta]] = field(default_factory=list)
@@ -142,6 +142,16 @@ def chunks(planned: Sequence[tuple[T, Mapping[AggregateKey, Delta]]], max_keys: 
     if current.records:
         result.append(current)
     return result
+
+
+def chunk_of(planned: Sequence[tuple[T, Mapping[AggregateKey, Delta]]]) -> Chunk[T]:
+    """Exactly these records as one chunk (a chunk adopted from its journal entry keeps its extent)."""
+    chunk: Chunk[T] = Chunk()
+    for record, deltas in planned:
+        chunk.records.append(record)
+        chunk.parts.append(deltas)
+        chunk.keys |= deltas.keys()
+    return chunk
 
 
 @dataclass(frozen=True)

@@ -3,27 +3,40 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 
 from npsloop.domain.aggregates import AggregateKey, DayAggregate, Delta
 
-MAX_UPDATES_PER_CHUNK = 99  # TransactWriteItems takes 100 items: 99 aggregates and the chunk's journal entry
+# Aggregate keys per chunk: one UpdateItem each, so this bounds a chunk's time (and a redelivery's work).
+MAX_UPDATES_PER_CHUNK = 99
 
 
-class ChunkOutcome(StrEnum):
-    APPLIED = "applied"
-    REPLAYED = "replayed"  # the journal already holds this chunk: it was applied before, nothing was written
+@dataclass(frozen=True)
+class ChunkJournal:
+    """A chunk's journal entry: how many records it spans from its anchor, and whether it is done."""
+
+    records: int
+    last_event_id: str
+    done: bool
+    created: bool  # False: an earlier delivery opened it (the chunk is adopted as it was)
 
 
 class AggregateWriter(ABC):
     @abstractmethod
-    def apply(self, journal_id: str, updates: Mapping[AggregateKey, Delta], expires_at: datetime) -> ChunkOutcome:
-        """Add every delta and record ``journal_id`` in one transaction; REPLAYED when the journal has it.
+    def open_chunk(self, journal_id: str, records: int, last_event_id: str, expires_at: datetime) -> ChunkJournal:
+        """Create the chunk's journal entry if absent; either way return the entry as stored."""
 
-        Raises on any other failure, having written nothing.
+    @abstractmethod
+    def add(self, journal_id: str, key: AggregateKey, delta: Delta, mark_expires_at: datetime, now: datetime) -> bool:
+        """Add ``delta`` to one aggregate with the chunk's mark, unless the mark is there: False then.
+
+        Raises on any other failure (the write may or may not have happened; the mark tells next time).
         """
+
+    @abstractmethod
+    def close_chunk(self, journal_id: str) -> None:
+        """Mark the chunk done: a redelivery of it writes nothing, and its marks may be dropped."""
 
 
 class AggregateReader(ABC):

@@ -1,19 +1,27 @@
 """Response changes from the table's stream folded into the score aggregates, exactly once.
 
-The batch is split, in record order, into chunks whose coalesced updates fit one transaction
-(``MAX_UPDATES_PER_CHUNK`` aggregates plus a journal entry named by the hash of the chunk's event
-ids). Each chunk is one TransactWriteItems: all its records count, or none do.
+The batch is split, in record order, into chunks of at most ``MAX_UPDATES_PER_CHUNK`` aggregate
+keys. A chunk is one journal entry and one conditional UpdateItem per key; no transaction, so an
+answer costs about one write unit per key its batch touches, shared by the batch's answers.
 
-Exactly once under redelivery: Lambda hands a function no shard id, so per-shard watermarks are
-impossible, and a marker per record would cost a write per response. The journal entry costs one
-item per chunk instead. A redelivered batch starts at the same record and splits the same way, so
-an identical chunk finds its journal entry and writes nothing. When a chunk fails, its first record
-is reported in ``batchItemFailures`` and no later chunk is tried: Lambda resumes from the lowest
-reported sequence number, so everything before it is applied and nothing after it is.
+Exactly once, per key, under at-least-once delivery:
+- The journal entry is named by the chunk's anchor (its first record with a sequence number) and
+  holds the chunk's extent. It is opened (put if absent) before any aggregate is written. Lambda
+  only ever resumes a shard at a batch's first record or at a reported failure, and a failure is
+  always reported at a chunk's anchor, so every redelivery meets the entry of each chunk an earlier
+  delivery began, at the same record, and adopts its extent: the chunk is the same records again,
+  however the new batch is cut. Should the batch hold fewer records than the entry, the chunk is
+  reported failed untouched (Lambda retries from the anchor with a full batch).
+- Each aggregate write adds the chunk's delta and a mark (``j<id>``, its value the time after which
+  no record of the chunk can come back) in one UpdateItem, on condition the mark is absent. A write
+  that failed, or whose reply was lost, is settled by the redelivery: the mark says whether it landed.
+- When every key is written, the entry is closed: a redelivered chunk then writes nothing. Marks are
+  dropped by later writes to the same item once their chunk is closed or expired, so an aggregate
+  item keeps only a few marks and stays within one write unit.
 
-The function must never fail as a whole after applying a chunk (Lambda would bisect the batch and
-the halves would split differently): every error becomes a reported failure, and a chunk is only
-started while enough of the invocation's time is left for it.
+When a chunk fails, its anchor is reported in ``batchItemFailures`` and no later chunk is tried.
+The function must never fail as a whole (Lambda retries the whole batch; the event source does not
+bisect, so chunks are met at the same anchors), and it writes a key only while enough time is left.
 
 Poison records (unreadable, or an image that is not a valid response) are logged with ids only,
 parked in the function's dead-letter queue with the reason, and count as processed, so one bad
@@ -33,16 +41,27 @@ from pydantic import ValidationError
 
 from npsloop.changes import Change, UnreadableRecord, parse_change, records_of
 from npsloop.clock import Clock
-from npsloop.domain.aggregates import AggregateKey, Delta, chunks, contributions
+from npsloop.domain.aggregates import AggregateKey, Chunk, Delta, chunk_of, chunks, contributions
 from npsloop.domain.programs import DEFAULT_DIMENSIONS, ProgramCatalogue
 from npsloop.domain.responses import Response
 from npsloop.domain.surveys import SCALES
 from npsloop.observability import count, logger
 from npsloop.ports import EventParking
-from npsloop.ports.scoring import MAX_UPDATES_PER_CHUNK, AggregateWriter, ChunkOutcome
+from npsloop.ports.scoring import MAX_UPDATES_PER_CHUNK, AggregateWriter
 
 JOURNAL_TTL = timedelta(days=2)  # longer than the stream's 24-hour retention: every redelivery finds it
-CHUNK_TIME_BUDGET_MS = 30_000  # one transaction with its client retries (3 x (3 s + 5 s)) ends inside this
+# The event source discards records older than MaximumRecordAgeInSeconds (6 h in the template), so
+# after this no record of a chunk is delivered again and its marks can go (an hour's margin).
+MARK_LIFETIME = timedelta(hours=7)
+KEY_TIME_BUDGET_MS = 30_000  # one UpdateItem with its client retries (3 x (3 s + 5 s)) ends inside this
+
+
+class ChunkNotInBatch(RuntimeError):
+    """A journal entry spans records this batch does not hold: retry from the anchor."""
+
+
+class OutOfTime(RuntimeError):
+    """Too little of the invocation is left for another write."""
 
 
 @dataclass
@@ -61,6 +80,8 @@ class BatchOutcome:
     failures: list[str] = field(default_factory=list)  # sequence numbers Lambda must resume from
     applied_chunks: int = 0
     replayed_chunks: int = 0
+    resumed_chunks: int = 0  # begun by an earlier delivery and finished by this one
+    skipped_keys: int = 0  # keys an earlier delivery of the chunk had already written
     parked: int = 0
     unchanged: int = 0  # other entities, and changes that move no count (e.g. nothing scored changed)
     updates: int = 0
@@ -69,8 +90,8 @@ class BatchOutcome:
         return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in self.failures]}
 
 
-def _journal_id(event_ids: Sequence[str]) -> str:
-    return hashlib.sha256("\n".join(event_ids).encode()).hexdigest()
+def _journal_id(anchor_event_id: str) -> str:
+    return hashlib.sha256(anchor_event_id.encode()).hexdigest()
 
 
 def _response_of(image: dict[str, Any] | None) -> Response | None:
@@ -96,17 +117,18 @@ class ScoreService:
     def handle(self, event: Mapping[str, Any], time_left_ms: Callable[[], int] | None = None) -> BatchOutcome:
         planned = [self._plan(record) for record in records_of(event)]
         outcome = BatchOutcome(unchanged=sum(1 for p in planned if p.deltas == {} and p.poison is None))
-        for chunk in chunks([(p, p.deltas) for p in planned], self._max_updates):
-            first = chunk.records[0]
-            if time_left_ms is not None and time_left_ms() < CHUNK_TIME_BUDGET_MS:
-                logger.warning("out of time before a chunk", event_id=first.event_id)
-                outcome.failures.append(self._resume_point(chunk.records))
-                break
+        position = 0
+        while position < len(planned):
+            rest = [(p, p.deltas) for p in planned[position:]]
+            chunk = chunks(rest, self._max_updates)[0]
             try:
-                self._apply(chunk.records, chunk.updates(), outcome)
-            except Exception:
-                logger.exception("chunk not applied; Lambda retries from its first record", event_id=first.event_id)
-                count("ScoreChunksFailed")
+                position += self._apply(chunk, rest, outcome, time_left_ms)
+            except Exception as exc:
+                if isinstance(exc, OutOfTime):
+                    logger.warning("out of time in a chunk", event_id=chunk.records[0].event_id)
+                else:
+                    logger.exception("chunk not finished; Lambda retries from it", event_id=chunk.records[0].event_id)
+                    count("ScoreChunksFailed")
                 outcome.failures.append(self._resume_point(chunk.records))
                 break
         return outcome
@@ -117,26 +139,66 @@ class ScoreService:
         # one. "" would have Lambda retry the whole batch (its rule for unknown identifiers): safe too.
         return next((r.sequence_number for r in records if r.sequence_number), "")
 
-    def _apply(self, records: Sequence[_Planned], updates: dict[AggregateKey, Delta], outcome: BatchOutcome) -> None:
-        # Park before writing: should the transaction fail, the redelivery parks them again
-        # (a duplicate in the dead-letter queue) rather than losing them.
+    def _apply(
+        self,
+        chunk: Chunk[_Planned],
+        rest: Sequence[tuple[_Planned, dict]],
+        outcome: BatchOutcome,
+        time_left_ms: Callable[[], int] | None,
+    ) -> int:
+        """Apply the chunk that starts the rest of the batch; return how many records it spans."""
+        self._check_time(time_left_ms)
+        # Records before the anchor are unreadable ones (no sequence number): a retry starts after them.
+        at = next((i for i, r in enumerate(chunk.records) if r.sequence_number), None)
+        if at is None or not chunk.updates():
+            self._park(chunk.records, outcome)
+            return len(chunk.records)
+        journal_id = _journal_id(chunk.records[at].event_id)
+        now = self._clock.now()
+        journal = self._aggregates.open_chunk(
+            journal_id, len(chunk.records) - at, chunk.records[-1].event_id, now + JOURNAL_TTL
+        )
+        if not journal.created:
+            extent = at + journal.records
+            if extent > len(rest) or rest[extent - 1][0].event_id != journal.last_event_id:
+                raise ChunkNotInBatch(f"journal {journal_id} spans {extent} records this batch does not hold")
+            if journal.done:
+                logger.info("chunk applied before; skipped", journal_id=journal_id, records=extent)
+                outcome.replayed_chunks += 1
+                count("ScoreChunksReplayed")
+                return extent
+            chunk = chunk_of(rest[:extent])
+        # Park before writing: should a write fail, the redelivery parks them again (a duplicate in
+        # the dead-letter queue) rather than losing them.
+        self._park(chunk.records, outcome)
+        expires = now + MARK_LIFETIME
+        for key, delta in sorted(chunk.updates().items()):
+            self._check_time(time_left_ms)
+            if self._aggregates.add(journal_id, key, delta, expires, now):
+                outcome.updates += 1
+            else:
+                outcome.skipped_keys += 1
+        self._aggregates.close_chunk(journal_id)
+        if journal.created:
+            outcome.applied_chunks += 1
+        else:
+            logger.info("chunk begun before; finished", journal_id=journal_id, records=len(chunk.records))
+            outcome.resumed_chunks += 1
+            count("ScoreChunksResumed")
+        return len(chunk.records)
+
+    @staticmethod
+    def _check_time(time_left_ms: Callable[[], int] | None) -> None:
+        if time_left_ms is not None and time_left_ms() < KEY_TIME_BUDGET_MS:
+            raise OutOfTime
+
+    def _park(self, records: Sequence[_Planned], outcome: BatchOutcome) -> None:
         for record in records:
             if record.poison is not None:
                 raw = record.record
                 self._parking.park(dict(raw) if isinstance(raw, Mapping) else {"record": repr(raw)}, record.poison)
                 outcome.parked += 1
                 count("ScoreRecordsParked")
-        if not updates:
-            return
-        journal_id = _journal_id([record.event_id for record in records])
-        result = self._aggregates.apply(journal_id, updates, self._clock.now() + JOURNAL_TTL)
-        if result is ChunkOutcome.REPLAYED:
-            logger.info("chunk applied before; skipped", journal_id=journal_id, records=len(records))
-            outcome.replayed_chunks += 1
-            count("ScoreChunksReplayed")
-            return
-        outcome.applied_chunks += 1
-        outcome.updates += len(updates)
 
     def _plan(self, record: Mapping[str, Any]) -> _Planned:
         try:
