@@ -1,4 +1,7 @@
-"""cases: every 15 minutes - escalate overdue cases, reopen unreachable ones due a retry, resend CaseClosed."""
+"""cases: every 15 minutes - escalate overdue cases, reopen unreachable ones due a retry, resend CaseClosed.
+
+Daily (the ``TrendScan`` schedule, input ``{"task": "trend-scan"}``) - the trend alert's scan.
+"""
 
 from __future__ import annotations
 
@@ -12,4 +15,6 @@ from npsloop.wiring import cases
 
 @logger.inject_lambda_context(correlation_id_path="id", clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("task") == "trend-scan":
+        return cases.trend_service().scan()
     return cases.sweep_service().sweep()

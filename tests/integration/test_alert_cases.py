@@ -132,8 +132,8 @@ def test_a_detractor_in_the_table_opens_a_case_alerts_and_tells_the_bus_once(sta
     result = stack.invoke("AlertFunction", batch(stream_record(image)))
     calls = meter.snapshot()[0]
     meter.uninstall()
-    # three claims refused (case, detractor, keyword) and the cluster window's mark and count
-    assert calls == {"dynamodb:PutItem": 4, "dynamodb:Query": 1}
+    # three claims refused (case, detractor, keyword); the raw-count cluster rule is off (alerts.toml)
+    assert calls == {"dynamodb:PutItem": 3}
     stack.drain()
     assert result == {"batchItemFailures": []}
     assert capture.alerts() == [] and capture.events() == []
@@ -330,3 +330,38 @@ def test_a_stale_case_save_reports_the_stored_version_from_its_failed_write_alon
 
     assert conflict.value.current == 2
     assert calls == {"dynamodb:PutItem": 1}
+
+
+def test_the_daily_trend_scan_alerts_a_store_whose_detractors_rose_once_with_its_role(stack, table, capture, clock):
+    from datetime import UTC, datetime
+
+    from npsloop.adapters.dynamodb_aggregates import DynamoAggregates
+    from npsloop.domain.aggregates import AggregateKey, Delta
+    from npsloop.domain.surveys import SurveyType
+    from npsloop_local.template import Template
+    from tests.conftest import ROOT
+
+    writer = DynamoAggregates(table.name, client=table.client)
+    today = clock.now().date()
+    for back in range(1, 71):  # 56 baseline days, then 14 recent ones up to yesterday
+        day = today - timedelta(days=back)
+        for store, recent_detractors in (("KRK-02", 20), ("WAW-01", 5)):
+            detractors = recent_detractors if back <= 14 else 5
+            counts = {10: 55, 8: 45 - detractors, 3: detractors}
+            writer.apply(
+                f"t-{store}-{day}",
+                {AggregateKey("post-purchase-nps", "store", store, day): Delta(SurveyType.NPS, 100, counts)},
+                datetime(2027, 1, 1, tzinfo=UTC),
+            )
+    schedule = Template.load(ROOT / "template.yaml").resources["CasesFunction"]["Properties"]["Events"]["TrendScan"]
+
+    first = stack.invoke("CasesFunction", json.loads(schedule["Properties"]["Input"]))
+    again = stack.invoke("CasesFunction", json.loads(schedule["Properties"]["Input"]))  # a redelivered tick
+    stack.drain()
+
+    assert (first, again) == ({"drops": 1, "alerts_sent": 1}, {"drops": 1, "alerts_sent": 0})
+    (alert,) = capture.alerts()
+    assert (alert["attributes"]["rule"], alert["attributes"]["store"]) == ("segment-trend", "KRK-02")
+    assert alert["body"]["recipient_id"] == "u-ewa.mazur"
+    assert alert["body"]["trend"]["recent"]["n"] == 1400
+    assert len(stack.outbox_messages()) == 1  # KRK-02 routes to "both": one email to its owner

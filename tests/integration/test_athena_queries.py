@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from npsloop.clock import ManualClock
+from npsloop.domain.programs import load_programs
 from npsloop_local import athena
 from npsloop_local.stack import LocalStack
 from npsloop_local.streams import lambda_stream_record
@@ -34,6 +35,7 @@ from tests.conftest import ROOT, load_event
 from tests.stack_support import sent_emails, tokens_in
 
 TEMPLATE = Template.load(ROOT / "template.yaml")
+MINIMUM_SAMPLE = 30  # the NpsByStoreQuery's enough_answers threshold
 QUERIES = ("NpsByMonthQuery", "NpsByStoreQuery", "ResponseRateQuery")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 
@@ -309,17 +311,35 @@ def test_nps_by_store_equals_the_aggregates(exported):
         per_store[store] += counts
     expected = sorted(
         (
-            {"program_id": "post-purchase-nps", "store": store, **nps_row(counts)}
+            {
+                "program_id": "post-purchase-nps",
+                "store": store,
+                **nps_row(counts),
+                "enough_answers": sum(counts.values()) >= MINIMUM_SAMPLE,
+            }
             for store, counts in per_store.items()
             if sum(counts.values())
         ),
-        key=lambda row: (-row["nps"], row["store"]),
+        key=lambda row: (not row["enough_answers"], -row["nps"], row["store"]),
     )
 
     result = as_expected(exported.run("NpsByStoreQuery"))
 
     assert {row["store"] for row in result} == set(STORES)
     assert result == expected
+
+
+def test_nps_by_store_flags_stores_below_the_configured_minimum_sample_and_puts_them_last(exported):
+    # A store with one promoter has NPS 100: without the flag it would top the table.
+    sql = Template.load(ROOT / "template.yaml").resources["NpsByStoreQuery"]["Properties"]["QueryString"]
+    thresholds = {int(k) for k in re.findall(r"count\(\*\) >= (\d+)", sql)}
+
+    result = exported.run("NpsByStoreQuery")
+
+    assert thresholds == {MINIMUM_SAMPLE} == {load_programs().statistics.minimum_sample}
+    assert result and all(row["enough_answers"] is (row["responses"] >= MINIMUM_SAMPLE) for row in result)
+    flags = [row["enough_answers"] for row in result]
+    assert flags == sorted(flags, reverse=True)
 
 
 def test_response_rate_counts_sent_invitations_and_their_live_responses(exported):

@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
+import yaml
+from jsonschema import Draft202012Validator
 
+from tests.conftest import ROOT
 from tests.fakes_score import record, response
 from tests.stream_records import batch
 
@@ -99,6 +102,8 @@ def test_the_nps_this_month_with_its_interval_and_the_change_since_last_month(st
         "previous_period": "2026-10",
         "delta": 10.0,
         "z": pytest.approx(period["change"]["z"]),
+        "p_value": pytest.approx(period["change"]["p_value"]),
+        "testable": True,
         "significant": False,
     }
 
@@ -128,6 +133,7 @@ def test_months_by_store_over_a_range(stack, scored):
         ({"group_by": "colour"}, 400, "invalid_request"),
         ({"period": "year"}, 400, "invalid_request"),
         ({"from": "2020-01-01"}, 400, "invalid_request"),
+        ({"min_sample": "5"}, 400, "invalid_request"),  # below the configured floor
     ],
 )
 def test_bad_queries_get_400_with_the_reason(stack, query, status, error):
@@ -163,3 +169,24 @@ def test_an_admin_reads_scores_too(stack, scored):
     code, body = get(stack, claims={"sub": "admin-1", "cognito:groups": "[npsloop-admin]"})
 
     assert code == 200 and body["groups"]
+
+
+def test_a_store_table_matches_the_documented_schema_with_small_stores_unranked(stack, scored):
+    document = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8"))
+    validator = Draft202012Validator({"$ref": "#/components/schemas/Scores", "components": document["components"]})
+    stack.invoke(
+        "ScoreFunction",
+        batch(*[record("INSERT", new=response(900_000 + i, 10, created_at=NOV, store="S99")) for i in range(2)]),
+    )
+
+    status, body = get(stack, group_by="store")
+
+    assert status == 200
+    assert list(validator.iter_errors(body)) == []
+    assert body["ranking"]["ranked"] == ["S01", "S07"]
+    assert body["ranking"]["unranked"] == ["S99"]  # NPS 100 from two answers: listed apart
+    # S07 and S99 have no October to compare with: one change in the family.
+    assert (
+        body["significance"]
+        == "pooled two-sided z-test, Benjamini-Hochberg q=0.05 across 1 change (3 groups x 1 period)"
+    )

@@ -175,9 +175,18 @@ def test_a_vip_alerts_below_promoter(survey_type, score, fires):
     assert "vip-not-promoter" not in fired_ids(response(survey_type=survey_type, score=score, vip=False))
 
 
+def test_the_raw_count_cluster_rule_is_off_and_the_trend_rule_replaces_it():
+    assert RULES.cluster.enabled is False
+    assert "store-cluster" not in fired_ids(response(score=2), cluster=True)
+    assert RULES.trend is not None and RULES.trend.enabled
+    assert (RULES.trend.recent_days, RULES.trend.baseline_days) == (14, 56)
+
+
 def test_the_cluster_rule_fires_only_when_the_service_says_the_cluster_is_reached():
-    assert "store-cluster" in fired_ids(response(score=2), cluster=True)
-    assert "store-cluster" not in fired_ids(response(score=2))
+    rules = RULES.model_copy(update={"cluster": RULES.cluster.model_copy(update={"enabled": True})})
+
+    assert "store-cluster" in [f.rule_id for f in evaluate(rules, response(score=2), cluster_reached=True)]
+    assert "store-cluster" not in [f.rule_id for f in evaluate(rules, response(score=2))]
 
 
 def test_a_promoter_fires_nothing_and_the_case_takes_the_highest_severity():

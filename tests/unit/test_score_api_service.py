@@ -94,7 +94,7 @@ def test_groups_by_store_by_week_with_small_samples_flagged(scores, fill):
     fill({9: 3}, store="S01", at=datetime(2026, 11, 3, tzinfo=UTC))
     fill({2: 40}, store="S02", at=datetime(2026, 11, 17, tzinfo=UTC))
 
-    body = scores.scores("post-purchase-nps", query(group_by="store", period="week", min_sample="10"))
+    body = scores.scores("post-purchase-nps", query(group_by="store", period="week", min_sample="30"))
 
     assert [g["value"] for g in body["groups"]] == ["S01", "S02"]
     s01, s02 = body["groups"]
@@ -103,6 +103,80 @@ def test_groups_by_store_by_week_with_small_samples_flagged(scores, fill):
     assert s01["periods"][1]["n"] == 3 and s01["periods"][1]["small_sample"] is True
     assert s02["periods"][3]["score"] == -100 and s02["periods"][3]["small_sample"] is False
     assert s02["periods"][2]["score"] is None and s02["periods"][2]["interval"] is None
+
+
+def test_min_sample_defaults_to_the_configured_floor_and_cannot_go_below_it(scores, fill):
+    fill({10: 40})
+
+    assert scores.scores("post-purchase-nps", query())["min_sample"] == 30
+    assert scores.scores("post-purchase-nps", query(min_sample="50"))["min_sample"] == 50
+    with pytest.raises(InvalidQuery, match=r"min_sample 5 is below this deployment's floor of 30 .*programs.toml"):
+        scores.scores("post-purchase-nps", query(min_sample="5"))
+
+
+def test_stores_below_the_minimum_sample_are_listed_apart_and_the_rest_ranked_by_the_interval_low(scores, fill):
+    fill({10: 3}, store="TINY-1")  # NPS 100 from three answers: first by score, never ranked
+    fill({10: 1}, store="TINY-2")
+    fill({10: 21, 8: 7, 3: 7}, store="FEW")  # n 35, NPS 40, a wide interval
+    fill({10: 200, 8: 130, 3: 70}, store="MANY")  # n 400, NPS 32.5, a narrow one
+
+    body = scores.scores("post-purchase-nps", query(group_by="store"))
+
+    by_value = {g["value"]: g for g in body["groups"]}
+    assert by_value["FEW"]["total"]["score"] > by_value["MANY"]["total"]["score"]
+    assert by_value["FEW"]["total"]["interval"]["low"] < by_value["MANY"]["total"]["interval"]["low"]
+    assert body["ranking"]["ranked"] == ["MANY", "FEW"]
+    assert body["ranking"]["unranked"] == ["TINY-1", "TINY-2"]
+    assert [by_value[v]["rank"] for v in ("MANY", "FEW", "TINY-1", "TINY-2")] == [1, 2, None, None]
+    assert by_value["TINY-1"]["total"] | {"interval": None} == {
+        "n": 3,
+        "score": 100,
+        "display": 100,
+        "interval": None,
+        "small_sample": True,
+    }
+
+
+def test_the_overall_score_is_not_a_ranking(scores, fill):
+    fill({10: 40})
+
+    assert scores.scores("post-purchase-nps", query())["ranking"] is None
+
+
+def test_changes_across_many_stores_are_controlled_for_multiple_comparisons(scores, fill):
+    steady = {10: 20, 8: 10, 3: 10}
+    for i in range(18):
+        fill(steady, store=f"S{i:02d}", at=OCT)
+        fill(steady, store=f"S{i:02d}")
+    fill(steady, store="CHANCE", at=OCT)
+    fill({10: 12, 8: 10, 3: 18}, store="CHANCE")  # -40 points at 40 answers: p = 0.039 alone
+    fill({10: 30, 8: 5, 3: 5}, store="REAL", at=OCT)
+    fill({10: 5, 8: 5, 3: 30}, store="REAL")  # -125 points: p ~ 2e-9
+
+    body = scores.scores("post-purchase-nps", query(group_by="store"))
+
+    changes = {g["value"]: g["periods"][0]["change"] for g in body["groups"]}
+    assert 0.01 < changes["CHANCE"]["p_value"] < 0.05  # significant alone...
+    assert changes["CHANCE"]["significant"] is False  # ...but not one of 20
+    assert changes["REAL"]["significant"] is True
+    assert not any(c["significant"] for v, c in changes.items() if v != "REAL")
+    assert (
+        body["significance"]
+        == "pooled two-sided z-test, Benjamini-Hochberg q=0.05 across 20 changes (20 groups x 1 period)"
+    )
+
+
+def test_a_change_involving_a_small_sample_is_left_out_of_the_family(scores, fill):
+    fill({10: 30, 8: 5, 3: 5}, store="REAL", at=OCT)
+    fill({10: 5, 8: 5, 3: 30}, store="REAL")
+    fill({10: 2}, store="TINY", at=OCT)
+    fill({3: 2}, store="TINY")
+
+    body = scores.scores("post-purchase-nps", query(group_by="store"))
+
+    tiny = next(g for g in body["groups"] if g["value"] == "TINY")["periods"][0]["change"]
+    assert (tiny["testable"], tiny["significant"]) == (False, False)
+    assert "across 1 change (2 groups x 1 period)" in body["significance"]
 
 
 def test_ces_reports_the_mean_and_the_share_answering_5_to_7(aggregates, clock):

@@ -2,7 +2,8 @@
 
 Described in docs/openapi.yaml. Errors are JSON ``{"error": code, "message": reason}``: 400 for a
 query that cannot be answered (unknown parameter, bad date, ``from`` after ``to``, a range over
-400 days, a dimension the program does not have), 401 without a verified caller, 403 for a caller
+400 days, a dimension the program does not have, a ``min_sample`` below the configured floor), 401
+without a verified caller, 403 for a caller
 in neither npsloop-analyst nor npsloop-admin (scores span every store of a program), 404 for an
 unknown program.
 """

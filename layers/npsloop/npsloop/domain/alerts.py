@@ -135,6 +135,24 @@ class ClusterRule(_Rule):
     within_hours: Annotated[int, Field(ge=1, le=24 * 31)] = 24
 
 
+class TrendRule(_Rule):
+    """A statistically real drop of a segment's score (``npsloop.domain.trends``): the last
+    ``recent_days`` against the ``baseline_days`` before them, per store, region and channel."""
+
+    recent_days: Annotated[int, Field(ge=1, le=92)] = 14
+    baseline_days: Annotated[int, Field(ge=7, le=366)] = 56
+    dimensions: Annotated[tuple[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], ...], Field(min_length=1)] = (
+        "store",
+        "region",
+        "channel",
+    )
+    # A drop must be at least this large (NPS points, CSAT points, CES scale points) as well as
+    # significant: at thousands of answers a 1-point drop is "significant" and not worth an alert.
+    min_drop: Annotated[float, Field(gt=0, le=200)] = 10
+    # Benjamini-Hochberg across every segment of one scan.
+    false_discovery_rate: Annotated[float, Field(gt=0, le=0.2)] = 0.05
+
+
 RootCause = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
 
@@ -155,11 +173,12 @@ class AlertRules(_Config):
     keywords: KeywordRule
     vip: VipRule
     cluster: ClusterRule
+    trend: TrendRule | None = None
     cases: CaseSettings
 
     @model_validator(mode="after")
     def _unique_ids(self) -> AlertRules:
-        ids = [rule.id for rule in self.rules()]
+        ids = [rule.id for rule in self.rules()] + ([self.trend.id] if self.trend else [])
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"rule ids must be unique: {duplicates}")

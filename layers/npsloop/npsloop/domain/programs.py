@@ -167,9 +167,20 @@ class SurveyProgram(_Config):
         return int.from_bytes(digest[:8], "big") / 2**64 < self.sampling_rate
 
 
+class StatisticsSettings(_Config):
+    """How scores are judged (``[statistics]`` in programs.toml)."""
+
+    # The fewest answers a score needs to be ranked or tested for a change; the score API's
+    # ``min_sample`` may raise it, never lower it.
+    minimum_sample: Annotated[int, Field(ge=10, le=100_000)] = 30
+    # The false-discovery rate Benjamini-Hochberg holds across many changes judged at once.
+    false_discovery_rate: Annotated[float, Field(gt=0, le=0.2)] = 0.05
+
+
 class ProgramCatalogue(_Config):
     schema_version: Literal[1]
     program: Annotated[tuple[SurveyProgram, ...], Field(min_length=1)]
+    statistics: StatisticsSettings = StatisticsSettings()
 
     @model_validator(mode="after")
     def _unique_ids(self) -> ProgramCatalogue:

@@ -5,6 +5,12 @@ the period before it are read in one query (paged) on the dimension's partition,
 periods (days, ISO weeks or calendar months, clipped to the range), and each period gets its exact
 score, 95% interval, small-sample flag and its change against the period before with a z-test.
 The reads depend on days x groups, never on the number of responses.
+
+Not misleading: ``min_sample`` cannot go below the configured floor (programs.toml ``[statistics]``);
+groups are ranked by the lower bound of their whole-range interval, and only those with at least
+``min_sample`` answers (the others are listed apart, unranked); and every change in one answer is
+one family of tests, controlled with Benjamini-Hochberg, so a table of 20 stores does not show a
+"significant" change by chance alone.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from npsloop.domain.aggregates import (
     sum_counts,
 )
 from npsloop.domain.programs import ProgramCatalogue, SurveyProgram
-from npsloop.domain.statistics import DEFAULT_MINIMUM_SAMPLE, Estimate, ces, change, csat, nps
+from npsloop.domain.statistics import Estimate, benjamini_hochberg, ces, change, csat, nps
 from npsloop.domain.surveys import SCALES, SurveyType
 from npsloop.ports.scoring import AggregateReader
 
@@ -52,7 +58,7 @@ class ScoreQuery(BaseModel):
     period: PeriodKind = PeriodKind.MONTH
     group_by: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")] = OVERALL
     value: Annotated[str, Field(min_length=1, max_length=128)] | None = None
-    min_sample: Annotated[int, Field(ge=1, le=1_000_000)] = DEFAULT_MINIMUM_SAMPLE
+    min_sample: Annotated[int, Field(ge=1, le=1_000_000)] | None = None  # None: the configured floor
 
     def window(self, today: date) -> tuple[date, date]:
         """The inclusive date range; by default the current month so far."""
@@ -112,6 +118,13 @@ class ScoresService:
             raise InvalidQuery(f"group_by {dimension!r} is not a dimension of {program.id} (one of: {known})")
         if query.value is not None and dimension == OVERALL:
             raise InvalidQuery("value picks one group: name its dimension with group_by (e.g. group_by=store)")
+        settings = self._programs.statistics
+        minimum = settings.minimum_sample if query.min_sample is None else query.min_sample
+        if minimum < settings.minimum_sample:
+            raise InvalidQuery(
+                f"min_sample {minimum} is below this deployment's floor of {settings.minimum_sample} answers"
+                " (programs.toml [statistics] minimum_sample): smaller samples are too noisy to rank or compare"
+            )
         first, last = query.window(self._clock.now().astimezone(UTC).date())
         periods = periods_between(first, last, query.period)
         before = previous_period(periods[0], query.period)
@@ -128,12 +141,21 @@ class ScoresService:
         groups = [
             {
                 "value": value,
+                "total": self._total(program, by_group[value], first, last, minimum),
                 "periods": self._periods(
-                    program, days=by_group[value], periods=periods, before=before, first=first, last=last, query=query
+                    program,
+                    days=by_group[value],
+                    periods=periods,
+                    before=before,
+                    first=first,
+                    last=last,
+                    minimum=minimum,
                 ),
             }
             for value in sorted(in_range)
         ]
+        ranking = _rank(groups) if dimension != OVERALL else None
+        tests = _control(groups, settings.false_discovery_rate)
         return {
             "program_id": program.id,
             "survey_type": program.survey.value,
@@ -142,8 +164,27 @@ class ScoresService:
             "to": last.isoformat(),
             "group_by": dimension,
             "value": query.value,
-            "min_sample": query.min_sample,
+            "min_sample": minimum,
+            "significance": (
+                f"pooled two-sided z-test, Benjamini-Hochberg q={settings.false_discovery_rate:g}"
+                f" across {_many(tests, 'change')} ({_many(len(groups), 'group')} x {_many(len(periods), 'period')})"
+            ),
+            "ranking": ranking,
             "groups": groups,
+        }
+
+    def _total(
+        self, program: SurveyProgram, days: list[DayAggregate], first: date, last: date, minimum: int
+    ) -> dict[str, Any]:
+        """The group's score over the whole range: what it is ranked by."""
+        n, counts, _ = sum_counts(d for d in days if first <= d.day <= last)
+        estimate, _ = _estimates(program.survey, counts, minimum)
+        return {
+            "n": n,
+            "score": estimate.value,
+            "display": _display(program.survey, estimate),
+            "interval": _interval(estimate),
+            "small_sample": estimate.small_sample,
         }
 
     def _periods(
@@ -155,7 +196,7 @@ class ScoresService:
         before: Period,
         first: date,
         last: date,
-        query: ScoreQuery,
+        minimum: int,
     ) -> list[dict[str, Any]]:
         survey_type = program.survey
         previous_label = before.label
@@ -164,12 +205,12 @@ class ScoresService:
         def between(start: date, end: date) -> list[DayAggregate]:
             return [by_day[day] for day in _days(start, end) if day in by_day]
 
-        previous, _ = _estimates(survey_type, sum_counts(between(before.start, before.end))[1], query.min_sample)
+        previous, _ = _estimates(survey_type, sum_counts(between(before.start, before.end))[1], minimum)
         result = []
         for period in periods:
             start, end = max(period.start, first), min(period.end, last)
             n, counts, commented = sum_counts(between(start, end))
-            estimate, agree = _estimates(survey_type, counts, query.min_sample)
+            estimate, agree = _estimates(survey_type, counts, minimum)
             moved = change(estimate, previous)
             entry: dict[str, Any] = {
                 "period": period.label,
@@ -188,7 +229,9 @@ class ScoresService:
                     "previous_period": previous_label,
                     "delta": _r(moved.delta),
                     "z": _r(moved.z),
-                    "significant": moved.significant,
+                    "p_value": _r(moved.p_value),
+                    "testable": moved.testable,
+                    "significant": moved.significant,  # until _control judges the family
                 },
             }
             if agree is not None:
@@ -196,3 +239,33 @@ class ScoresService:
             result.append(entry)
             previous, previous_label = estimate, period.label
         return result
+
+
+def _many(k: int, noun: str) -> str:
+    return f"{k} {noun}" if k == 1 else f"{k} {noun}s"
+
+
+def _rank(groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rank the groups with enough answers by their interval's lower bound (highest first); list the
+    others apart. Ordering by the lower bound puts a store only as high as its answers prove: a
+    store with 35 answers and NPS 60 [38, 78] ranks below one with 400 and 52 [45, 59]."""
+    enough = [g for g in groups if not g["total"]["small_sample"] and g["total"]["interval"] is not None]
+    enough.sort(key=lambda g: (-g["total"]["interval"]["low"], g["value"]))
+    for place, group in enumerate(enough, start=1):
+        group["rank"] = place
+    for group in groups:
+        group.setdefault("rank", None)
+    return {
+        "by": "lower bound of the 95% interval over the whole range",
+        "ranked": [g["value"] for g in enough],
+        "unranked": sorted(g["value"] for g in groups if g["rank"] is None),
+    }
+
+
+def _control(groups: list[dict[str, Any]], q: float) -> int:
+    """Benjamini-Hochberg across every testable change in the answer; returns the family's size."""
+    family = [p["change"] for g in groups for p in g["periods"] if p["change"] is not None and p["change"]["testable"]]
+    found = benjamini_hochberg([c["p_value"] for c in family], q)
+    for entry, discovery in zip(family, found, strict=True):
+        entry["significant"] = discovery
+    return len(family)

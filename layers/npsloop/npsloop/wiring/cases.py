@@ -1,10 +1,21 @@
-"""Composition root of the cases function (the case sweep)."""
+"""Composition root of the cases function (the case sweep and the daily trend scan)."""
 
 from __future__ import annotations
 
 from npsloop import clock
 from npsloop.services.cases import CaseService
-from npsloop.wiring.container import alert_rules, bus, cases_store, component, notifier, routing, settings
+from npsloop.services.trends import TrendService
+from npsloop.wiring.container import (
+    aggregates,
+    alert_rules,
+    bus,
+    cases_store,
+    component,
+    notifier,
+    programs,
+    routing,
+    settings,
+)
 
 
 @component
@@ -19,4 +30,17 @@ def sweep_service() -> CaseService:
         public_base_url=settings().public_base_url,
         clock=clock.current(),
         claims=store,
+    )
+
+
+@component
+def trend_service() -> TrendService:
+    return TrendService(
+        programs=programs(),
+        rules=alert_rules(),
+        routing=routing(),
+        aggregates=aggregates(),
+        claims=cases_store(),
+        notifier=notifier(),
+        clock=clock.current(),
     )
