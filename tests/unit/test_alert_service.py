@@ -10,6 +10,7 @@ from email import policy
 import pytest
 
 from npsloop.domain.alerts import load_alert_rules, load_routing
+from npsloop.domain.brand import load_brand
 from npsloop.notices import MailSender, Notifier
 from npsloop.services.alert import AlertService
 from tests.conftest import at_once
@@ -34,7 +35,7 @@ class World:
             claims=self.store,
             windows=self.store,
             cases=self.store,
-            notifier=Notifier(self.topic, self.mailer, MailSender("alerts@example.com", "npsloop")),
+            notifier=Notifier(self.topic, self.mailer, MailSender("alerts@example.com", "npsloop"), load_brand()),
             bus=self.bus,
             parking=self.parking,
             public_base_url=BASE,

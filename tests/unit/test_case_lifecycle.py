@@ -8,6 +8,7 @@ import pytest
 
 from npsloop.clock import ManualClock
 from npsloop.domain.alerts import Severity, evaluate, load_alert_rules, load_routing
+from npsloop.domain.brand import load_brand
 from npsloop.domain.cases import TRANSITIONS, Case, CaseStatus, InvalidCaseUpdate
 from npsloop.domain.responses import Response
 from npsloop.domain.working_time import WorkingCalendar
@@ -196,7 +197,7 @@ def world():
         routing=ROUTING,
         cases=store,
         bus=bus,
-        notifier=Notifier(topic, None, None),
+        notifier=Notifier(topic, None, None, load_brand()),
         public_base_url="https://npsloop.example.com",
         clock=clock,
         claims=store,

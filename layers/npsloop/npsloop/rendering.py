@@ -124,7 +124,7 @@ def render_invitation(
         ),
         "unsubscribe_url": unsubscribe_url,
         "expires": t["expires"].format(date=format_date(expires_at, locale, time_zone)),
-        "sent_by": t["sent_by"].format(company=brand.company, address=brand.postal_address),
+        "sent_by": t["sent_by"].format(address=brand.postal_address),
     }
     return render_email(f"email/{template_id}@{template_version}", subject, context)
 

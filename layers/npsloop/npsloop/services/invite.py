@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
 from npsloop.clock import Clock
+from npsloop.domain.brand import Brand
 from npsloop.domain.delivery import INVITATION_HEADER, INVITATION_TAG
 from npsloop.domain.eligibility import recontact_cutoff, skip_reason
 from npsloop.domain.events import BusinessEvent, UnknownDetailType, parse_business_event
@@ -22,7 +23,6 @@ from npsloop.domain.invitations import (
     invitation_id_for,
 )
 from npsloop.domain.links import LinkPurpose, sign
-from npsloop.domain.brand import Brand
 from npsloop.domain.programs import ProgramCatalogue, SurveyProgram
 from npsloop.observability import count, logger
 from npsloop.ports import (

@@ -98,14 +98,21 @@ class RespondService:
         )
         expires = format_date(invitation.expires_at or response.updated_at, invitation.locale, invitation.time_zone)
         html = render_page(
-            "thanks", invitation.locale, brand=self._brand, score=response.score, comment=response.comment, expires=expires
+            "thanks",
+            invitation.locale,
+            brand=self._brand,
+            score=response.score,
+            comment=response.comment,
+            expires=expires,
         )
         return Page(200, html, invitation.locale)
 
     # -- unsubscribe ---------------------------------------------------------------------------
     def unsubscribe_page(self, token: str, action: str) -> Page:
         invitation = self._open(token, LinkPurpose.UNSUBSCRIBE)
-        return Page(200, render_page("unsubscribe", invitation.locale, brand=self._brand, action=action), invitation.locale)
+        return Page(
+            200, render_page("unsubscribe", invitation.locale, brand=self._brand, action=action), invitation.locale
+        )
 
     def unsubscribe(self, token: str) -> Page:
         """RFC 8058 one-click: the POST itself unsubscribes, whatever its body."""

@@ -125,4 +125,5 @@ def notifier() -> Notifier:
         topic=SnsTopic(topic_arn),
         mailer=SesMailer(config.configuration_set),
         sender=MailSender(sender, config.sender_name),
+        brand=brand(),
     )
