@@ -124,7 +124,9 @@ def test_a_detractor_in_the_table_opens_a_case_alerts_and_tells_the_bus_once(sta
     events = capture.events()
     assert sorted(e["detail-type"] for e in events) == ["CaseOpened", "DetractorReceived"]
     assert {e["source"] for e in events} == {"npsloop"}
-    assert len(stack.outbox_messages()) == 2  # mazowieckie routes to "both": an email per alert
+    (mail,) = stack.outbox_messages()  # mazowieckie routes to "both": one email naming both rules
+    text = mail.get_body(("plain",)).get_content()
+    assert "Niska ocena (krytyk)" in text and "Słowa w komentarzu: „Reklamacja”" in text
 
     # Lambda redelivers the batch: nothing new anywhere, and each done step is known from its failed
     # claim alone (the claim put returns the item in the way: no read after it).
@@ -132,13 +134,13 @@ def test_a_detractor_in_the_table_opens_a_case_alerts_and_tells_the_bus_once(sta
     result = stack.invoke("AlertFunction", batch(stream_record(image)))
     calls = meter.snapshot()[0]
     meter.uninstall()
-    # three claims refused (case, detractor, keyword) and the cluster window's mark and count
-    assert calls == {"dynamodb:PutItem": 4, "dynamodb:Query": 1}
+    # four claims refused (case, detractor, keyword, email) and the cluster window's mark and count
+    assert calls == {"dynamodb:PutItem": 5, "dynamodb:Query": 1}
     stack.drain()
     assert result == {"batchItemFailures": []}
     assert capture.alerts() == [] and capture.events() == []
     assert len(table.items("case")) == 1
-    assert len(stack.outbox_messages()) == 2
+    assert len(stack.outbox_messages()) == 1
 
 
 def test_a_poison_response_is_parked_in_the_alert_dlq(stack, table, capture, clock):
