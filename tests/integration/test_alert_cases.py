@@ -332,3 +332,23 @@ def test_a_stale_case_save_reports_the_stored_version_from_its_failed_write_alon
 
     assert conflict.value.current == 2
     assert calls == {"dynamodb:PutItem": 1}
+
+
+def test_a_changed_answer_moves_the_stored_case_and_keeps_the_old_one_in_its_history(stack, table, clock):
+    # GIVEN a detractor's case in the table
+    first = response_image("inv-int-7", score=4, comment="Długa kolejka", created_at=clock.now())
+    write_response(table, first)
+    stack.drain()
+
+    # WHEN the customer changes the answer (the respond function writes version 2)
+    changed = {**first, "score": 1, "comment": "Długa kolejka, nikt nie pomógł", "version": 2}
+    write_response(table, changed)
+    stack.drain()
+
+    # THEN the stored case (read back through the API) has the new answer and the change
+    status, body = api(stack, "GET", "/api/cases/inv-int-7", sub="u-anna.nowak")
+    assert status == 200
+    assert (body["score"], body["comment"], body["answer_version"]) == (1, "Długa kolejka, nikt nie pomógł", 2)
+    assert [(c["from_score"], c["to_score"], c["previous_comment"]) for c in body["answer_changes"]] == [
+        (4, 1, "Długa kolejka")
+    ]

@@ -143,6 +143,8 @@ class AlertService:
         response = Response.model_validate(change.new)
         if change.kind is ChangeKind.MODIFY and not _answer_changed(change.old, response):
             return RecordOutcome("unchanged", response.invitation_id)
+        if change.kind is ChangeKind.MODIFY:
+            self._follow(response)
         route = self._routing.route(response.context)
         fired = evaluate(self._rules, response, cluster_reached=self._cluster_reached(response))
         if not fired:
@@ -178,6 +180,17 @@ class AlertService:
         if self._windows.count_detractors(store, at - window, at) < rule.detractors:
             return False
         return self._windows.claim_cluster(store, response.invitation_id, at, at + window)
+
+    def _follow(self, response: Response) -> None:
+        """An open case takes the customer's changed answer. Idempotent by the response version; a
+        concurrent update of the case (VersionConflict) fails the record, and the retry reads it again."""
+        case = self._cases.get(response.invitation_id)
+        updated = case.follow_answer(response, self._clock.now()) if case else None
+        if case is None or updated is None:
+            return
+        self._cases.save(updated, expected_version=case.version)
+        logger.info("case follows the changed answer", case_id=case.case_id, answer_version=response.version)
+        count("CasesFollowedAnswer")
 
     def _open_case(self, response: Response, fired: list[FiredRule], severity: Any, route: Route) -> None:
         case = Case.open(
