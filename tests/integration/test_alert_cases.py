@@ -124,7 +124,9 @@ def test_a_detractor_in_the_table_opens_a_case_alerts_and_tells_the_bus_once(sta
     events = capture.events()
     assert sorted(e["detail-type"] for e in events) == ["CaseOpened", "DetractorReceived"]
     assert {e["source"] for e in events} == {"npsloop"}
-    assert len(stack.outbox_messages()) == 2  # mazowieckie routes to "both": an email per alert
+    (mail,) = stack.outbox_messages()  # mazowieckie routes to "both": one email naming both rules
+    text = mail.get_body(("plain",)).get_content()
+    assert "Niska ocena (krytyk)" in text and "Słowa w komentarzu: „Reklamacja”" in text
 
     # Lambda redelivers the batch: nothing new anywhere, and each done step is known from its failed
     # claim alone (the claim put returns the item in the way: no read after it).
@@ -132,13 +134,13 @@ def test_a_detractor_in_the_table_opens_a_case_alerts_and_tells_the_bus_once(sta
     result = stack.invoke("AlertFunction", batch(stream_record(image)))
     calls = meter.snapshot()[0]
     meter.uninstall()
-    # three claims refused (case, detractor, keyword); the raw-count cluster rule is off (alerts.toml)
-    assert calls == {"dynamodb:PutItem": 3}
+    # four claims refused (case, detractor, keyword, email); the raw-count cluster rule is off (alerts.toml)
+    assert calls == {"dynamodb:PutItem": 4}
     stack.drain()
     assert result == {"batchItemFailures": []}
     assert capture.alerts() == [] and capture.events() == []
     assert len(table.items("case")) == 1
-    assert len(stack.outbox_messages()) == 2
+    assert len(stack.outbox_messages()) == 1
 
 
 def test_a_poison_response_is_parked_in_the_alert_dlq(stack, table, capture, clock):
@@ -333,7 +335,6 @@ def test_a_stale_case_save_reports_the_stored_version_from_its_failed_write_alon
 
 
 def test_the_daily_trend_scan_alerts_a_store_whose_detractors_rose_once_with_its_role(stack, table, capture, clock):
-    from datetime import UTC, datetime
 
     from npsloop.adapters.dynamodb_aggregates import DynamoAggregates
     from npsloop.domain.aggregates import AggregateKey, Delta
@@ -348,11 +349,8 @@ def test_the_daily_trend_scan_alerts_a_store_whose_detractors_rose_once_with_its
         for store, recent_detractors in (("KRK-02", 20), ("WAW-01", 5)):
             detractors = recent_detractors if back <= 14 else 5
             counts = {10: 55, 8: 45 - detractors, 3: detractors}
-            writer.apply(
-                f"t-{store}-{day}",
-                {AggregateKey("post-purchase-nps", "store", store, day): Delta(SurveyType.NPS, 100, counts)},
-                datetime(2027, 1, 1, tzinfo=UTC),
-            )
+            key = AggregateKey("post-purchase-nps", "store", store, day)
+            writer.add(f"t-{store}-{day}", key, Delta(SurveyType.NPS, 100, counts), clock.now(), clock.now())
     schedule = Template.load(ROOT / "template.yaml").resources["CasesFunction"]["Properties"]["Events"]["TrendScan"]
 
     first = stack.invoke("CasesFunction", json.loads(schedule["Properties"]["Input"]))
@@ -365,3 +363,23 @@ def test_the_daily_trend_scan_alerts_a_store_whose_detractors_rose_once_with_its
     assert alert["body"]["recipient_id"] == "u-ewa.mazur"
     assert alert["body"]["trend"]["recent"]["n"] == 1400
     assert len(stack.outbox_messages()) == 1  # KRK-02 routes to "both": one email to its owner
+
+
+def test_a_changed_answer_moves_the_stored_case_and_keeps_the_old_one_in_its_history(stack, table, clock):
+    # GIVEN a detractor's case in the table
+    first = response_image("inv-int-7", score=4, comment="Długa kolejka", created_at=clock.now())
+    write_response(table, first)
+    stack.drain()
+
+    # WHEN the customer changes the answer (the respond function writes version 2)
+    changed = {**first, "score": 1, "comment": "Długa kolejka, nikt nie pomógł", "version": 2}
+    write_response(table, changed)
+    stack.drain()
+
+    # THEN the stored case (read back through the API) has the new answer and the change
+    status, body = api(stack, "GET", "/api/cases/inv-int-7", sub="u-anna.nowak")
+    assert status == 200
+    assert (body["score"], body["comment"], body["answer_version"]) == (1, "Długa kolejka, nikt nie pomógł", 2)
+    assert [(c["from_score"], c["to_score"], c["previous_comment"]) for c in body["answer_changes"]] == [
+        (4, 1, "Długa kolejka")
+    ]

@@ -26,7 +26,7 @@ def test_an_order_event_sends_one_email_through_ses_and_stores_the_invitation(st
     assert item["status"]["S"] == "sent"
     assert item["message_id"]["S"]
     assert item["program_id"]["S"] == "post-purchase-nps"
-    assert item["program_version"]["N"] == "2"
+    assert item["program_version"]["N"] == "3"
     assert (item["template_id"]["S"], item["template_version"]["N"]) == ("survey-invitation", "1")
     assert "jane.doe@example.com" not in json.dumps(item).lower()  # no address stored with the invitation
     assert "+447700900123" not in json.dumps(item)

@@ -19,6 +19,7 @@ from npsloop.adapters.event_bus import EventBridgeBus, EventTooLarge
 from npsloop.adapters.sns_topic import SnsTopic
 from npsloop.domain.aggregates import AggregateKey, Delta
 from npsloop.domain.alerts import Channel, Person
+from npsloop.domain.brand import load_brand
 from npsloop.domain.responses import MAX_COMMENT_LENGTH
 from npsloop.domain.surveys import SurveyType
 from npsloop.notices import Notice, Notifier
@@ -54,7 +55,7 @@ def test_an_alert_with_a_300_kb_comment_is_published_with_the_comment_truncated_
     )
 
     # WHEN it is sent on the topic
-    Notifier(topic=SnsTopic(topic), mailer=None, sender=None).send(notice, Channel.SNS)
+    Notifier(topic=SnsTopic(topic), mailer=None, sender=None, brand=load_brand()).send(notice, Channel.SNS)
 
     # THEN the message went out, with the first 2,000 characters and a flag that says so
     (message,) = sqs.receive_message(QueueUrl=queue)["Messages"]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from npsloop.domain.brand import load_brand
 from npsloop.domain.programs import load_programs
 from npsloop.services.invite import InviteService, SenderIdentity
 from npsloop.services.invite_sweep import InvitationSweep
@@ -39,7 +40,8 @@ def invite(store, mailer, keys, parking, clock) -> InviteService:
         mailer=mailer,
         keys=keys,
         parking=parking,
-        sender=SenderIdentity("surveys@example.com", "Acme", BASE_URL),
+        sender=SenderIdentity("surveys@example.com", BASE_URL),
+        brand=load_brand(),
         clock=clock,
     )
 
@@ -47,7 +49,13 @@ def invite(store, mailer, keys, parking, clock) -> InviteService:
 @pytest.fixture
 def respond(store, keys, clock) -> RespondService:
     return RespondService(
-        programs=load_programs(), invitations=store, responses=store, customers=store, keys=keys, clock=clock
+        programs=load_programs(),
+        invitations=store,
+        responses=store,
+        customers=store,
+        keys=keys,
+        brand=load_brand(),
+        clock=clock,
     )
 
 

@@ -10,6 +10,7 @@ from email import policy
 import pytest
 
 from npsloop.domain.alerts import load_alert_rules, load_routing
+from npsloop.domain.brand import load_brand
 from npsloop.notices import MailSender, Notifier
 from npsloop.services.alert import AlertService
 from tests.conftest import at_once
@@ -34,7 +35,7 @@ class World:
             claims=self.store,
             windows=self.store,
             cases=self.store,
-            notifier=Notifier(self.topic, self.mailer, MailSender("alerts@example.com", "npsloop")),
+            notifier=Notifier(self.topic, self.mailer, MailSender("alerts@example.com", "npsloop"), load_brand()),
             bus=self.bus,
             parking=self.parking,
             public_base_url=BASE,
@@ -201,3 +202,34 @@ def test_a_case_counts_its_sla_in_its_regions_calendar(world, clock):
     assert (london.calendar, glasgow.calendar) == ("england-wales", "scotland")
     assert london.sla_due_at == datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
     assert glasgow.sla_due_at == datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
+
+
+def test_an_open_case_follows_the_customers_changed_answer_with_the_change_in_its_history(world):
+    # GIVEN a case opened by a 5 with a comment
+    first = response_image("inv-1", score=5, comment="Kolejka")
+    world.service.handle(batch(stream_record(first)))
+
+    # WHEN the customer changes the answer to 2 with another comment (and Lambda redelivers it)
+    changed = response_image("inv-1", score=2, comment="Kolejka i bałagan", version=2)
+    world.clock.advance(timedelta(hours=1))
+    world.service.handle(batch(stream_record(changed, old=first)))
+    world.service.handle(batch(stream_record(changed, old=first)))
+
+    # THEN the case shows the new answer, and its history the old one, once
+    case = world.store.get("inv-1")
+    assert (case.score, case.comment, case.answer_version) == (2, "Kolejka i bałagan", 2)
+    (change,) = case.answer_changes
+    assert (change.from_score, change.to_score, change.previous_comment, change.version) == (5, 2, "Kolejka", 2)
+    assert change.at == world.clock.now()
+
+
+def test_a_changed_answer_to_a_promoter_still_updates_the_open_case(world):
+    first = response_image("inv-1", score=3)
+    world.service.handle(batch(stream_record(first)))
+
+    changed = response_image("inv-1", score=9, comment="Jednak dobrze", version=2)
+    world.service.handle(batch(stream_record(changed, old=first)))
+
+    case = world.store.get("inv-1")
+    assert (case.score, case.comment, case.status.value) == (9, "Jednak dobrze", "open")
+    assert len(world.mailer.sent) == 1  # no alert for a promoter: only the first answer's email

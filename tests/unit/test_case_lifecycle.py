@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from npsloop.clock import ManualClock
-from npsloop.domain.alerts import Severity, evaluate, load_alert_rules, load_routing
+from npsloop.domain.alerts import Severity, case_severity, evaluate, load_alert_rules, load_routing
+from npsloop.domain.brand import load_brand
 from npsloop.domain.cases import TRANSITIONS, Case, CaseStatus, InvalidCaseUpdate
 from npsloop.domain.responses import Response
 from npsloop.domain.working_time import WorkingCalendar
@@ -196,7 +197,7 @@ def world():
         routing=ROUTING,
         cases=store,
         bus=bus,
-        notifier=Notifier(topic, None, None),
+        notifier=Notifier(topic, None, None, load_brand()),
         public_base_url="https://npsloop.example.com",
         clock=clock,
         claims=store,
@@ -378,3 +379,29 @@ def test_an_unreachable_case_retries_on_its_own_calendars_next_working_day(world
     clock.set(utc(2026, 11, 27, 12, 0))  # Friday; Monday 30 Nov is St Andrew's Day in Scotland
     changed = service.update("inv-1", Caller("someone", is_admin=True), CaseUpdate(status=S.UNREACHABLE))
     assert changed.retry_at == utc(2026, 12, 1, 9, 0)  # Tuesday, 09:00 in Glasgow (GMT)
+
+
+def test_a_resolved_case_and_an_older_answer_are_not_followed():
+    now = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    v1 = Response.model_validate(response_image("inv-1", score=3, comment="a"))
+    v3 = Response.model_validate(response_image("inv-1", score=8, comment="b", version=3))
+    v2 = Response.model_validate(response_image("inv-1", score=1, comment="c", version=2))
+    rules = load_alert_rules()
+    fired = evaluate(rules, v1)
+    route = load_routing().route(v1.context)
+    case = Case.open(
+        response=v1,
+        fired=fired,
+        severity=case_severity(fired),
+        route=route,
+        sla_hours=load_routing().sla_hours,
+        calendar=load_routing().calendar,
+        now=now,
+    )
+
+    followed = case.follow_answer(v3, now)
+    assert followed is not None and followed.score == 8
+    assert followed.follow_answer(v2, now) is None  # an older version arriving late changes nothing
+    assert followed.follow_answer(v3, now) is None  # the same one again neither
+    closed = followed.model_copy(update={"status": CaseStatus.CLOSED})
+    assert closed.follow_answer(Response.model_validate(response_image("inv-1", score=0, version=4)), now) is None

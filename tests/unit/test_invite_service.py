@@ -23,7 +23,8 @@ def test_an_order_event_sends_one_personalised_email_with_one_click_links(invite
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
     assert message["To"] == "jane.doe@example.com"
-    assert message["Subject"] == "How was your order?"
+    assert message["Subject"] == "How was your order from Acme?"
+    assert message["From"] == "Acme customer feedback <surveys@example.com>"
     assert "Hello Jane," in text
     assert len(re.findall(r"https://surveys\.example\.com/r/[^\s?]+\?score=\d+", text)) == 11
     assert html.count("?score=") == 11
@@ -32,15 +33,18 @@ def test_an_order_event_sends_one_personalised_email_with_one_click_links(invite
     stored = store.invitations[outcomes[0].invitation_id]
     assert stored.status is InvitationStatus.SENT
     assert stored.message_id == "msg-0001"
-    assert (stored.program_version, stored.template_id, stored.template_version) == (2, "survey-invitation", 1)
+    assert (stored.program_version, stored.template_id, stored.template_version) == (3, "survey-invitation", 1)
 
 
-def test_a_polish_customer_gets_the_email_in_polish(invite, mailer, event):
+def test_a_polish_customer_gets_the_email_in_polish_without_the_bare_name(invite, mailer, event):
     invite.accept(event("order-completed-pl.json"))
 
     message = parsed(mailer.sent[0].raw)
-    assert message["Subject"] == "Jak oceniasz swoje zakupy?"
-    assert "Dzień dobry Anna," in message.get_body(("plain",)).get_content()
+    assert message["Subject"] == "Jak oceniasz zakupy w Acme?"
+    assert str(message["From"]) == "Acme – opinie klientów <surveys@example.com>"  # the brand's, per language
+    text = message.get_body(("plain",)).get_content()
+    assert text.splitlines()[2] == "Dzień dobry,"  # "Dzień dobry Anna," is the wrong case
+    assert "Anna" not in text
 
 
 def test_the_same_event_twice_gives_one_invitation_and_one_email(invite, mailer, store, event):

@@ -4,6 +4,7 @@ from email import policy
 
 import pytest
 
+from npsloop.domain.brand import load_brand
 from npsloop.domain.surveys import SurveyType
 from npsloop.rendering import build_mime, render_invitation, render_page
 
@@ -19,10 +20,12 @@ def invitation_email(**overrides):
         "first_name": "Jane",
         "subject": "How was your order?",
         "question": "How likely are you to recommend us?",
+        "intro": "Thank you for your order.",
         "respond_url": "https://s.example.com/r/tok",
         "unsubscribe_url": "https://s.example.com/u/utok",
         "expires_at": EXPIRES,
         "time_zone": "Europe/Warsaw",
+        "brand": load_brand(),
     }
     return render_invitation(**{**args, **overrides})
 
@@ -39,7 +42,7 @@ def test_the_expiry_date_is_shown_in_the_customers_time_zone_and_language():
     polish = invitation_email(locale="pl", time_zone="Europe/Warsaw")
     english = invitation_email(locale="en", time_zone="America/New_York")
 
-    assert "Link jest ważny do 21.12.2026." in polish.text  # 23:30 UTC is past midnight in Warsaw
+    assert "Link działa do 21.12.2026." in polish.text  # 23:30 UTC is past midnight in Warsaw
     assert "This link is valid until 20 Dec 2026." in english.text
 
 

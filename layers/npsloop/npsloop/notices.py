@@ -1,8 +1,10 @@
 """Notices to people: alerts, escalations and retry reminders, on the alerts topic and/or by email.
 
 One ``Notice`` becomes an SNS message (JSON, with the attributes subscribers filter on: store,
-region, team, rule, kind) and an email rendered from ``templates/email/alert@1.{txt,html}``
-(Jinja2, HTML autoescaped). Neither carries the customer's email or phone: the customer id only.
+region, team, rule, kind; English, one per rule) and/or an email rendered from
+``templates/email/alert@1.{txt,html}`` (Jinja2, HTML autoescaped) in the recipient's language (from
+routing). An alert email covers every rule an answer fired (``fired``): one email per answer and
+recipient. Neither carries the customer's email or phone: the customer id only.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from npsloop.domain.alerts import Channel, Person
+from npsloop.domain.alerts import Channel, FiredRule, Person, keyword_spans
+from npsloop.domain.brand import Brand
 from npsloop.domain.responses import MAX_COMMENT_LENGTH
+from npsloop.domain.surveys import SCALES, SurveyType
 from npsloop.observability import count, logger
 from npsloop.ports import Mailer, MailRejected, OutgoingEmail
 from npsloop.ports.cases import AlertTopic, TopicMessage
-from npsloop.rendering import RenderedEmail, build_mime, render_email
+from npsloop.rendering import RenderedEmail, build_mime, render_email, strings
 
 TEMPLATE = "email/alert@1"
 NoticeKind = Literal["alert", "escalation", "retry"]
@@ -47,6 +51,8 @@ class Notice:
     case_url: str | None = None
     due_at: datetime | None = None
     time_zone: str = "Europe/Warsaw"
+    language: str = "en"  # of the email (the SNS message is English)
+    fired: tuple[FiredRule, ...] = ()  # an alert email: every rule the answer fired
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -58,6 +64,8 @@ class Notice:
         document = asdict(self)
         document.pop("recipient")
         document.pop("extra")
+        document.pop("fired")
+        document.pop("language")
         document.update(self.extra)
         document["alert_id"] = self.alert_id
         document["recipient_id"] = self.recipient.id
@@ -85,11 +93,59 @@ class Notice:
         return f"[{self.severity}] {_HEADLINES[self.kind]}: {self.survey_type.upper()} {self.score} at {where}"
 
 
-def render_notice(notice: Notice) -> RenderedEmail:
-    """The subject and the plain-text and HTML bodies of a notice email."""
-    due = notice.due_at.astimezone(ZoneInfo(notice.time_zone)).strftime("%Y-%m-%d %H:%M %Z") if notice.due_at else None
-    context = {"n": notice, "headline": _HEADLINES[notice.kind], "due": due}
-    return render_email(TEMPLATE, notice.subject(), context)
+def _due(instant: datetime, locale: str, time_zone: str) -> str:
+    local = instant.astimezone(ZoneInfo(time_zone))
+    weekday = strings(locale)["weekdays"][local.weekday()]
+    day = local.strftime("%d.%m.%Y, %H:%M") if locale == "pl" else local.strftime("%d %b %Y, %H:%M")
+    return f"{weekday} {day} ({local.tzname()})"
+
+
+def _rule_lines(notice: Notice, t: dict[str, Any], found: list[str]) -> list[str]:
+    labels = t["alert"]["rule"]
+    lines = []
+    for rule in notice.fired:
+        if rule.kind == "keyword":
+            quoted = ", ".join(t["alert"]["quote"].format(word) for word in found)
+            lines.append(labels["keyword"].format(keywords=quoted or "-"))
+        else:
+            lines.append(labels[rule.kind])
+    return lines
+
+
+def render_notice(notice: Notice, brand: Brand) -> RenderedEmail:
+    """The subject and the plain-text and HTML bodies of a notice email, in the notice's language."""
+    locale = notice.language if notice.language in ("pl", "en") else "en"
+    t = strings(locale)
+    a = t["alert"]
+    keywords = tuple(k for rule in notice.fired for k in rule.keywords) or notice.keywords
+    parts = keyword_spans(notice.comment or "", keywords)
+    found = list(dict.fromkeys(text for text, hit in parts if hit))  # as written, in order, once
+    high = SCALES[SurveyType(notice.survey_type)].high
+    where = notice.context.get("store") or notice.context.get("region") or "-"
+    headline = a["headline"][notice.kind]
+    severity = a["severity"][notice.severity]
+    subject = (
+        a["subject"].format(severity=severity, score=notice.score, high=high, where=where)
+        if notice.kind == "alert"
+        else f"{severity}: {headline} ({where})"
+    )
+    context = {
+        "locale": locale,
+        "t": t,
+        "a": a,
+        "n": notice,
+        "brand": brand,
+        "colours": brand.colours,
+        "subject": subject,
+        "headline": headline,
+        "severity": severity,
+        "score": a["score_value"].format(score=notice.score, high=high, survey=notice.survey_type.upper()),
+        "rules": _rule_lines(notice, t, found),
+        "comment_parts": parts,
+        "due": _due(notice.due_at, locale, notice.time_zone) if notice.due_at else None,
+        "footer": a["footer"].format(team=notice.team, reference=notice.invitation_id),
+    }
+    return render_email(TEMPLATE, subject, context)
 
 
 @dataclass(frozen=True)
@@ -101,25 +157,37 @@ class MailSender:
 class Notifier:
     """Sends a notice on the channels its route asks for. Errors other than a refused address propagate."""
 
-    def __init__(self, topic: AlertTopic | None, mailer: Mailer | None, sender: MailSender | None) -> None:
+    def __init__(
+        self, topic: AlertTopic | None, mailer: Mailer | None, sender: MailSender | None, brand: Brand
+    ) -> None:
         self._topic = topic
         self._mailer = mailer
         self._sender = sender
+        self._brand = brand
 
     def send(self, notice: Notice, channel: Channel) -> None:
-        if channel.sns and self._topic is not None:
+        if channel.sns:
+            self.publish(notice)
+        if channel.email:
+            self.mail(notice)
+
+    def publish(self, notice: Notice) -> None:
+        """The notice on the alerts topic (if the function has one)."""
+        if self._topic is not None:
             self._topic.publish(TopicMessage(notice.subject(), notice.body(), notice.attributes()))
             count("NoticesPublished", kind=notice.kind)
-        if channel.email and self._mailer is not None and self._sender is not None:
+
+    def mail(self, notice: Notice) -> None:
+        """The notice by email to its recipient (if the function sends email)."""
+        if self._mailer is not None and self._sender is not None:
             self._mail(notice, self._mailer, self._sender)
 
-    @staticmethod
-    def _mail(notice: Notice, mailer: Mailer, sender: MailSender) -> None:
+    def _mail(self, notice: Notice, mailer: Mailer, sender: MailSender) -> None:
         raw = build_mime(
             sender=sender.address,
             sender_name=sender.name,
             recipient=notice.recipient.email,
-            email=render_notice(notice),
+            email=render_notice(notice, self._brand),
             unsubscribe_url=None,  # a work notice to a colleague, not a mailing
         )
         try:

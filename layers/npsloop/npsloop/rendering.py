@@ -18,6 +18,8 @@ from npsloop.domain.surveys import SCALES, SurveyType
 if TYPE_CHECKING:
     from jinja2 import Environment
 
+    from npsloop.domain.brand import Brand
+
 _HERE = Path(__file__).resolve().parent
 SUPPORTED_LOCALES = ("pl", "en")
 
@@ -49,15 +51,24 @@ def format_date(instant: datetime, locale: str, time_zone: str) -> str:
     return local.strftime("%d.%m.%Y") if locale == "pl" else local.strftime("%d %b %Y")
 
 
-# One neutral colour for every point: red-to-green scales are known to steer answers.
-SCALE_COLOUR = "#3e4c59"
+# Scale buttons: one neutral colour for every point (the brand's button colour): red-to-green scales
+# are known to steer answers. At most six to a row, so the 0-10 row is two rows (0-5, 6-10) that fit a
+# 320 px screen with 44 px tall, 42 px wide tap targets and no sideways scrolling.
+MAX_POINTS_PER_ROW = 6
 
 
 @dataclass(frozen=True)
 class ScaleLink:
     score: int
     url: str
-    colour: str
+
+
+def scale_rows(links: list[ScaleLink]) -> list[list[ScaleLink]]:
+    """One row up to MAX_POINTS_PER_ROW points, else two, the first one longer (0-5 / 6-10, 1-4 / 5-7)."""
+    if len(links) <= MAX_POINTS_PER_ROW:
+        return [links]
+    half = (len(links) + 1) // 2
+    return [links[:half], links[half:]]
 
 
 @dataclass(frozen=True)
@@ -83,26 +94,37 @@ def render_invitation(
     first_name: str | None,
     subject: str,
     question: str,
+    intro: str | None,
     respond_url: str,
     unsubscribe_url: str,
     expires_at: datetime,
     time_zone: str,
+    brand: Brand,
 ) -> RenderedEmail:
     t = strings(locale)
-    scale_links = [
-        ScaleLink(score, f"{respond_url}?score={score}", SCALE_COLOUR) for score in SCALES[survey_type].values
-    ]
+    scale = SCALES[survey_type]
+    scale_links = [ScaleLink(score, f"{respond_url}?score={score}") for score in scale.values]
+    low_label, high_label = t["low_label"][survey_type.value], t["high_label"][survey_type.value]
     context = {
         "locale": locale,
         "t": t,
+        "brand": brand,
+        "colours": brand.colours,
         "subject": subject,
+        # A language's greeting may leave the name out (Polish: no bare nominative, see pl.toml).
         "greeting": t["greeting"].format(name=first_name) if first_name else t["greeting_anonymous"],
+        "intro": intro or t["intro"],
         "question": question,
         "scale_links": scale_links,
-        "low_label": t["low_label"][survey_type.value],
-        "high_label": t["high_label"][survey_type.value],
+        "scale_rows": scale_rows(scale_links),
+        "low_label": low_label,
+        "high_label": high_label,
+        "scale_hint": t["scale_hint"].format(
+            low=scale.low, high=scale.high, low_label=low_label, high_label=high_label
+        ),
         "unsubscribe_url": unsubscribe_url,
         "expires": t["expires"].format(date=format_date(expires_at, locale, time_zone)),
+        "sent_by": t["sent_by"].format(address=brand.postal_address),
     }
     return render_email(f"email/{template_id}@{template_version}", subject, context)
 

@@ -33,6 +33,7 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEFAULT_ALERTS_FILE = CONFIG_DIR / "alerts.toml"
 DEFAULT_ROUTING_FILE = CONFIG_DIR / "routing.toml"
 DEFAULT_CALENDAR = "default"
+Language = Literal["pl", "en"]  # the languages of the email templates (npsloop/i18n)
 
 # The lowest promoter (or "satisfied", "easy") answer per survey type; below it a VIP alerts.
 PROMOTER_FLOOR: dict[SurveyType, int] = {SurveyType.NPS: 9, SurveyType.CSAT: 4, SurveyType.CES: 5}
@@ -85,6 +86,35 @@ def fold(text: str) -> str:
     """Lower-case without diacritics ("Rezygnuję" -> "rezygnuje", "Łódź" -> "lodz") for matching."""
     decomposed = unicodedata.normalize("NFKD", text.casefold().replace("ł", "l"))
     return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def keyword_spans(comment: str, keywords: tuple[str, ...]) -> list[tuple[str, bool]]:
+    """The comment as written, cut into (text, is a keyword) parts: found case- and diacritics-
+    insensitively (``keywords`` are the folded words ``KeywordRule.matches`` found), returned in the
+    original spelling ("Rezygnuję" stays "Rezygnuję")."""
+    if not keywords:
+        return [(comment, False)] if comment else []
+    folded: list[str] = []
+    origin: list[int] = []  # the index in ``comment`` of each folded character
+    for index, char in enumerate(comment):
+        for piece in fold(char):
+            folded.append(piece)
+            origin.append(index)
+    words = sorted({k for k in keywords if k.strip()}, key=len, reverse=True)
+    pattern = re.compile(
+        r"(?<!\w)(?:" + "|".join(r"\s+".join(re.escape(p) for p in w.split()) for w in words) + r")(?!\w)"
+    )
+    parts: list[tuple[str, bool]] = []
+    cursor = 0
+    for found in pattern.finditer("".join(folded)):
+        start, end = origin[found.start()], origin[found.end() - 1] + 1
+        if start > cursor:
+            parts.append((comment[cursor:start], False))
+        parts.append((comment[start:end], True))
+        cursor = end
+    if cursor < len(comment):
+        parts.append((comment[cursor:], False))
+    return parts
 
 
 Keyword = Annotated[str, Field(min_length=2, max_length=60)]
@@ -265,6 +295,7 @@ class RouteDefaults(_Config):
     time_zone: TimeZoneName | None = None
     channel: Channel | None = None
     calendar: Slug | None = None  # a [calendars.<id>] entry: whose public holidays the SLA skips
+    language: Language | None = None  # of the emails to the people of this entry
 
 
 class StoreRoute(RouteDefaults):
@@ -283,6 +314,7 @@ class Fallback(_Config):
     time_zone: TimeZoneName = "Europe/Warsaw"
     channel: Channel = Channel.BOTH
     calendar: Slug = DEFAULT_CALENDAR
+    language: Language = "en"
 
 
 class HolidayCalendar(_Config):
@@ -321,6 +353,7 @@ class Route:
     channel: Channel
     matched: Literal["store", "region", "fallback"]
     calendar: str = DEFAULT_CALENDAR
+    language: str = "en"
 
 
 class RoutingTable(_Config):
@@ -397,6 +430,7 @@ class RoutingTable(_Config):
             channel=pick("channel"),
             matched=matched,
             calendar=pick("calendar"),
+            language=pick("language"),
         )
 
 

@@ -24,6 +24,7 @@ from npsloop.domain.working_time import WorkingCalendar
 
 MAX_NOTE_LENGTH = 2000
 MAX_NOTES = 100  # 100 notes of 2,000 characters keep the item far below DynamoDB's 400 KB
+MAX_ANSWER_CHANGES = 20  # the latest ones; with the comments they replaced, still far below 400 KB
 SYSTEM = "npsloop"  # the actor of changes the sweep makes
 
 
@@ -101,6 +102,17 @@ class StatusChange(_Frozen):
     to_status: CaseStatus
 
 
+class AnswerChange(_Frozen):
+    """The customer changed the answer behind the case: what it was before, and the version now."""
+
+    at: AwareDatetime
+    version: Annotated[int, Field(ge=2)]
+    from_score: int
+    to_score: int
+    previous_comment: str | None = None
+    comment_changed: bool = False
+
+
 class Case(_Frozen):
     case_id: str
     invitation_id: str
@@ -131,6 +143,8 @@ class Case(_Frozen):
     root_cause: str | None = None
     notes: tuple[Note, ...] = ()
     history: tuple[StatusChange, ...] = ()
+    answer_version: Annotated[int, Field(ge=1)] = 1  # the response version score and comment are from
+    answer_changes: tuple[AnswerChange, ...] = ()
     version: Annotated[int, Field(ge=1)]
     # Outbox flag: CaseClosed is not yet confirmed on the bus (the sweep publishes it again).
     closed_event_pending: bool = False
@@ -178,7 +192,32 @@ class Case(_Frozen):
             updated_at=now,
             sla_due_at=calendar.add_working_hours(now, sla_hours.of(severity), route.time_zone),
             history=(StatusChange(at=now, by=SYSTEM, from_status=None, to_status=S.OPEN),),
+            answer_version=response.version,
             version=1,
+        )
+
+    def follow_answer(self, response: Response, now: datetime) -> Case | None:
+        """The case with the customer's newer answer (and the change in its history); None when
+        there is nothing to follow: an older or the same version, or a resolved or closed case."""
+        if self.status.final or response.version <= self.answer_version:
+            return None
+        change = AnswerChange(
+            at=now,
+            version=response.version,
+            from_score=self.score,
+            to_score=response.score,
+            previous_comment=self.comment if self.comment != response.comment else None,
+            comment_changed=self.comment != response.comment,
+        )
+        return self.model_copy(
+            update={
+                "score": response.score,
+                "comment": response.comment,
+                "answer_version": response.version,
+                "answer_changes": (*self.answer_changes, change)[-MAX_ANSWER_CHANGES:],
+                "updated_at": now,
+                "version": self.version + 1,
+            }
         )
 
     # -- the lifecycle -----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ names the offending field, e.g. ``program[2].sampling_rate: Input should be less
 from __future__ import annotations
 
 import hashlib
+import string
 import tomllib
 from collections.abc import Iterable
 from decimal import Decimal
@@ -14,7 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from npsloop.domain.events import EVENT_MODELS
 from npsloop.domain.surveys import SurveyType
@@ -112,14 +113,31 @@ class Trigger(_Config):
         )
 
 
+PLACEHOLDERS = frozenset({"company"})
+
+
+def _known_placeholders(text: str) -> str:
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError as exc:  # a lone "{" or "}"
+        raise ValueError(f"{exc}; write {{{{ or }}}} for a literal brace") from exc
+    unknown = sorted(names - PLACEHOLDERS)
+    if unknown:
+        raise ValueError(f"unknown placeholder(s) {unknown}; known: {sorted(PLACEHOLDERS)}")
+    return text
+
+
+LocalText = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_known_placeholders)]
+
+
 class Localised(_Config):
-    """A text in every supported language."""
+    """A text in every supported language; ``{company}`` stands for the brand's company name."""
 
-    pl: Annotated[str, Field(min_length=1, max_length=300)]
-    en: Annotated[str, Field(min_length=1, max_length=300)]
+    pl: LocalText
+    en: LocalText
 
-    def get(self, locale: str) -> str:
-        return getattr(self, locale, self.en)
+    def get(self, locale: str, company: str) -> str:
+        return str(getattr(self, locale, self.en)).format(company=company)
 
 
 class TemplateRef(_Config):
@@ -142,6 +160,7 @@ class SurveyProgram(_Config):
     trigger: Trigger
     survey: SurveyType
     question: Localised
+    intro: Localised | None = None  # what the email thanks for (an order, a ticket, a visit); else a generic line
     open_question: Localised | None = None
     channel: Literal["email"] = "email"
     template: TemplateRef

@@ -2,9 +2,10 @@
 
 For each new or changed response (INSERT, or MODIFY that changes the score or comment) the rules of
 ``config/alerts.toml`` decide what fires. Every side effect runs under a claim in the table
-(``INV#<id>`` / ``ALERT#<rule id>``, and ``OPENED#CASE`` for the case): a conditional put with a
-lease, then the side effect, then "sent". A redelivered or concurrent record finds the claim and
-does nothing; a crashed attempt's lease runs out and the retry takes over.
+(``INV#<id>`` / ``ALERT#<rule id>`` for a rule's SNS message and bus event, ``OPENED#CASE`` for the
+case, ``EMAIL#v<response version>#<recipient id>`` for the one email naming every rule that fired):
+a conditional put with a lease, then the side effect, then "sent". A redelivered or concurrent
+record finds the claim and does nothing; a crashed attempt's lease runs out and the retry takes over.
 
 Poison records are parked in the alert DLQ and the batch goes on. Any other failure reports the
 record in ``batchItemFailures`` and stops: Lambda retries from it, so nothing after it is skipped.
@@ -51,6 +52,11 @@ class RecordOutcome:
 
 def _alert_step(rule_id: str) -> str:
     return f"ALERT#{rule_id}"
+
+
+def email_step(response: Response, recipient_id: str) -> str:
+    """One alert email per answer (a changed answer is a new version) and recipient."""
+    return f"EMAIL#v{response.version}#{recipient_id}"
 
 
 def detractor_received_event(response: Response, base_url: str | None, opened_case: bool) -> BusEvent:
@@ -137,6 +143,8 @@ class AlertService:
         response = Response.model_validate(change.new)
         if change.kind is ChangeKind.MODIFY and not _answer_changed(change.old, response):
             return RecordOutcome("unchanged", response.invitation_id)
+        if change.kind is ChangeKind.MODIFY:
+            self._follow(response)
         route = self._routing.route(response.context)
         fired = evaluate(self._rules, response, cluster_reached=self._cluster_reached(response))
         if not fired:
@@ -149,6 +157,12 @@ class AlertService:
                 response.invitation_id,
                 _alert_step(rule.rule_id),
                 lambda rule=rule: self._alert(response, rule, route, opened_case=severity is not None),
+            )
+        if route.channel.email:
+            self._once(
+                response.invitation_id,
+                email_step(response, route.owner.id),
+                lambda: self._mail(response, fired, route, opened_case=severity is not None),
             )
         return RecordOutcome("alerted", response.invitation_id, [rule.rule_id for rule in fired])
 
@@ -167,6 +181,17 @@ class AlertService:
             return False
         return self._windows.claim_cluster(store, response.invitation_id, at, at + window)
 
+    def _follow(self, response: Response) -> None:
+        """An open case takes the customer's changed answer. Idempotent by the response version; a
+        concurrent update of the case (VersionConflict) fails the record, and the retry reads it again."""
+        case = self._cases.get(response.invitation_id)
+        updated = case.follow_answer(response, self._clock.now()) if case else None
+        if case is None or updated is None:
+            return
+        self._cases.save(updated, expected_version=case.version)
+        logger.info("case follows the changed answer", case_id=case.case_id, answer_version=response.version)
+        count("CasesFollowedAnswer")
+
     def _open_case(self, response: Response, fired: list[FiredRule], severity: Any, route: Route) -> None:
         case = Case.open(
             response=response,
@@ -183,11 +208,10 @@ class AlertService:
         logger.info("case opened", case_id=case.case_id, owner_id=case.owner.id, severity=case.severity.value)
         count("CasesOpened", severity=case.severity.value)
 
-    def _alert(self, response: Response, rule: FiredRule, route: Route, opened_case: bool) -> None:
-        notice = Notice(
+    def _notice(self, response: Response, route: Route, opened_case: bool, **fields: Any) -> Notice:
+        return Notice(
             kind="alert",
             recipient=route.owner,
-            severity=rule.severity.value,
             invitation_id=response.invitation_id,
             program_id=response.program_id,
             survey_type=response.survey_type.value,
@@ -195,19 +219,48 @@ class AlertService:
             customer_id=response.customer_id,
             context=response.context,
             team=route.team,
-            rule=rule.rule_id,
             comment=response.comment,
-            keywords=rule.keywords,
             case_id=response.invitation_id if opened_case else None,
             case_url=case_url(self._base_url, response.invitation_id) if opened_case else None,
             time_zone=route.time_zone,
-            extra={"vip": response.vip, "responded_at": response.updated_at.isoformat()},
+            language=route.language,
+            **fields,
         )
-        self._notifier.send(notice, route.channel)
+
+    def _alert(self, response: Response, rule: FiredRule, route: Route, opened_case: bool) -> None:
+        """One rule's SNS message (subscribers filter on ``rule``) and, for a detractor, the bus event."""
+        if route.channel.sns:
+            notice = self._notice(
+                response,
+                route,
+                opened_case,
+                severity=rule.severity.value,
+                rule=rule.rule_id,
+                keywords=rule.keywords,
+                extra={"vip": response.vip, "responded_at": response.updated_at.isoformat()},
+            )
+            self._notifier.publish(notice)
         if rule.kind == "detractor":
             self._bus.put([detractor_received_event(response, self._base_url, opened_case)])
         logger.info("alert sent", invitation_id=response.invitation_id, rule=rule.rule_id, channel=route.channel.value)
         count("AlertsSent", rule=rule.rule_id)
+
+    def _mail(self, response: Response, fired: list[FiredRule], route: Route, opened_case: bool) -> None:
+        """One email to the owner naming every rule that fired, with the case's due time if it has one."""
+        case = self._cases.get(response.invitation_id) if opened_case else None
+        severity = max((rule.severity for rule in fired), key=lambda s: s.rank)
+        notice = self._notice(
+            response,
+            route,
+            opened_case,
+            severity=severity.value,
+            keywords=tuple(k for rule in fired for k in rule.keywords),
+            fired=tuple(fired),
+            due_at=case.sla_due_at if case else None,
+        )
+        self._notifier.mail(notice)
+        logger.info("alert mailed", invitation_id=response.invitation_id, rules=len(fired))
+        count("AlertEmailsSent")
 
 
 def _answer_changed(old: dict[str, Any] | None, new: Response) -> bool:

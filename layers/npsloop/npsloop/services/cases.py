@@ -285,5 +285,6 @@ class CaseService:
             case_url=case_url(self._base_url, case.case_id),
             due_at=case.sla_due_at if kind == "escalation" else None,
             time_zone=case.time_zone,
+            language=route.language,
         )
         self._notifier.send(notice, route.channel)

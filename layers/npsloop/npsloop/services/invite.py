@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
 from npsloop.clock import Clock
+from npsloop.domain.brand import Brand
 from npsloop.domain.delivery import INVITATION_HEADER, INVITATION_TAG
 from npsloop.domain.eligibility import recontact_cutoff, skip_reason
 from npsloop.domain.events import BusinessEvent, UnknownDetailType, parse_business_event
@@ -65,8 +66,9 @@ class InviteOutcome:
 
 @dataclass(frozen=True)
 class SenderIdentity:
+    """The From address and the links' base URL; the display name is the brand's, per language."""
+
     address: str
-    name: str | None
     public_base_url: str
 
 
@@ -80,6 +82,7 @@ class InviteService:
         keys: LinkKeyStore,
         parking: EventParking,
         sender: SenderIdentity,
+        brand: Brand,
         clock: Clock,
     ) -> None:
         self._programs = programs
@@ -88,6 +91,7 @@ class InviteService:
         self._keys = keys
         self._parking = parking
         self._sender = sender
+        self._brand = brand
         self._clock = clock
 
     def accept(self, raw_event: dict[str, Any]) -> list[InviteOutcome]:
@@ -189,22 +193,25 @@ class InviteService:
             f"{base}/u/{sign(keys, LinkPurpose.UNSUBSCRIBE, invitation.invitation_id, unsubscribe_expiry)}"
         )
         locale = invitation.locale
+        company = self._brand.company
         rendered = render_invitation(
             template_id=program.template.id,
             template_version=program.template.version,
             locale=locale,
             survey_type=program.survey,
             first_name=event.customer.first_name,
-            subject=program.subject.get(locale),
-            question=program.question.get(locale),
+            subject=program.subject.get(locale, company),
+            question=program.question.get(locale, company),
+            intro=program.intro.get(locale, company) if program.intro else None,
             respond_url=respond_url,
             unsubscribe_url=unsubscribe_url,
             expires_at=invitation.expires_at,
             time_zone=invitation.time_zone,
+            brand=self._brand,
         )
         raw = build_mime(
             sender=self._sender.address,
-            sender_name=self._sender.name,
+            sender_name=self._brand.sender_name.get(locale),
             recipient=event.customer.email,
             email=rendered,
             unsubscribe_url=unsubscribe_url,

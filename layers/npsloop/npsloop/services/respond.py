@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from npsloop.clock import Clock
+from npsloop.domain.brand import Brand
 from npsloop.domain.invitations import UNCONFIRMED_SEND, Invitation, InvitationStatus
 from npsloop.domain.links import LinkPurpose, verify
 from npsloop.domain.programs import ProgramCatalogue
@@ -51,8 +52,10 @@ class RespondService:
         responses: ResponseRepository,
         customers: CustomerRepository,
         keys: LinkKeyStore,
+        brand: Brand,
         clock: Clock,
     ) -> None:
+        self._brand = brand
         self._programs = programs
         self._invitations = invitations
         self._responses = responses
@@ -94,13 +97,22 @@ class RespondService:
             version=response.version,
         )
         expires = format_date(invitation.expires_at or response.updated_at, invitation.locale, invitation.time_zone)
-        html = render_page("thanks", invitation.locale, score=response.score, comment=response.comment, expires=expires)
+        html = render_page(
+            "thanks",
+            invitation.locale,
+            brand=self._brand,
+            score=response.score,
+            comment=response.comment,
+            expires=expires,
+        )
         return Page(200, html, invitation.locale)
 
     # -- unsubscribe ---------------------------------------------------------------------------
     def unsubscribe_page(self, token: str, action: str) -> Page:
         invitation = self._open(token, LinkPurpose.UNSUBSCRIBE)
-        return Page(200, render_page("unsubscribe", invitation.locale, action=action), invitation.locale)
+        return Page(
+            200, render_page("unsubscribe", invitation.locale, brand=self._brand, action=action), invitation.locale
+        )
 
     def unsubscribe(self, token: str) -> Page:
         """RFC 8058 one-click: the POST itself unsubscribes, whatever its body."""
@@ -108,7 +120,7 @@ class RespondService:
         self._customers.unsubscribe_email(invitation.customer_id, self._clock.now())
         count("Unsubscribed")
         logger.info("email unsubscribed", invitation_id=invitation.invitation_id)
-        return Page(200, render_page("unsubscribed", invitation.locale), invitation.locale)
+        return Page(200, render_page("unsubscribed", invitation.locale, brand=self._brand), invitation.locale)
 
     # -- helpers -------------------------------------------------------------------------------
     def _open(self, token: str, purpose: LinkPurpose) -> Invitation:
@@ -134,12 +146,14 @@ class RespondService:
         t = strings(invitation.locale)
         program = self._programs.get(invitation.program_id)
         survey = invitation.survey_type
+        locale, company = invitation.locale, self._brand.company
         return render_page(
             "respond",
-            invitation.locale,
+            locale,
+            brand=self._brand,
             action=action,
-            question=program.question.get(invitation.locale) if program else t["your_score"],
-            open_question=program.open_question.get(invitation.locale) if program and program.open_question else None,
+            question=program.question.get(locale, company) if program else t["your_score"],
+            open_question=program.open_question.get(locale, company) if program and program.open_question else None,
             scale=list(SCALES[survey].values),
             score=score,
             comment=comment,

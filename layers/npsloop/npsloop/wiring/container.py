@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from npsloop.adapters.event_bus import EventBridgeBus
     from npsloop.adapters.link_secret import SecretLinkKeys
     from npsloop.domain.alerts import AlertRules, RoutingTable
+    from npsloop.domain.brand import Brand
     from npsloop.domain.programs import ProgramCatalogue
     from npsloop.notices import Notifier
     from npsloop.settings import Settings
@@ -53,6 +54,13 @@ def programs() -> ProgramCatalogue:
     from npsloop.domain.programs import load_programs
 
     return load_programs()
+
+
+@component
+def brand() -> Brand:
+    from npsloop.domain.brand import load_brand
+
+    return load_brand()
 
 
 @component
@@ -117,4 +125,5 @@ def notifier() -> Notifier:
         topic=SnsTopic(topic_arn),
         mailer=SesMailer(config.configuration_set),
         sender=MailSender(sender, config.sender_name),
+        brand=brand(),
     )

@@ -6,7 +6,7 @@ from npsloop import clock
 from npsloop.adapters.parking_queue import ParkingQueue
 from npsloop.adapters.ses_mailer import SesMailer
 from npsloop.services.invite import InviteService, SenderIdentity
-from npsloop.wiring.container import component, link_keys, programs, settings, table
+from npsloop.wiring.container import brand, component, link_keys, programs, settings, table
 
 
 @component
@@ -21,6 +21,7 @@ def invite_service() -> InviteService:
         mailer=SesMailer(config.configuration_set),
         keys=link_keys(),
         parking=ParkingQueue(queue_url, bucket=bucket),
-        sender=SenderIdentity(sender, config.sender_name, config.public_base_url),
+        sender=SenderIdentity(sender, config.public_base_url),
+        brand=brand(),
         clock=clock.current(),
     )

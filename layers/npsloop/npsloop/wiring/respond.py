@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from npsloop import clock
 from npsloop.services.respond import RespondService
-from npsloop.wiring.container import component, link_keys, programs, table
+from npsloop.wiring.container import brand, component, link_keys, programs, table
 
 
 @component
@@ -16,5 +16,6 @@ def respond_service() -> RespondService:
         responses=store,
         customers=store,
         keys=link_keys(),
+        brand=brand(),
         clock=clock.current(),
     )
