@@ -17,6 +17,7 @@ import pytest
 from npsloop.clock import ManualClock
 from npsloop.domain.aggregates import AggregateKey, Delta
 from npsloop.domain.alerts import load_alert_rules, load_routing
+from npsloop.domain.brand import load_brand
 from npsloop.domain.programs import load_programs
 from npsloop.domain.surveys import SurveyType
 from npsloop.notices import MailSender, Notifier
@@ -45,9 +46,8 @@ def simulate(
             counts = Counter(rng.choices(list(shares), weights=list(shares.values()), k=100))
             detractors_per_day.append(counts[3])
             key = AggregateKey(PROGRAM, "store", store, day)
-            aggregates.apply(
-                f"{store}-{day}", {key: Delta(SurveyType.NPS, 100, dict(counts))}, datetime(2027, 1, 1, tzinfo=UTC)
-            )
+            stamp = datetime(2027, 1, 1, tzinfo=UTC)
+            aggregates.add(f"{store}-{day}", key, Delta(SurveyType.NPS, 100, dict(counts)), stamp, stamp)
     return detractors_per_day
 
 
@@ -61,7 +61,7 @@ def world():
         routing=load_routing(),
         aggregates=aggregates,
         claims=claims,
-        notifier=Notifier(topic, None, MailSender("alerts@example.com", "npsloop")),
+        notifier=Notifier(topic, None, MailSender("alerts@example.com", "npsloop"), load_brand()),
         clock=clock,
     )
     return clock, aggregates, topic, service
