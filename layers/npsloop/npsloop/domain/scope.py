@@ -243,7 +243,13 @@ class Scope:
         return self.may_read_case(case)
 
     def may_list_store_cases(self, store: str) -> bool:
-        return self.all_cases or (self.cases_in_scope and store in self.stores) or self.own_cases
+        """A store or regional manager naming a store outside their reach is refused (a clear 403, not an
+        empty list); a case owner with no store reach lists their own cases of any store."""
+        if self.all_cases:
+            return True
+        if self.cases_in_scope:
+            return store in self.stores
+        return self.own_cases
 
     def case_visibility(self) -> CaseVisibility | None:
         """The filter a case list applies for this caller (None: every case)."""
