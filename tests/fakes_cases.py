@@ -109,7 +109,7 @@ class InMemoryCases(AlertClaims, StoreWindows, CaseRepository):
             if (query.owner is None or c.owner.id == query.owner)
             and (query.store is None or c.store == query.store)
             and (query.status is None or c.status == query.status)
-            and (query.visible_to is None or query.visible_to in (c.owner.id, c.manager.id))
+            and (query.visible is None or _visible(query.visible, c))
         ]
         found.sort(key=lambda c: (c.sla_due_at, c.case_id))
         start = int((query.start or {}).get("offset", "0"))
@@ -189,3 +189,9 @@ def response_image(
 def stream_record(new: dict[str, Any] | None, old: dict[str, Any] | None = None, kind: str | None = None) -> dict:
     name = kind or ("INSERT" if old is None else "MODIFY" if new is not None else "REMOVE")
     return lambda_record(name, new, old)
+
+
+def _visible(visible, case) -> bool:
+    """What the DynamoDB filter keeps: own (owner or manager), or of the scope's stores or regions."""
+    own = visible.own and visible.subject in (case.owner.id, case.manager.id)
+    return own or case.store in visible.stores or case.region in visible.regions

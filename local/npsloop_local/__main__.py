@@ -19,6 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from . import auth
+from .provision import Provisioner
 from .stack import LocalStack
 from .template import Resolver, Template
 
@@ -76,9 +77,18 @@ def _parameters(pairs: Sequence[str]) -> dict[str, str]:
     return parameters
 
 
+SIGN_IN = """\
+Sign in in a browser, as a persona from routing.toml (the user pool's hosted sign-in, played locally:
+authorisation code with PKCE; docs/roles.md says what each role sees):
+
+    {url}
+
+{personas}
+"""
+
 API_EXAMPLE = """\
 The /api routes need a JWT (the template's JwtAuthorizer). A local dev token in the npsloop-analyst
-group (scores need it), valid for 12 hours here and never in AWS (mint others with
+group (every store's scores, no case), valid for 12 hours here and never in AWS (mint others with
 `python -m npsloop_local token --sub ID --group GROUP`):
 
     TOKEN={token}
@@ -126,6 +136,7 @@ def _template_jwt_configuration(path: str, parameters: dict[str, str]) -> tuple[
     """The first JWT authorizer's issuer and audience, resolved against the template's parameters."""
     template = Template.load(path)
     resolver = Resolver(template, template.parameter_values(parameters), "eu-west-1", "123456789012", "npsloop-local")
+    Provisioner(lambda _service: None, resolver).placeholders("AWS::Cognito::")  # the user pool's issuer and client
     for resource in template.resources_of_type("AWS::Serverless::HttpApi").values():
         authorizers = ((resource.get("Properties") or {}).get("Auth") or {}).get("Authorizers") or {}
         for name, spec in authorizers.items():
@@ -169,6 +180,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             )
         print(EXAMPLE.format(bus=outputs.get("EventBusName", "default"), url=stack.base_url))
+        if stack.sign_in is not None:
+            personas = "\n".join(
+                f"    {p.label_en:<34} {p.subject:<24} {' '.join(p.groups) or '(no group: own cases)'}"
+                for p in stack.sign_in.personas
+            )
+            print(SIGN_IN.format(url=stack.sign_in.sign_in_url(), personas=personas))
         guarded = sorted(stack.jwt_authorizers)
         if guarded:
             example_path = next(

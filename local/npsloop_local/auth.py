@@ -70,22 +70,24 @@ def dev_token(  # noqa: PLR0917 - mirrors the claims a Cognito ID token carries
     email: str | None = None,
     groups: Iterable[str] = (),
     issuer: str = DEFAULT_ISSUER,
-    audience: str = DEFAULT_AUDIENCE,
+    audience: str | None = DEFAULT_AUDIENCE,
     ttl: timedelta = DEFAULT_TTL,
     now: datetime | None = None,
     extra_claims: Mapping[str, Any] | None = None,
 ) -> str:
-    """A compact JWT (HS256 under ``DEV_SIGNING_KEY``) shaped like a Cognito ID token."""
+    """A compact JWT (HS256 under ``DEV_SIGNING_KEY``) shaped like a Cognito ID token (no ``aud`` when
+    ``audience`` is None: an access token names its client in ``client_id``)."""
     issued = (now or datetime.now(UTC)).astimezone(UTC)
     claims: dict[str, Any] = {
         "sub": subject,
         "iss": issuer,
-        "aud": audience,
         "token_use": "id",
         "iat": int(issued.timestamp()),
         "exp": int((issued + ttl).timestamp()),
         "jti": str(uuid.uuid4()),
     }
+    if audience is not None:
+        claims["aud"] = audience
     if email:
         claims["email"] = email
     group_list = list(groups)

@@ -36,6 +36,7 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -301,6 +302,8 @@ class HttpApiServer:
     clock: Clock
     account_id: str
     port: int = 0
+    fallback: Callable[[HttpRequest], tuple[int, list[tuple[str, str]], bytes] | None] | None = None
+    """Answers what no route of the template serves (the local sign-in: :mod:`.sign_in`), or None."""
     _server: _TrackingHTTPServer | None = None
     _thread: threading.Thread | None = None
 
@@ -335,7 +338,8 @@ class HttpApiServer:
         path = urlsplit(request.target).path or "/"
         matched = self.routes.match(request.method, path)
         if matched is None:
-            return NOT_FOUND
+            answer = self.fallback(request) if self.fallback is not None else None
+            return answer if answer is not None else NOT_FOUND
         route, params = matched
         now = self.clock.now()
         event = build_event(request, route, params, now=now, account_id=self.account_id)

@@ -51,6 +51,12 @@ SKIPPED_TYPES: dict[str, str] = {
     "AWS::SES::ConfigurationSetEventDestination": "",
     "AWS::Scheduler::Schedule": "Name",
     "AWS::Scheduler::ScheduleGroup": "Name",
+    # Sign-in: the local stack plays the user pool's hosted sign-in itself (local_sign_in.py), with
+    # ids shaped like Cognito's so the authorizer's issuer and audience resolve as in AWS.
+    "AWS::Cognito::UserPool": "",
+    "AWS::Cognito::UserPoolClient": "",
+    "AWS::Cognito::UserPoolDomain": "Domain",
+    "AWS::Cognito::UserPoolGroup": "GroupName",
 }
 
 
@@ -125,6 +131,15 @@ class Provisioner:
         result.skipped[logical_id] = resource_type
         return self._placeholder(logical_id, resource_type, resource.get("Properties") or {})
 
+    def placeholders(self, type_prefix: str) -> None:
+        """Record the skipped resources whose type starts with ``type_prefix`` without creating anything
+        (``python -m npsloop_local token`` resolves the authorizer's issuer this way, with no stack)."""
+        for logical_id, resource in self.resolver.template.resources.items():
+            resource_type = resource.get("Type", "")
+            if resource_type.startswith(type_prefix) and resource_type in SKIPPED_TYPES and self._is_enabled(resource):
+                props = resource.get("Properties") or {}
+                self.resolver.physical[logical_id] = self._placeholder(logical_id, resource_type, props)
+
     # ----- helpers ----------------------------------------------------------------------------
 
     def _resolve(self, value: Any) -> Any:
@@ -181,6 +196,14 @@ class Provisioner:
             api_id = fake_api_id(self.resolver.stack_name, logical_id)
             endpoint = f"https://{api_id}.execute-api.{self.resolver.region}.amazonaws.com"
             return PhysicalResource(logical_id, resource_type, api_id, {"ApiId": api_id, "ApiEndpoint": endpoint})
+        if resource_type == "AWS::Cognito::UserPool":
+            pool_id = f"{self.resolver.region}_{fake_api_id(self.resolver.stack_name, logical_id)[:9]}"
+            arn = self._arn("cognito-idp", f"userpool/{pool_id}")
+            url = f"https://cognito-idp.{self.resolver.region}.amazonaws.com/{pool_id}"
+            return PhysicalResource(logical_id, resource_type, pool_id, {"Arn": arn, "ProviderURL": url})
+        if resource_type == "AWS::Cognito::UserPoolClient":
+            client_id = (fake_api_id(self.resolver.stack_name, logical_id) * 3)[:26]
+            return PhysicalResource(logical_id, resource_type, client_id, {"ClientId": client_id})
         service = resource_type.split("::")[1].lower() if "::" in resource_type else "local"
         if resource_type == "AWS::Logs::LogGroup":
             arn = self._arn("logs", f"log-group:{name}:*")

@@ -33,10 +33,11 @@ from .auth import JwtAuthorizer
 from .clock import Clock
 from .dispatcher import Dispatcher
 from .eventbridge import EventRule
-from .http_api import HttpApiServer, RouteTable
+from .http_api import HttpApiServer, HttpRequest, RouteTable
 from .outbox import Outbox
 from .provision import Provisioner, ProvisionResult
 from .ses_events import SesEventPublisher
+from .sign_in import SignIn, personas_from_routing
 from .template import Resolver, Template
 
 __all__ = ["Clock", "LocalStack"]
@@ -92,6 +93,8 @@ class LocalStack:
         self._dispatcher: Dispatcher | None = None
         self._outbox: Outbox | None = None
         self.provisioned: ProvisionResult | None = None
+        self.sign_in: SignIn | None = None
+        """The user pool's hosted sign-in and personas, served on the stack's URL (:mod:`.sign_in`)."""
         self.authorizer: iam.Authorizer | None = None
         """Decides every AWS call a function makes, by its role in the template (:mod:`.iam`)."""
 
@@ -135,6 +138,10 @@ class LocalStack:
         )
         self._outbox.prepare()
         self._start_functions(routes)
+        self.sign_in = self._sign_in()
+        self._server.fallback = lambda request: (
+            self.sign_in.respond(request.method, request.target, request.body) if self.sign_in else None
+        )
         self._server.start()
         log.info(
             "local stack up at %s (%d resources, %d skipped)",
@@ -142,6 +149,39 @@ class LocalStack:
             len(self.provisioned.physical),
             len(self.provisioned.skipped),
         )
+
+    def _sign_in(self) -> SignIn | None:
+        """The user pool's hosted sign-in played locally, for the JWT authorizer's issuer and audience."""
+        authorizers = [a for a in self.jwt_authorizers.values() if a.issuer and a.audiences]
+        if not authorizers:
+            return None
+        resolver = self._require(self._resolver)
+        issuer, client_id = authorizers[0].issuer, authorizers[0].audiences[0]
+        callbacks = [f"{self.base_url}/auth/callback"]
+        for logical_id, resource in self.template.resources_of_type("AWS::Cognito::UserPoolClient").items():
+            if logical_id in resolver.physical and resolver.physical[logical_id].ref == client_id:
+                callbacks = [
+                    str(url) for url in resolver.resolve((resource.get("Properties") or {}).get("CallbackURLs", []))
+                ]
+        try:
+            from npsloop.domain.alerts import load_routing
+
+            personas = personas_from_routing(load_routing())
+        except ImportError:  # a template without the npsloop package: no personas, the pages still answer
+            personas = []
+        return SignIn(issuer, client_id, tuple(callbacks), personas, self.clock.now, self.base_url, probe=self._probe)
+
+    def _probe(self, path: str, token: str) -> tuple[int, Any]:
+        """GET a route of this stack with a bearer token, in process: (status, JSON body)."""
+        server = self._require(self._server)
+        request = HttpRequest(
+            "GET", path, "HTTP/1.1", [("Authorization", f"Bearer {token}")], b"", "127.0.0.1", server.port
+        )
+        status, _headers, body = server.respond(request)
+        try:
+            return status, json.loads(body or b"{}")
+        except ValueError:
+            return status, {}
 
     def _start_aws(self) -> str:
         """moto's patches, fake credentials and moto; returns moto's account id."""

@@ -188,8 +188,18 @@ def test_the_real_templates_api_routes_are_guarded_and_the_survey_pages_are_not(
     with LocalStack(ROOT / "template.yaml", clock=clock, outbox_dir=tmp_path) as stack:
         guarded = stack.jwt_authorizers
 
-        # THEN exactly the /api routes are guarded, by the template's issuer and audience
+        # THEN exactly the /api routes are guarded, by default by the stack's own user pool and app client
         assert set(guarded) == {key for key in stack.routes if " /api/" in key}
         assert len(guarded) == 4
-        assert {(a.issuer, a.audiences) for a in guarded.values()} == {("https://auth.example.com/", ("npsloop-api",))}
+        pool, client = stack.outputs["UserPoolId"], stack.outputs["UserPoolClientId"]
+        issuer = f"https://cognito-idp.eu-west-1.amazonaws.com/{pool}"
+        assert {(a.issuer, a.audiences) for a in guarded.values()} == {(issuer, (client,))}
         assert get(f"{stack.base_url}/api/cases", None) == (401, {"message": "Unauthorized"})
+
+
+def test_the_real_template_trusts_an_external_issuer_when_its_parameters_say_so(clock, tmp_path):
+    parameters = {"JwtIssuer": "https://idp.example.com/", "JwtAudience": "npsloop-web"}
+    with LocalStack(ROOT / "template.yaml", parameters, clock=clock, outbox_dir=tmp_path) as stack:
+        authorizers = {(a.issuer, a.audiences) for a in stack.jwt_authorizers.values()}
+        assert authorizers == {("https://idp.example.com/", ("npsloop-web",))}
+        assert "UserPool" not in stack.skipped and "UserPoolId" not in stack.outputs  # no pool to trust

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from npsloop.api.auth import caller
+from npsloop.api.auth import caller, scope
 from npsloop_local.auth import api_gateway_claims
 
 
@@ -68,8 +68,8 @@ def test_the_local_authorizers_rendering_of_a_list_claim_is_what_the_parser_read
         (None, False),
     ],
 )
-def test_reading_scores_needs_the_analyst_or_the_admin_group(groups, allowed):
-    assert caller(event(groups)).may_read_scores is allowed
+def test_reading_scores_needs_a_role_with_a_store_scope_matched_whole(groups, allowed):
+    assert scope(event(groups)).reads_scores is allowed
 
 
 def _request_with_token(payload):

@@ -11,17 +11,23 @@ from npsloop.domain.alerts import Severity, case_severity, evaluate, load_alert_
 from npsloop.domain.brand import load_brand
 from npsloop.domain.cases import TRANSITIONS, Case, CaseStatus, InvalidCaseUpdate
 from npsloop.domain.responses import Response
+from npsloop.domain.scope import load_roles, scope_of
 from npsloop.domain.working_time import WorkingCalendar
 from npsloop.notices import Notifier
 from npsloop.ports.cases import VersionConflict
-from npsloop.services.cases import Caller, CaseForbidden, CaseService, CaseUpdate, SweepIncomplete
+from npsloop.services.cases import CaseForbidden, CaseService, CaseUpdate, SweepIncomplete
 from tests.fakes_cases import InMemoryCases, RecordingBus, RecordingTopic, response_image
 
 RULES = load_alert_rules()
 ROUTING = load_routing()
+ROLES = load_roles()
 CAL = ROUTING.calendar
 S = CaseStatus
 WARSAW = "Europe/Warsaw"
+
+
+def caller(subject, *groups):
+    return scope_of(subject, groups, ROLES, ROUTING)
 
 
 def utc(*args) -> datetime:
@@ -316,7 +322,7 @@ def test_an_unreachable_case_reopens_the_next_working_day_and_notifies_the_owner
 def test_the_sweep_republishes_a_case_closed_event_the_api_could_not(world):
     _clock, store, bus, _topic, service = world
     store.create(at_status(S.IN_PROGRESS))
-    admin = Caller("someone", is_admin=True)
+    admin = caller("someone", "npsloop-admin")
     service.update("inv-1", admin, CaseUpdate(status=S.CONTACTED))
     bus.failures = 1
     closed = service.update("inv-1", admin, CaseUpdate(status=S.CLOSED))
@@ -331,14 +337,14 @@ def test_updates_check_who_and_which_version(world):
     _clock, store, bus, _topic, service = world
     store.create(new_case())
     with pytest.raises(CaseForbidden):
-        service.update("inv-1", Caller("u-stranger", False), CaseUpdate(status=S.IN_PROGRESS))
+        service.update("inv-1", caller("u-stranger"), CaseUpdate(status=S.IN_PROGRESS))
     with pytest.raises(VersionConflict):
-        service.update("inv-1", Caller("u-anna.nowak", False), CaseUpdate(status=S.IN_PROGRESS, expected_version=7))
-    updated = service.update("inv-1", Caller("u-piotr.wisniewski", False), CaseUpdate(status=S.IN_PROGRESS))
+        service.update("inv-1", caller("u-anna.nowak"), CaseUpdate(status=S.IN_PROGRESS, expected_version=7))
+    updated = service.update("inv-1", caller("u-piotr.wisniewski"), CaseUpdate(status=S.IN_PROGRESS))
     assert updated.version == 2
     resolved = None
     for status, cause in ((S.CONTACTED, None), (S.RESOLVED, "price")):
-        resolved = service.update("inv-1", Caller("u-anna.nowak", False), CaseUpdate(status=status, root_cause=cause))
+        resolved = service.update("inv-1", caller("u-anna.nowak"), CaseUpdate(status=status, root_cause=cause))
     assert resolved.status is S.RESOLVED and not resolved.closed_event_pending
     assert [e["status"] for e in bus.of("CaseClosed")] == ["resolved"]
 
@@ -364,7 +370,7 @@ def test_case_closed_links_the_case_by_the_configured_url_or_else_the_requests(c
     store.create(at_status(S.CONTACTED))
     service.update(
         "inv-1",
-        Caller("someone", is_admin=True),
+        caller("someone", "npsloop-admin"),
         CaseUpdate(status=S.CLOSED),
         request_base_url="https://abc.execute-api.eu-west-1.amazonaws.com",
     )
@@ -377,7 +383,7 @@ def test_an_unreachable_case_retries_on_its_own_calendars_next_working_day(world
     store.create(move(new_case(store="GLA-01", region="scotland"), S.IN_PROGRESS))
     assert store.get("inv-1").calendar == "scotland"
     clock.set(utc(2026, 11, 27, 12, 0))  # Friday; Monday 30 Nov is St Andrew's Day in Scotland
-    changed = service.update("inv-1", Caller("someone", is_admin=True), CaseUpdate(status=S.UNREACHABLE))
+    changed = service.update("inv-1", caller("someone", "npsloop-admin"), CaseUpdate(status=S.UNREACHABLE))
     assert changed.retry_at == utc(2026, 12, 1, 9, 0)  # Tuesday, 09:00 in Glasgow (GMT)
 
 

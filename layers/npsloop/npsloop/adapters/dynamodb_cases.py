@@ -29,6 +29,7 @@ from npsloop.adapters.dynamodb_table import (
     _unmarshal,
 )
 from npsloop.domain.cases import Case
+from npsloop.domain.scope import CaseVisibility
 from npsloop.ports.cases import (
     AlertClaims,
     CasePage,
@@ -79,6 +80,25 @@ def _case_item(case: Case) -> dict[str, Any]:
     if due is not None:  # a put replaces the item: without these the case leaves the work-due index
         document.update(gsi4pk=WORK_DUE, gsi4sk=f"{_iso(due)}#{case.case_id}")
     return _marshal(document)
+
+
+def _visibility_filter(visible: CaseVisibility, values: dict[str, Any], names: dict[str, str]) -> str:
+    """``(owner_id = :me OR manager_id = :me OR #store IN (...) OR #region IN (...))``: the cases one
+    caller's scope reaches. A scope reaching nothing matches nothing (``attribute_not_exists(pk)``)."""
+    terms = []
+    if visible.own:
+        values[":me"] = {"S": visible.subject}
+        terms += ["owner_id = :me", "manager_id = :me"]
+    for attribute, ids in (("store", visible.stores), ("region", visible.regions)):
+        if not ids:
+            continue
+        placeholders = []
+        for index, value in enumerate(sorted(ids)):
+            values[f":{attribute}{index}"] = {"S": value}
+            placeholders.append(f":{attribute}{index}")
+        names[f"#{attribute}"] = attribute
+        terms.append(f"#{attribute} IN ({', '.join(placeholders)})")
+    return "(" + " OR ".join(terms) + ")" if terms else "attribute_not_exists(pk)"
 
 
 def _case_from(item: dict[str, Any]) -> Case:
@@ -270,12 +290,13 @@ class DynamoCases(AlertClaims, StoreWindows, CaseRepository):
             condition += f" AND begins_with({sk_name}, :prefix)"
             values[":prefix"] = {"S": prefix}
         filters = []
+        names: dict[str, str] = {}
         if query.owner and query.store:
             filters.append("#store = :store")
             values[":store"] = {"S": query.store}
-        if query.visible_to:
-            filters.append("(owner_id = :me OR manager_id = :me)")
-            values[":me"] = {"S": query.visible_to}
+            names["#store"] = "store"
+        if query.visible is not None:
+            filters.append(_visibility_filter(query.visible, values, names))
         request: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": index,
@@ -284,8 +305,8 @@ class DynamoCases(AlertClaims, StoreWindows, CaseRepository):
         }
         if filters:
             request["FilterExpression"] = " AND ".join(filters)
-            if query.owner and query.store:
-                request["ExpressionAttributeNames"] = {"#store": "store"}
+        if names:
+            request["ExpressionAttributeNames"] = names
         if query.start:
             request["ExclusiveStartKey"] = _marshal(query.start)
         items: list[dict[str, Any]] = []

@@ -1,9 +1,11 @@
 """Who is calling the JSON API: the claims API Gateway's JWT authorizer has already verified.
 
 API Gateway rejects a request without a valid token (issuer, audience, expiry, signature) before
-the function runs; locally the local stack does the same with a dev token. The function still
-refuses a request that reaches it without claims: a route deployed without the authorizer must
-fail closed, not open.
+the function runs; locally the local stack does the same with a token of its sign-in page. The
+function still refuses a request that reaches it without claims: a route deployed without the
+authorizer must fail closed, not open. What a verified caller may then read is its ``Scope``
+(``npsloop.domain.scope``, from its groups and config/roles.toml): ``scope`` builds it, every route
+asks it.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.exceptions import UnauthorizedError
 
+from npsloop.domain.scope import Scope, scope_of
+
 ADMIN_GROUP = "npsloop-admin"
-ANALYST_GROUP = "npsloop-analyst"
-SCORE_READERS = frozenset({ADMIN_GROUP, ANALYST_GROUP})
 
 
 @dataclass(frozen=True)
@@ -30,11 +32,6 @@ class Caller:
     @property
     def is_admin(self) -> bool:
         return ADMIN_GROUP in self.groups
-
-    @property
-    def may_read_scores(self) -> bool:
-        """Scores span every store of a program: an explicit group until per-role scopes exist."""
-        return not self.groups.isdisjoint(SCORE_READERS)
 
 
 def _groups(claims: Mapping[str, Any], *, typed: bool = False) -> frozenset[str]:
@@ -103,3 +100,11 @@ def caller(event: Any) -> Caller:
     typed = typed_claims(event, claims)
     groups = _groups(typed, typed=True) if typed is not None else _groups(claims)
     return Caller(subject=str(subject), email=str(email) if email else None, groups=groups)
+
+
+def scope(event: Any) -> Scope:
+    """What the verified caller of this request may read; ``UnauthorizedError`` (401) without claims."""
+    from npsloop.wiring import api, container
+
+    who = caller(event)
+    return scope_of(who.subject, who.groups, api.roles(), container.routing())

@@ -2,13 +2,16 @@
 
 - ``GET /api/cases?owner=&store=&status=&limit=&next=``: at least one of owner, store or status;
   paged with an opaque ``next`` cursor, signed (``npsloop.domain.cursors``): any other value is 400.
-  Callers outside npsloop-admin see the cases they own or manage.
+  Each caller sees only the cases its scope reaches (``npsloop.domain.scope``, config/roles.toml):
+  every case for a CX lead or an admin, its region's or store's for a regional or store manager,
+  and the cases anyone owns or manages; an analyst none. ``store`` outside the scope is 403.
 - ``GET /api/cases/{case_id}`` and ``PATCH /api/cases/{case_id}`` (``{status?, note?, root_cause?,
-  expected_version?}``): the case's owner, their manager or an admin; others get 403.
+  expected_version?}``): a case outside the caller's scope is 403.
 
 Errors are JSON ``{"error": code, "message": reason}``: 400 bad request, 401 no verified caller,
-403 not yours, 404 unknown case, 409 version conflict, 422 an update the case rules refuse
-(invalid transition, unknown root cause, resolving without a root cause).
+403 outside the caller's scope, 404 unknown case, 409 version conflict, 422 an update the case rules
+refuse (invalid transition, unknown root cause, resolving without a root cause). A case's
+``customer_id`` and ``comment`` are left out for a caller who may not see personal data.
 """
 
 from __future__ import annotations
@@ -22,13 +25,14 @@ from aws_lambda_powertools.event_handler.exceptions import UnauthorizedError
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from npsloop.api.auth import caller
+from npsloop.api.auth import scope
 from npsloop.api.replies import ok, problem, reasons
 from npsloop.domain.cases import Case, CaseStatus, InvalidCaseUpdate
 from npsloop.domain.cursors import InvalidCursor, open_cursor, sign_cursor
+from npsloop.domain.scope import Scope
 from npsloop.observability import logger
 from npsloop.ports.cases import CaseQuery, VersionConflict
-from npsloop.services.cases import Caller, CaseForbidden, CaseNotFound, CaseUpdate
+from npsloop.services.cases import CaseForbidden, CaseNotFound, CaseUpdate
 from npsloop.wiring import api, container
 
 router = APIGatewayHttpRouter()
@@ -54,14 +58,18 @@ class PatchBody(BaseModel):
     expected_version: Annotated[int, Field(ge=1)] | None = None
 
 
-def representation(case: Case) -> dict[str, Any]:
-    return case.model_dump(mode="json", exclude={"closed_event_pending"})
+PERSONAL_FIELDS = frozenset({"customer_id", "comment"})
 
 
-def cursor_scope(params: ListParams, who: Caller) -> str:
-    """What a cursor is valid for: the same filters, seen by the same kind of caller."""
+def representation(case: Case, who: Scope) -> dict[str, Any]:
+    hidden = {"closed_event_pending"} | (set() if who.may_see_personal_data(case) else PERSONAL_FIELDS)
+    return case.model_dump(mode="json", exclude=hidden)
+
+
+def cursor_scope(params: ListParams, who: Scope) -> str:
+    """What a cursor is valid for: the same filters, seen with the same reach."""
     status = params.status.value if params.status else None
-    return json.dumps([params.owner, params.store, status, None if who.is_admin else who.subject])
+    return json.dumps([params.owner, params.store, status, who.fingerprint])
 
 
 def request_base_url(event: dict[str, Any]) -> str | None:
@@ -83,9 +91,8 @@ def request_base_url(event: dict[str, Any]) -> str | None:
     return f"{scheme}://{host}{path}"
 
 
-def _who() -> Caller:
-    who = caller(router.current_event)
-    return Caller(subject=who.subject, is_admin=who.is_admin)
+def _who() -> Scope:
+    return scope(router.current_event)
 
 
 @router.get("/api/cases")
@@ -107,16 +114,20 @@ def list_cases() -> Response:
     except ValueError as exc:
         return problem(400, "invalid_request", str(exc))
     query = CaseQuery(owner=params.owner, store=params.store, status=params.status, limit=params.limit, start=start)
-    page = api.case_api_service().find(query, who)
+    try:
+        page = api.case_api_service().find(query, who)
+    except CaseForbidden as exc:
+        return problem(403, "forbidden", str(exc))
     keys = container.link_keys().signing_keys() if page.next_start else None
     cursor = sign_cursor(keys, cursor_scope(params, who), page.next_start) if keys else None
-    return ok({"cases": [representation(c) for c in page.cases], "next": cursor})
+    return ok({"cases": [representation(c, who) for c in page.cases], "next": cursor})
 
 
 @router.get("/api/cases/<case_id>")
 def get_case(case_id: str) -> Response:
     try:
-        return ok(representation(api.case_api_service().get(case_id, _who())))
+        who = _who()
+        return ok(representation(api.case_api_service().get(case_id, who), who))
     except UnauthorizedError as exc:
         return problem(401, "unauthorized", str(exc.msg))
     except CaseNotFound:
@@ -153,7 +164,7 @@ def update_case(case_id: str) -> Response:
         return problem(403, "forbidden", str(exc))
     except VersionConflict as exc:
         return problem(409, "version_conflict", f"the case is at version {exc.current}: read it again and retry")
-    return ok(representation(case))
+    return ok(representation(case, who))
 
 
 def _json_body() -> Any:

@@ -317,6 +317,3 @@ class Case(_Frozen):
         if self.status is S.UNREACHABLE:
             return self.retry_at
         return None
-
-    def may_be_changed_by(self, subject: str, is_admin: bool) -> bool:
-        return is_admin or subject in (self.owner.id, self.manager.id)

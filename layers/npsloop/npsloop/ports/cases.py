@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from npsloop.domain.cases import Case, CaseStatus
+from npsloop.domain.scope import CaseVisibility
 
 
 class StepClaim(StrEnum):
@@ -63,7 +64,7 @@ class CaseQuery:
     owner: str | None = None
     store: str | None = None
     status: CaseStatus | None = None
-    visible_to: str | None = None  # non-admin callers see cases they own or manage
+    visible: CaseVisibility | None = None  # the caller's reach (None: every case); npsloop.domain.scope
     limit: int = 25
     start: dict[str, Any] | None = None
 

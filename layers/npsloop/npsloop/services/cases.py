@@ -25,6 +25,7 @@ from typing import Any
 from npsloop.clock import Clock
 from npsloop.domain.alerts import AlertRules, RoutingTable
 from npsloop.domain.cases import Case, CaseStatus
+from npsloop.domain.scope import Scope
 from npsloop.notices import Notice, NoticeKind, Notifier
 from npsloop.observability import count, logger
 from npsloop.ports.cases import (
@@ -130,12 +131,6 @@ class CaseUpdate:
     expected_version: int | None = None
 
 
-@dataclass(frozen=True)
-class Caller:
-    subject: str
-    is_admin: bool
-
-
 class CaseService:
     def __init__(
         self,
@@ -161,28 +156,35 @@ class CaseService:
         self._clock = clock
 
     # -- the API ---------------------------------------------------------------------------------
-    def get(self, case_id: str, caller: Caller) -> Case:
+    def get(self, case_id: str, scope: Scope) -> Case:
         case = self._cases.get(case_id)
         if case is None:
             raise CaseNotFound(case_id)
-        if not case.may_be_changed_by(caller.subject, caller.is_admin):
-            raise CaseForbidden("only the case's owner, their manager or an admin may see this case")
+        if not scope.may_read_case(case):
+            raise CaseForbidden(
+                f"this case is outside your scope ({scope.describe()}; and you neither own nor manage it)"
+            )
         return case
 
-    def find(self, query: CaseQuery, caller: Caller) -> CasePage:
+    def find(self, query: CaseQuery, scope: Scope) -> CasePage:
         if not (query.owner or query.store or query.status):
             raise ValueError("give owner, store or status")
-        visible_to = None if caller.is_admin else caller.subject
-        return self._cases.find(CaseQuery(**{**query.__dict__, "visible_to": visible_to}))
+        if not scope.reads_cases:
+            raise CaseForbidden("your roles read no cases")
+        if query.store is not None and not scope.may_list_store_cases(query.store):
+            raise CaseForbidden(f"store {query.store!r} is outside your scope ({scope.describe()})")
+        return self._cases.find(CaseQuery(**{**query.__dict__, "visible": scope.case_visibility()}))
 
-    def update(self, case_id: str, caller: Caller, update: CaseUpdate, *, request_base_url: str | None = None) -> Case:
+    def update(self, case_id: str, scope: Scope, update: CaseUpdate, *, request_base_url: str | None = None) -> Case:
         """Apply a person's change. ``request_base_url`` (the API's URL as the request reached it)
         builds the CaseClosed event's case link when no public base URL is configured."""
-        case = self.get(case_id, caller)
+        case = self.get(case_id, scope)
+        if not scope.may_change_case(case):
+            raise CaseForbidden(f"you may read this case but not change it ({scope.describe()})")
         if update.expected_version is not None and update.expected_version != case.version:
             raise VersionConflict(case_id, case.version)
         changed = case.change(
-            actor=caller.subject,
+            actor=scope.subject,
             now=self._clock.now(),
             calendar=self._routing.calendar_for(case.calendar),
             root_causes=self._rules.cases.root_causes,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from npsloop import clock
+from npsloop.domain.scope import RolesConfig, load_roles
 from npsloop.services.cases import CaseService
 from npsloop.services.scores import ScoresService
 from npsloop.wiring.container import (
@@ -34,3 +35,9 @@ def case_api_service() -> CaseService:
         public_base_url=settings().public_base_url,
         clock=clock.current(),
     )
+
+
+@component
+def roles() -> RolesConfig:
+    """config/roles.toml: which groups reach which stores, cases and personal data."""
+    return load_roles()

@@ -1,0 +1,71 @@
+"""The local sign-in in a real browser: two personas sign in through the hosted-sign-in page and get their tokens."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("NPSLOOP_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+        )
+        yield browser
+        browser.close()
+
+
+def cases_seen(stack, token, store):
+    request = urllib.request.Request(f"{stack.base_url}/api/cases?store={store}")
+    request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return reply.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+@pytest.mark.parametrize(
+    ("persona", "label", "own_store", "other_store"),
+    [
+        ("store-KRK-02", "Store manager KRK-02", "KRK-02", "WAW-01"),
+        ("region-malopolskie", "Regional manager malopolskie", "KRK-02", "WAW-01"),
+    ],
+)
+def test_a_persona_signs_in_without_javascript_and_its_token_reaches_only_its_scope(
+    browser, stack, persona, label, own_store, other_store
+):
+    ARTIFACTS.mkdir(exist_ok=True)
+    for width, height, name in ((375, 812, "phone"), (1280, 900, "desktop")):
+        context = browser.new_context(viewport={"width": width, "height": height}, java_script_enabled=False)
+        page = context.new_page()
+        page.goto(f"{stack.base_url}/auth/sign-in")  # -> /oauth2/authorize -> /login
+        assert "/login?" in page.url
+        page.screenshot(path=str(ARTIFACTS / f"sign-in-{name}.png"), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
+        page.get_by_label(label).check()
+        page.get_by_role("button", name="Zaloguj / Sign in").click()
+        assert "/auth/callback?" in page.url
+        assert page.get_by_text("Nothing in your scope yet").is_visible()  # a new user is told how to get data
+        page.screenshot(path=str(ARTIFACTS / f"signed-in-{persona}-{name}.png"), full_page=True)
+        token = page.get_by_label("ID token (1 h)").input_value()
+        context.close()
+    claims = json.loads(__import__("base64").urlsafe_b64decode(token.split(".")[1] + "=="))
+    assert claims["cognito:groups"] == [f"npsloop-{persona}"]
+    assert cases_seen(stack, token, own_store) == 200
+    assert cases_seen(stack, token, other_store) == 403
