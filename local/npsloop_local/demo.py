@@ -37,7 +37,6 @@ from npsloop.domain import statistics
 from npsloop.domain.programs import load_programs
 from npsloop.domain.surveys import SurveyType
 from npsloop_local import athena, population
-from npsloop_local.auth import dev_token
 from npsloop_local.stack import LocalStack
 from npsloop_local.template import Template
 
@@ -294,7 +293,7 @@ def _run(customers: int, days: int, workers: int, outbox: Path, quiet: bool) -> 
         respondents = Respondents(pop, stats, clock)
         api = ApiClient(
             stack.base_url,
-            dev_token("demo-cx-lead", email="cx-lead@example.com", groups=["npsloop-admin", "npsloop-analyst"]),
+            stack.dev_token("demo-cx-lead", email="cx-lead@example.com", groups=["npsloop-cx-lead"]),
         )
         staff = Staff(api, stats)
         seen: set[Path] = set()

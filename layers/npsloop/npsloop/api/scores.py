@@ -2,9 +2,10 @@
 
 Described in docs/openapi.yaml. Errors are JSON ``{"error": code, "message": reason}``: 400 for a
 query that cannot be answered (unknown parameter, bad date, ``from`` after ``to``, a range over
-400 days, a dimension the program does not have, a ``min_sample`` below the configured floor), 401 without a verified caller, 403 when the
-caller's scope (``npsloop.domain.scope``) does not reach what is asked: a store or region outside it,
-a dimension that spans every store, or no store scope at all; 404 for an unknown program.
+400 days, a dimension the program does not have, a ``min_sample`` below the configured floor), 401
+without a verified caller, 403 when the caller's scope (``npsloop.domain.scope``) does not reach what
+is asked: a store or region outside it, a dimension that spans every store, or no store scope at all;
+404 for an unknown program.
 
 The answer holds only the caller's scope: ``group_by=store`` lists the stores it reaches, and any
 store-scoped caller may read the overall score (the network's average) to compare with.
