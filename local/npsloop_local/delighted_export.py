@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -64,6 +64,7 @@ def generate(
     unsubscribed_emails: tuple[str, ...] = (),
     bounced_emails: tuple[str, ...] = (),
     unmapped: int = 0,
+    survey_mix: Sequence[tuple[str, float]] = SURVEY_MIX,
 ) -> DelightedExport:
     """``responses`` answers spread evenly over ``start..end``; ``unmapped`` more of a type no program takes."""
     rng = random.Random(seed)
@@ -87,7 +88,7 @@ def generate(
             person_ids[customer] = 5_000_000 + len(person_ids)
             export.people.append(_person(rng, person_ids[customer], customer, locale, start))
         at = start + timedelta(seconds=rng.uniform(0, span))
-        survey = "smileys" if n >= responses else rng.choices([s for s, _ in SURVEY_MIX], [w for _, w in SURVEY_MIX])[0]
+        survey = "smileys" if n >= responses else rng.choices([s for s, _ in survey_mix], [w for _, w in survey_mix])[0]
         score, comment = population.answer_for(
             rng, {"ces7": "ces", "smileys": "csat"}.get(survey, survey), quality[store], locale
         )

@@ -1,17 +1,23 @@
-"""`make demo`: ninety days of business events through the whole loop on the local stack.
+"""`make demo`: a year of history imported, then three live weeks through the whole loop, on the local stack.
 
-Customers get survey emails (in .local/outbox, openable in a mail client); some addresses bounce
-or complain (SES's mailbox simulator, emulated locally); simulated respondents click a score link
-over real HTTP, confirm it on the page and sometimes comment, in Polish or English; link scanners
-prefetch every link and commit nothing. The stream consumers score, alert and export every answer;
-front-line staff work their follow-up cases through the case API, and the ones they leave alone
-escalate. A summary - read back through the score API, the table, S3 and DuckDB - is printed last.
+First a Delighted-format export of twelve months of NPS answers (20 stores of different sizes and true
+quality, Polish and English comments, a few unsubscribes and bounces) is generated and imported with
+the import CLI's own code into the stack's table; the stream consumers score and export it as they
+would on AWS. Then the live weeks run as business events: customers get survey emails (in
+.local/outbox, openable in a mail client); some addresses bounce or complain (SES's mailbox
+simulator, emulated locally); simulated respondents click a score link over real HTTP, confirm it on
+the page and sometimes comment, in Polish or English; link scanners prefetch every link and commit
+nothing. The flagship store KRK-02 falls apart during the live weeks. The stream consumers score,
+alert and export every answer; front-line staff work their follow-up cases through the case API, and
+the ones they leave alone escalate. A summary - read back through the score API, the table, S3 and
+DuckDB - is printed last.
 """
 
 from __future__ import annotations
 
 import argparse
 import email
+import io
 import json
 import logging
 import random
@@ -24,7 +30,7 @@ import urllib.parse
 import urllib.request
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.policy import compat32
 from pathlib import Path
@@ -36,7 +42,7 @@ from npsloop.clock import ManualClock
 from npsloop.domain import statistics
 from npsloop.domain.programs import load_programs
 from npsloop.domain.surveys import SurveyType
-from npsloop_local import athena, population
+from npsloop_local import athena, delighted_export, population
 from npsloop_local.stack import LocalStack
 from npsloop_local.template import Template
 
@@ -256,31 +262,76 @@ class ApiClient:
         return reply if status == 200 else None
 
 
+LIVE_END = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # a Monday: the live weeks end on Sunday 2026-11-22
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How big a run is: the imported history, then the live weeks."""
+
+    history: int  # answers in the generated Delighted export
+    history_days: int
+    customers: int  # the live population
+    live_days: int
+    flagship_share: float = population.FLAGSHIP_SHARE  # live customers who shop at KRK-02 besides its share
+
+    @property
+    def live_start(self) -> datetime:
+        return LIVE_END - timedelta(days=self.live_days)
+
+    @property
+    def history_start(self) -> datetime:
+        return self.live_start - timedelta(days=self.history_days)
+
+
+# The live population is a sample of the business, not all of it: the in-process stack manages a few
+# business events a second (docs/local-stack.md). Half of it shops at the flagship, so that KRK-02's
+# live weeks alone hold enough answers (statistics' minimum sample) to test its drop.
+FULL = Scale(
+    history=30_000, history_days=365, customers=500, live_days=population.DETERIORATION_DAYS, flagship_share=0.5
+)
+QUICK = Scale(history=1_000, history_days=28, customers=200, live_days=7, flagship_share=1.0)
+
+
+@dataclass
+class ImportOutcome:
+    answers: int = 0
+    unsubscribes: int = 0
+    bounces: int = 0
+    lines: list[str] = field(default_factory=list)
+    rows_per_second: float = 0.0
+    imported: int = 0
+    rejected: int = 0
+
+
 @dataclass
 class Outcome:
     stats: Stats
     summary: str
+    phases: dict[str, float] = field(default_factory=dict)
 
 
 def simulate(customers: int, days: int, workers: int, outbox: Path, quiet: bool = False) -> Stats:
-    return _run(customers, days, workers, outbox, quiet).stats
+    """The live loop alone (no history): the benchmarks' workload."""
+    return _run(Scale(history=0, history_days=0, customers=customers, live_days=days), workers, outbox, quiet).stats
 
 
-def _run(customers: int, days: int, workers: int, outbox: Path, quiet: bool) -> Outcome:
+def _run(scale: Scale, workers: int, outbox: Path, quiet: bool) -> Outcome:
     started = time.monotonic()
-    start = datetime(2026, 8, 24, 8, 0, tzinfo=UTC)  # a Monday; ninety days end on 2026-11-21
-    clock = ManualClock(start)
-    pop = population.build(customers, days, start)
+    phases: dict[str, float] = {}
+    start, days = scale.live_start, scale.live_days
+    clock = ManualClock(start - timedelta(minutes=30))  # the import runs half an hour before the live weeks
+    pop = population.build(scale.customers, days, start, flagship_share=scale.flagship_share)
     stats = Stats()
     progress = Progress(enabled=not quiet)
     shutil.rmtree(outbox, ignore_errors=True)
     if not quiet:
         print(
-            f"npsloop demo: {customers} customers, {len(population.STORES)} stores, "
-            f"{len(pop.events)} business events over {days} days",
+            f"npsloop demo: {scale.history} answers of history over {scale.history_days} days imported, then "
+            f"{days} live days: {scale.customers} customers, {len(population.STORES)} stores, "
+            f"{len(pop.events)} business events",
             flush=True,
         )
-
     with LocalStack(
         template_path=ROOT / "template.yaml",
         parameters={"Stage": "demo", "LogLevel": "ERROR"},
@@ -289,43 +340,119 @@ def _run(customers: int, days: int, workers: int, outbox: Path, quiet: bool) -> 
         logs_dir=outbox.parent / "logs",
         batching_windows=True,  # the stream consumers wait out their batching windows, as in Lambda
     ) as stack:
-        bus = stack.outputs["EventBusName"]
-        respondents = Respondents(pop, stats, clock)
+        phases["start the local stack"] = time.monotonic() - started
+        history = ImportOutcome()
+        if scale.history:
+            history = _import_history(stack, scale, pop, outbox.parent / "import", quiet, phases)
+            mark = time.monotonic()
+            clock.set(clock.now() + timedelta(minutes=2))  # past the consumers' batching windows
+            stack.drain()  # score and export consume the imported answers (alerts filter them out)
+            phases["stream consumers over the history"] = time.monotonic() - mark
+        mark = time.monotonic()
         api = ApiClient(
             stack.base_url,
             stack.dev_token("demo-cx-lead", email="cx-lead@example.com", groups=["npsloop-cx-lead"]),
         )
-        staff = Staff(api, stats)
-        seen: set[Path] = set()
-        by_day: dict[int, list[population.PlannedEvent]] = defaultdict(list)
-        for planned in pop.events:
-            by_day[(planned.at - start).days].append(planned)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for day in range(days):
-                for batch in _batches(by_day.get(day, [])):
-                    # Upstream systems publish in batches (PutEvents takes ten entries) as events happen.
-                    clock.set(max(clock.now(), batch[-1].at))
-                    result = stack.put_events([planned.entry(bus) for planned in batch])
-                    stats.events_put += len(batch)
-                    stats.failed_entries += result["FailedEntryCount"]
-                    stack.drain()  # Lambda picks an async event up within milliseconds, before time moves on
-                clock.set(max(clock.now(), start + timedelta(days=day, hours=12)))
-                fresh = [p for p in stack.outbox if p not in seen]
-                seen.update(fresh)
-                list(pool.map(lambda path: respondents.act(read_email(path)), fresh))
-                stack.drain()  # alerts and cases run on the stream at once
-                clock.set(max(clock.now(), start + timedelta(days=day, hours=12, minutes=2)))
-                stack.drain()  # scoring and the export, once their batching windows have passed
-                clock.set(max(clock.now(), start + timedelta(days=day, hours=16)))
-                stack.drain()  # the case sweep (scheduled) reopens unreachable cases due a retry
-                staff.work()
-                clock.set(max(clock.now(), start + timedelta(days=day, hours=23)))
-                stack.drain()  # and escalates what is overdue
-                progress.update(f"day {day + 1}/{days}", stats.events_put, len(pop.events), force=day == days - 1)
-        clock.set(clock.now() + timedelta(minutes=2))
-        stack.drain()  # what the last sweep changed reaches the export before the summary reads it
-        summary = summarise(stack, pop, stats, outbox, api, clock, time.monotonic() - started)
-    return Outcome(stats, summary)
+        _live(stack, pop, stats, api, clock, workers, progress)
+        phases[f"live loop ({days} days)"] = time.monotonic() - mark
+        mark = time.monotonic()
+        summary = summarise(stack, pop, stats, outbox, api, clock, scale, history, phases, started)
+        phases["summary"] = time.monotonic() - mark
+    return Outcome(stats, summary, phases)
+
+
+def _import_history(  # noqa: PLR0917 - the run's parts
+    stack: LocalStack, scale: Scale, pop: population.Population, work: Path, quiet: bool, phases: dict[str, float]
+) -> ImportOutcome:
+    """Generate a Delighted export of the history and import it with the import CLI's code."""
+    mark = time.monotonic()
+    rng = random.Random(scale.history)
+    addresses = sorted(c.email for c in pop.customers if c.email and not c.email.endswith("simulator.amazonses.com"))
+    # A few live customers unsubscribed or bounced in Delighted: the live weeks must not survey them.
+    unsubscribed = tuple(rng.sample(addresses, k=max(1, len(addresses) // 100)))
+    bounced = tuple(rng.sample(sorted(set(addresses) - set(unsubscribed)), k=max(1, len(addresses) // 200)))
+    export = delighted_export.generate(
+        scale.history,
+        scale.history_start,
+        scale.live_start - timedelta(hours=1),
+        store_quality=pop.store_quality,
+        unsubscribed_emails=unsubscribed,
+        bounced_emails=bounced,
+        # One NPS survey, as most Delighted accounts ran: the summary's ranking and KRK-02's baseline.
+        survey_mix=[("nps", 1.0)],
+    )
+    shutil.rmtree(work, ignore_errors=True)
+    files = export.write(work / "delighted")
+    phases["generate the Delighted export"] = time.monotonic() - mark
+
+    # Imported here, once the stack routes stdout: the importer's module-level logger is the functions'
+    # shared one, and it binds sys.stdout when first imported (the function logs would reach the terminal).
+    from npsloop.adapters.dynamodb_import import DynamoImportWriter
+    from npsloop.importing import cli as import_cli
+
+    mark = time.monotonic()
+    table = stack.outputs["TableName"]
+    argv = ["--table", table, "--checkpoint", str(work / "checkpoint.json"), "--rejects", str(work / "rejects.jsonl")]
+    argv += [arg for kind, path in files.items() for arg in (f"--{kind}", str(path))]
+    if quiet:
+        argv.append("--quiet")
+    writer = DynamoImportWriter(table, stack.client("dynamodb"))
+    code, summary = import_cli.run(argv, writer=writer, out=io.StringIO())
+    phases["import (python -m npsloop.importing)"] = time.monotonic() - mark
+    if summary is None or code != 0:
+        raise RuntimeError(f"the import failed (exit {code}); see {work}")
+    return ImportOutcome(
+        answers=len(export.responses),
+        unsubscribes=len(export.unsubscribes),
+        bounces=len(export.bounces),
+        lines=summary.lines(),
+        rows_per_second=summary.rows_per_second,
+        imported=summary.total("imported"),
+        rejected=summary.total("rejected"),
+    )
+
+
+def _live(  # noqa: PLR0917 - the loop's collaborators
+    stack: LocalStack,
+    pop: population.Population,
+    stats: Stats,
+    api: ApiClient,
+    clock: ManualClock,
+    workers: int,
+    progress: Progress,
+) -> None:
+    start, days = pop.start, pop.days
+    bus = stack.outputs["EventBusName"]
+    respondents = Respondents(pop, stats, clock)
+    staff = Staff(api, stats)
+    seen: set[Path] = set()
+    by_day: dict[int, list[population.PlannedEvent]] = defaultdict(list)
+    for planned in pop.events:
+        by_day[(planned.at - start).days].append(planned)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for day in range(days):
+            for batch in _batches(by_day.get(day, [])):
+                # Upstream systems publish in batches (PutEvents takes ten entries) as events happen.
+                clock.set(max(clock.now(), batch[-1].at))
+                result = stack.put_events([planned.entry(bus) for planned in batch])
+                stats.events_put += len(batch)
+                stats.failed_entries += result["FailedEntryCount"]
+                stack.drain()  # Lambda picks an async event up within milliseconds, before time moves on
+            clock.set(max(clock.now(), start + timedelta(days=day, hours=12)))
+            fresh = [p for p in stack.outbox if p not in seen]
+            seen.update(fresh)
+            list(pool.map(lambda path: respondents.act(read_email(path)), fresh))
+            stack.drain()  # alerts and cases run on the stream at once
+            clock.set(max(clock.now(), start + timedelta(days=day, hours=12, minutes=2)))
+            stack.drain()  # scoring and the export, once their batching windows have passed
+            clock.set(max(clock.now(), start + timedelta(days=day, hours=16)))
+            stack.drain()  # the case sweep (scheduled) reopens unreachable cases due a retry
+            staff.work()
+            clock.set(max(clock.now(), start + timedelta(days=day, hours=23)))
+            stack.drain()  # and escalates what is overdue
+            progress.update(f"day {day + 1}/{days}", stats.events_put, len(pop.events), force=day == days - 1)
+    clock.set(clock.now() + timedelta(minutes=2))
+    stack.drain()  # what the last sweep changed reaches the export before the summary reads it
 
 
 def _batches(events: list[population.PlannedEvent], size: int = 10) -> list[list[population.PlannedEvent]]:
@@ -346,7 +473,7 @@ def _scan(table: str) -> list[dict[str, Any]]:
         "TableName": table,
         # Only what the summary counts: moto serialises large responses slowly.
         "ProjectionExpression": "pk, sk, entity, #status, skip_reason, program_id, survey_type, score, #comment, "
-        "reason, escalated_at, delivery_status, objected_at",
+        "reason, escalated_at, delivery_status, objected_at, imported",
         "ExpressionAttributeNames": {"#status": "status", "#comment": "comment"},
     }
     while True:
@@ -383,13 +510,18 @@ def summarise(  # noqa: PLR0917, PLR0915 - one printed report
     outbox: Path,
     api: ApiClient,
     clock: ManualClock,
-    elapsed: float,
+    scale: Scale,
+    history: ImportOutcome,
+    phases: dict[str, float],
+    started: float,
 ) -> str:
+    summary_started = time.monotonic()
     items = _scan(stack.outputs["TableName"])
     by_entity: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for item in items:
         by_entity[_s(item, "entity") or "?"].append(item)
-    invitations, responses = by_entity["invitation"], by_entity["response"]
+    invitations = by_entity["invitation"]
+    responses = [i for i in by_entity["response"] if "imported" not in i]
     status = Counter(_s(i, "status") for i in invitations)
     skips = Counter(_s(i, "skip_reason") for i in invitations if "skip_reason" in i)
     delivery = Counter(_s(i, "delivery_status") for i in invitations if "delivery_status" in i)
@@ -404,8 +536,26 @@ def summarise(  # noqa: PLR0917, PLR0915 - one printed report
 
     lines = [
         "",
-        f"npsloop demo summary: {pop.days} days, {len(pop.customers)} customers, {len(population.STORES)} stores",
+        f"npsloop demo summary: {scale.history_days} days of imported history, then {pop.days} live days with "
+        f"{len(pop.customers)} customers, {len(population.STORES)} stores",
         "=" * 78,
+    ]
+    if scale.history:
+        lines += [
+            f"History: a Delighted export of {history.answers} NPS answers "
+            f"({scale.history_start.date()} to {scale.live_start.date() - timedelta(days=1)}), "
+            f"{history.unsubscribes} unsubscribes, {history.bounces} bounces",
+            "-" * 78,
+            *[f"  {line}" for line in history.lines],
+            f"import throughput                    {history.rows_per_second:>7.0f} rows/s",
+            f"answers imported                     {_imported(by_entity['response']):>7}",
+            f"stream consumers over the history    {phases.get('stream consumers over the history', 0):>7.1f} s"
+            "   (score and export; alerts and cases filter imported answers out)",
+            "",
+        ]
+    lines += [
+        f"Live weeks ({pop.start.date()} to {(pop.start + timedelta(days=pop.days - 1)).date()})",
+        "-" * 78,
         f"business events put on the bus       {stats.events_put:>7}   (failed entries: {stats.failed_entries})",
         f"invitations sent                     {status.get('sent', 0):>7}",
         f"invitations skipped                  {status.get('skipped', 0):>7}",
@@ -426,7 +576,7 @@ def summarise(  # noqa: PLR0917, PLR0915 - one printed report
     # Scores, read back through the score API (served from the aggregates).
     end = clock.now().date()
     begin = pop.start.date()
-    lines += ["", f"Scores over the {pop.days} days (score API, from the aggregates)", "-" * 78]
+    lines += ["", f"Scores over the {pop.days} live days (score API, from the aggregates)", "-" * 78]
     lines.append(f"{'program':<24}{'answers':>8}   {'score':>8}")
     for program in catalogue.program:
         body = api.scores(program.id, **{"from": begin.isoformat(), "to": end.isoformat(), "period": "month"})
@@ -434,44 +584,36 @@ def summarise(  # noqa: PLR0917, PLR0915 - one printed report
             for period in group.get("periods", []):
                 label = f"{program.id} {period.get('period')}"
                 lines.append(_period_line(label, period, body.get("survey_type", "")))
+
     nps_program = "post-purchase-nps"
-    by_store = api.scores(
-        nps_program, **{"from": begin.isoformat(), "to": end.isoformat(), "period": "month", "group_by": "store"}
-    )
-    totals = []
-    for group in by_store.get("groups", []):
-        n = sum(p.get("n", 0) for p in group.get("periods", []))
-        counts: Counter[int] = Counter()
-        for period in group.get("periods", []):
-            counts.update(_counts(period))
-        if n:
-            totals.append((statistics.nps(counts), group.get("value")))
-    totals.sort(key=lambda pair: pair[0].value or 0, reverse=True)
-    lines += ["", f"Best and worst stores, NPS ({nps_program}, all {pop.days} days)", "-" * 78]
-    for estimate, store in [*totals[:3], (None, None), *totals[-3:]]:
-        if estimate is None:
-            lines.append("  ...")
-            continue
-        lines.append(f"  {store:<12} {_nps_text(estimate)}")
+    baseline_from = (scale.history_start if scale.history else pop.start).date()
+    baseline_to = begin - timedelta(days=1)
+    baseline = _store_totals(api, nps_program, baseline_from, baseline_to) if scale.history else {}
+    live = _store_totals(api, nps_program, begin, end)
+    lines += _ranking(baseline or live, f"{baseline_from} to {baseline_to}" if baseline else f"{begin} to {end}")
+    lines += _drop(baseline, live, begin)
+
     recent = api.scores(
         nps_program,
         **{
-            "from": (end - timedelta(days=41)).isoformat(),
+            "from": (end - timedelta(days=55)).isoformat(),
             "to": end.isoformat(),
             "period": "week",
             "group_by": "store",
             "value": population.DETERIORATING_STORE,
         },
     )
-    lines += ["", f"{population.DETERIORATING_STORE}, week by week (the deteriorating store)", "-" * 78]
+    lines += [
+        "",
+        f"{population.DETERIORATING_STORE}, week by week (score API; each week against the one before)",
+        "-" * 78,
+    ]
     for group in recent.get("groups", []):
         for period in group.get("periods", []):
             change = period.get("change") or {}
             drop = change.get("significant") and (change.get("delta") or 0) < 0
             mark = f"  significant drop ({change['delta']:+.0f} points)" if drop else ""
             lines.append(_period_line(f"  {period.get('period')}", period, "nps") + mark)
-
-    lines += _before_and_after(api, nps_program, begin, end, pop)
 
     # Alerts and cases.
     alerts = [i for i in items if (_s(i, "sk") or "").startswith("ALERT#")]
@@ -487,10 +629,13 @@ def summarise(  # noqa: PLR0917, PLR0915 - one printed report
     lines.append(f"customers unreachable at first call  {stats.cases_unreachable:>7}")
 
     # Suppressions.
-    suppressions = Counter(_s(i, "reason") or "?" for i in by_entity["suppression"])
+    suppressed = by_entity["suppression"]
+    suppressions = Counter(_s(i, "reason") or "?" for i in suppressed if "imported" not in i)
+    carried = Counter(_s(i, "reason") or "?" for i in suppressed if "imported" in i)
     objections = sum("objected_at" in i for i in by_entity["customer"])
-    lines += ["", "Suppressions (bounces and complaints)", "-" * 78]
+    lines += ["", "Suppressions (bounces, complaints and unsubscribes)", "-" * 78]
     lines.append(f"addresses suppressed                 {sum(suppressions.values()):>7}   ({_tally(suppressions)})")
+    lines.append(f"suppressions imported from Delighted {sum(carried.values()):>7}   ({_tally(carried)})")
     lines.append(f"objections recorded (complaints)     {objections:>7}")
 
     # The export, and one Athena query run with DuckDB.
@@ -504,7 +649,12 @@ def summarise(  # noqa: PLR0917, PLR0915 - one printed report
         "",
         f"outbox: {outbox}  ({len(stack.outbox)} .eml files; open one in a mail client)",
         f"function logs (structured JSON, as in CloudWatch): {outbox.parent / 'logs'}",
-        f"finished in {elapsed:.1f} s",
+        "",
+        "Time",
+        "-" * 78,
+        *[f"  {phase:<38} {seconds:>6.1f} s" for phase, seconds in phases.items()],
+        f"  {'summary':<38} {time.monotonic() - summary_started:>6.1f} s",
+        f"finished in {time.monotonic() - started:.1f} s",
     ]
     return "\n".join(lines)
 
@@ -515,42 +665,85 @@ def _counts(period: dict[str, Any]) -> dict[int, int]:
 
 
 def _nps_text(estimate: statistics.Estimate) -> str:
+    if estimate.value is None:
+        return "no answers"
     return f"NPS {estimate.value:+6.1f}   95% CI [{estimate.low:.0f}, {estimate.high:.0f}]   n={estimate.n}"
 
 
-def _before_and_after(api: ApiClient, program: str, begin: Any, end: Any, pop: population.Population) -> list[str]:
-    """The deteriorating store before and during its last three weeks, and whether the drop is significant."""
-    turn = pop.start.date() + timedelta(days=pop.days - population.DETERIORATION_DAYS)
-    daily = api.scores(
-        program,
-        **{
-            "from": begin.isoformat(),
-            "to": end.isoformat(),
-            "period": "day",
-            "group_by": "store",
-            "value": population.DETERIORATING_STORE,
-        },
+def _imported(responses: list[dict[str, Any]]) -> int:
+    return sum("imported" in i for i in responses)
+
+
+def _store_totals(api: ApiClient, program: str, first: Any, last: Any) -> dict[str, statistics.Estimate]:
+    """Each store's NPS over a range: the score API's periods summed, scored with its minimum sample."""
+    body = api.scores(
+        program, **{"from": first.isoformat(), "to": last.isoformat(), "period": "month", "group_by": "store"}
     )
-    halves: dict[bool, Counter[int]] = {False: Counter(), True: Counter()}
-    for group in daily.get("groups", []):
+    minimum = int(body.get("min_sample") or statistics.DEFAULT_MINIMUM_SAMPLE)
+    totals = {}
+    for group in body.get("groups", []):
+        counts: Counter[int] = Counter()
         for period in group.get("periods", []):
-            late = datetime.fromisoformat(period["from"]).date() >= turn
-            halves[late].update(_counts(period))
-    before, after = statistics.nps(halves[False]), statistics.nps(halves[True])
-    lines = []
-    for label, estimate in ((f"before {turn}", before), (f"from {turn}", after)):
-        if estimate.value is None:
-            lines.append(f"  {label:<22} no answers")
-            continue
-        flag = "  (small sample)" if estimate.small_sample else ""
-        lines.append(f"  {label:<22} {_nps_text(estimate)}{flag}")
-    moved = statistics.change(after, before)
-    if moved is not None:
-        verdict = "significant" if moved.significant else "not significant"
-        if not moved.significant and (before.small_sample or after.small_sample):
-            verdict += " (too few answers to test)"
-        lines.append(f"  change {moved.delta:+.1f} points, {verdict} at 5%")
+            counts.update(_counts(period))
+        totals[str(group.get("value"))] = statistics.nps(counts, minimum)
+    return totals
+
+
+def _ranking(totals: dict[str, statistics.Estimate], label: str) -> list[str]:
+    """Stores ranked by NPS where the sample suffices; small samples listed apart, not ranked."""
+    minimum = statistics.DEFAULT_MINIMUM_SAMPLE
+    every = [store for store, _, _ in population.STORES]  # a store without an answer is listed too
+    totals = {**dict.fromkeys(every, statistics.nps({})), **totals}
+    ranked = sorted(
+        ((e, store) for store, e in totals.items() if e.value is not None and not e.small_sample),
+        key=lambda pair: (-(pair[0].value or 0), pair[1]),
+    )
+    apart = sorted((store, e) for store, e in totals.items() if e.value is None or e.small_sample)
+    lines = ["", f"Stores, NPS over {label} (score API), ranked where n >= {minimum}", "-" * 78]
+    lines += [f"  {rank:>2}. {store:<12} {_nps_text(e)}" for rank, (e, store) in enumerate(ranked, start=1)]
+    if apart:
+        lines.append(f"  not ranked (small sample, fewer than {minimum} answers):")
+        lines += [f"      {store:<12} {_nps_text(e)}" for store, e in apart]
     return lines
+
+
+def _drop(baseline: dict[str, statistics.Estimate], live: dict[str, statistics.Estimate], turn: Any) -> list[str]:
+    """The deteriorating store's live weeks against its own history, and every steady store's."""
+    store = population.DETERIORATING_STORE
+    lines = ["", f"{store} against its own baseline (statistics.change, z-test at 5%)", "-" * 78]
+    if not baseline:
+        return [*lines, "  no history imported: no baseline"]
+    empty = statistics.nps({})
+    before, after = baseline.get(store, empty), live.get(store, empty)
+    lines.append(f"  {'baseline, before ' + str(turn):<26} {_nps_text(before)}")
+    lines.append(f"  {'live weeks, from ' + str(turn):<26} {_nps_text(after)}")
+    lines.append(f"  {_verdict(statistics.change(after, before), before.small_sample or after.small_sample)}")
+    testable, moved = 0, []
+    for other in sorted(set(baseline) | set(live)):
+        if other == store:
+            continue
+        change = statistics.change(live.get(other, empty), baseline.get(other, empty))
+        if change is not None and not (live.get(other, empty).small_sample or baseline.get(other, empty).small_sample):
+            testable += 1
+            if change.significant:
+                moved.append(f"{other} {change.delta:+.1f}")
+    steady = len(set(baseline) | set(live)) - 1
+    lines.append(
+        f"  steady stores: {testable} of {steady} with enough live answers to test; "
+        f"significant changes: {', '.join(moved) or 'none'}"
+    )
+    return lines
+
+
+def _verdict(moved: statistics.Change | None, small: bool) -> str:
+    if moved is None:
+        return "change: no answers on one side"
+    if moved.significant:
+        word = "drop" if moved.delta < 0 else "rise"
+        return f"change {moved.delta:+.1f} points (z {moved.z:+.2f}): significant {word} at 5%"
+    return f"change {moved.delta:+.1f} points (z {moved.z:+.2f}): not significant at 5%" + (
+        " (too few answers to test)" if small else ""
+    )
 
 
 def _download_exports(stack: LocalStack, target: Path) -> dict[str, list[Path]]:
@@ -587,16 +780,19 @@ def main(argv: list[str] | None = None) -> int:
     # Handler errors (deliveries retried after meeting an in-flight claim) are in the function logs
     # and the summary; the stack's own warnings would only interleave with the progress bar.
     logging.getLogger("npsloop_local").setLevel(logging.ERROR)
-    parser = argparse.ArgumentParser(description=__doc__)
-    # 5,000 customers is the issue's aim; the local stack manages about 7-8 business events a second
-    # (docs/local-stack.md), so the default is what fits in under three minutes with start and stop
-    # (make demo DEMO_ARGS="--customers 5000" takes about 22 minutes).
-    parser.add_argument("--customers", type=int, default=600)
-    parser.add_argument("--days", type=int, default=90)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a small version (the e2e test runs it)")
+    parser.add_argument("--history", type=int, help=f"answers of history to import (default {FULL.history})")
+    parser.add_argument("--customers", type=int, help=f"the live population (default {FULL.customers})")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--outbox", type=Path, default=ROOT / ".local" / "outbox")
     args = parser.parse_args(argv)
-    outcome = _run(args.customers, args.days, args.workers, args.outbox, quiet=False)
+    scale = QUICK if args.quick else FULL
+    if args.history is not None:
+        scale = replace(scale, history=args.history)
+    if args.customers is not None:
+        scale = replace(scale, customers=args.customers)
+    outcome = _run(scale, args.workers, args.outbox, quiet=False)
     print(outcome.summary)
     return 0
 

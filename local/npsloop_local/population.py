@@ -155,12 +155,15 @@ class Population:
         return stores
 
 
-def build(customers: int, days: int, start: datetime, seed: int = 2026) -> Population:
+def build(
+    customers: int, days: int, start: datetime, seed: int = 2026, flagship_share: float = FLAGSHIP_SHARE
+) -> Population:
+    """``flagship_share`` of the customers shop at the deteriorating store on top of its share of the rest."""
     rng = random.Random(seed)
     quality = {store: rng.uniform(0.35, 0.9) for store, _, _ in STORES}
     quality[DETERIORATING_STORE] = 0.8
     quality.update({"online-pl": 0.62, "online-en": 0.66})
-    people = [_customer(rng, n) for n in range(customers)]
+    people = [_customer(rng, n, flagship_share) for n in range(customers)]
     events: list[PlannedEvent] = []
     for person in people:
         events.extend(_events_for(rng, person, start, days))
@@ -202,8 +205,8 @@ def build(customers: int, days: int, start: datetime, seed: int = 2026) -> Popul
     return Population(people, events, quality, start, days)
 
 
-def _customer(rng: random.Random, n: int) -> Customer:
-    if rng.random() < FLAGSHIP_SHARE:
+def _customer(rng: random.Random, n: int, flagship_share: float = FLAGSHIP_SHARE) -> Customer:
+    if rng.random() < flagship_share:
         store, region, locale = next(s for s in STORES if s[0] == DETERIORATING_STORE)
     else:
         store, region, locale = rng.choice(STORES) if rng.random() < 0.5 else _store_for_locale(rng, n)
