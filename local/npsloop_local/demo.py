@@ -351,7 +351,12 @@ def _run(scale: Scale, workers: int, outbox: Path, quiet: bool) -> Outcome:
         mark = time.monotonic()
         api = ApiClient(
             stack.base_url,
-            stack.dev_token("demo-cx-lead", email="cx-lead@example.com", groups=["npsloop-cx-lead"]),
+            stack.dev_token(
+                "demo-cx-lead",
+                email="cx-lead@example.com",
+                groups=["npsloop-cx-lead"],
+                ttl=timedelta(days=60),  # staff work cases for the whole simulated run
+            ),
         )
         _live(stack, pop, stats, api, clock, workers, progress)
         phases[f"live loop ({days} days)"] = time.monotonic() - mark
