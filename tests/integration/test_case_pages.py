@@ -41,9 +41,10 @@ def test_a_case_link_without_a_session_goes_through_the_sign_in_and_back_to_the_
     assert "Kurier spóźnił się &lt;b&gt;dwa dni&lt;/b&gt;" in page.body  # as written, escaped
     assert "C-inv-web" in page.body  # the customer id, for the call back: a manager of the case's region
     session = browser.cookies["npsloop_session"]
-    assert session.count(".") == 2 and '"alg": "RS256"' in __import__("base64").urlsafe_b64decode(
-        session.split(".")[0] + "=="
-    ).decode()
+    assert (
+        session.count(".") == 2
+        and '"alg": "RS256"' in __import__("base64").urlsafe_b64decode(session.split(".")[0] + "==").decode()
+    )
 
 
 def test_a_store_manager_gets_a_friendly_403_for_another_stores_case_even_by_editing_the_url(stack, table, clock):
@@ -81,9 +82,7 @@ def test_the_owner_works_a_case_to_resolved_with_clear_refusals_on_the_way(stack
     assert forged.status == 403 and "too old or came from elsewhere" in forged.body
     page = post(status="in_progress", note="Dzwonię do klienta")
     assert page.status == 200 and "Saved." in page.body and "Dzwonię do klienta" in page.body
-    stale = browser.request(
-        "POST", path, {"csrf": csrf_of(page.body), "expected_version": "1", "status": "contacted"}
-    )
+    stale = browser.request("POST", path, {"csrf": csrf_of(page.body), "expected_version": "1", "status": "contacted"})
     assert stale.status == 409 and "Someone else changed this case" in stale.body
     page = post(status="contacted")
     refused = post(status="resolved", note="Zwrot pieniędzy")

@@ -42,6 +42,7 @@ class Visitor:
     scope: Scope
     locale: str
     path: str  # this page, for the language toggle and the return after sign-in
+    language_cookie: Cookie | None = None  # the language chosen on this request (?lang=), remembered
 
 
 def locale_of(event: BaseProxyEvent) -> tuple[str, Cookie | None]:
@@ -69,9 +70,9 @@ def visitor(event: BaseProxyEvent) -> Visitor:
     path = this_path(event)
     if session is None:
         raise SignInRequired(path)
-    locale, _ = locale_of(event)
+    locale, chosen = locale_of(event)
     scope = scope_of(session.subject, session.groups, web.roles(), container.routing())
-    return Visitor(session=session, scope=scope, locale=locale, path=path)
+    return Visitor(session=session, scope=scope, locale=locale, path=path, language_cookie=chosen)
 
 
 def page(status: int, name: str, locale: str, /, *, visitor: Visitor | None = None, event: BaseProxyEvent | None = None,
@@ -79,10 +80,8 @@ def page(status: int, name: str, locale: str, /, *, visitor: Visitor | None = No
     """An HTML page of the web app (``templates/pages/app/<name>.html``)."""
     from npsloop.wiring import container
 
-    cookies: list[Cookie] = []
-    if event is not None:
-        _, chosen = locale_of(event)
-        cookies = [chosen] if chosen else []
+    chosen = visitor.language_cookie if visitor else (locale_of(event)[1] if event is not None else None)
+    cookies = [chosen] if chosen else []
     t = strings(locale)
     other = "en" if locale == "pl" else "pl"
     path = visitor.path if visitor else (this_path(event) if event is not None else "/cases")
