@@ -9,10 +9,13 @@ function never runs. On success the function sees the claims in
 ``requestContext.authorizer.jwt.claims`` (every value a string; arrays as ``[a b]``) and the
 token's scopes in ``requestContext.authorizer.jwt.scopes`` (``null`` when it has none).
 
-Locally the same checks run, except the signature: tokens are HS256 under ``DEV_SIGNING_KEY``, a
-constant published in this file. **A dev token is never valid in AWS**: API Gateway only accepts
-RS256/ES256 tokens signed by the configured issuer's keys, which this key is not. ``dev_token``
-mints one (``python -m npsloop_local token`` prints one); issuer and audience must match the
+Locally the same checks run. The local hosted sign-in (:mod:`.sign_in`) issues RS256 tokens, signed
+by the local issuer's RSA key (made once per process) and published at ``/.well-known/jwks.json``
+(``jwks()``), as Cognito's are: the web pages verify them with the same code as on AWS. ``dev_token``
+(tests, ``python -m npsloop_local token``) mints HS256 tokens under ``DEV_SIGNING_KEY``, a constant
+published in this file, which only the local authorizer accepts (the pages accept RS256 only).
+**A dev token is never valid in AWS**: API Gateway only accepts RS256/ES256 tokens signed by the
+configured issuer's keys, which this key is not. Issuer and audience must match the
 template's resolved ``JwtConfiguration`` (parameters ``JwtIssuer`` / ``JwtAudience``) to pass.
 Expiry is checked against the stack's clock, so tests on a ``ManualClock`` mint tokens with
 ``now=clock.now()`` (``LocalStack.dev_token`` does).
@@ -21,6 +24,7 @@ Expiry is checked against the stack's clock, so tests on a ``ManualClock`` mint 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -40,6 +44,8 @@ __all__ = [
     "api_gateway_claims",
     "decode",
     "dev_token",
+    "issuer_token",
+    "jwks",
 ]
 
 log = logging.getLogger(__name__)
@@ -74,9 +80,11 @@ def dev_token(  # noqa: PLR0917 - mirrors the claims a Cognito ID token carries
     ttl: timedelta = DEFAULT_TTL,
     now: datetime | None = None,
     extra_claims: Mapping[str, Any] | None = None,
+    signed_by_issuer: bool = False,
 ) -> str:
-    """A compact JWT (HS256 under ``DEV_SIGNING_KEY``) shaped like a Cognito ID token (no ``aud`` when
-    ``audience`` is None: an access token names its client in ``client_id``)."""
+    """A compact JWT (HS256 under ``DEV_SIGNING_KEY``; RS256 by the local issuer's key with
+    ``signed_by_issuer``) shaped like a Cognito ID token (no ``aud`` when ``audience`` is None: an
+    access token names its client in ``client_id``)."""
     issued = (now or datetime.now(UTC)).astimezone(UTC)
     claims: dict[str, Any] = {
         "sub": subject,
@@ -94,14 +102,75 @@ def dev_token(  # noqa: PLR0917 - mirrors the claims a Cognito ID token carries
     if group_list:
         claims[GROUPS_CLAIM] = group_list
     claims.update(extra_claims or {})
+    if signed_by_issuer:
+        return issuer_token(claims)
     header = {"alg": "HS256", "typ": "JWT", "kid": "npsloop-local-dev"}
     signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
     signature = hmac.new(DEV_SIGNING_KEY, signing_input.encode(), hashlib.sha256).digest()
     return f"{signing_input}.{_b64url(signature)}"
 
 
+@functools.cache
+def _issuer_key() -> Any:
+    """The local issuer's RSA key (2048 bits), made on first use and kept for the process."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _int_b64(value: int) -> str:
+    return _b64url(value.to_bytes((value.bit_length() + 7) // 8, "big"))
+
+
+def issuer_kid() -> str:
+    numbers = _issuer_key().public_key().public_numbers()
+    return _b64url(hashlib.sha256(f"{numbers.n}:{numbers.e}".encode()).digest()[:12])
+
+
+def jwks() -> dict[str, Any]:
+    """The local issuer's JWKS, shaped like Cognito's ``/.well-known/jwks.json``."""
+    numbers = _issuer_key().public_key().public_numbers()
+    key = {
+        "alg": "RS256",
+        "e": _int_b64(numbers.e),
+        "kid": issuer_kid(),
+        "kty": "RSA",
+        "n": _int_b64(numbers.n),
+        "use": "sig",
+    }
+    return {"keys": [key]}
+
+
+def issuer_token(claims: Mapping[str, Any]) -> str:
+    """``claims`` as an RS256 JWT signed by the local issuer's key (what the local hosted sign-in issues)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    header = {"alg": "RS256", "kid": issuer_kid(), "typ": "JWT"}
+    signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(dict(claims)).encode())}"
+    signature = _issuer_key().sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input}.{_b64url(signature)}"
+
+
+def _verify_rs256(parts: list[str], header: Mapping[str, Any]) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    if header.get("kid") != issuer_kid():
+        return False
+    try:
+        _issuer_key().public_key().verify(
+            _b64url_decode(parts[2]), f"{parts[0]}.{parts[1]}".encode(), padding.PKCS1v15(), hashes.SHA256()
+        )
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
 def decode(token: str) -> dict[str, Any]:
-    """The claims of a dev token whose signature is valid (nothing else is checked here)."""
+    """The claims of a dev token (HS256) or a local issuer's token (RS256) whose signature is valid
+    (nothing else is checked here)."""
     parts = token.split(".")
     if len(parts) != 3:
         raise InvalidToken("not a compact JWS")
@@ -111,11 +180,15 @@ def decode(token: str) -> dict[str, Any]:
         signature = _b64url_decode(parts[2])
     except ValueError as error:
         raise InvalidToken(f"malformed token: {error}") from None
-    if not isinstance(header, dict) or header.get("alg") != "HS256":
-        raise InvalidToken("unsupported alg (dev tokens are HS256)")
-    expected = hmac.new(DEV_SIGNING_KEY, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
-    if not hmac.compare_digest(signature, expected):
-        raise InvalidToken("bad signature")
+    if isinstance(header, dict) and header.get("alg") == "RS256":
+        if not _verify_rs256(parts, header):
+            raise InvalidToken("bad signature")
+    elif not isinstance(header, dict) or header.get("alg") != "HS256":
+        raise InvalidToken("unsupported alg (dev tokens are HS256, the local issuer's RS256)")
+    else:
+        expected = hmac.new(DEV_SIGNING_KEY, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
+        if not hmac.compare_digest(signature, expected):
+            raise InvalidToken("bad signature")
     if not isinstance(claims, dict):
         raise InvalidToken("claims are not an object")
     return claims

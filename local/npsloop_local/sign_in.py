@@ -15,9 +15,15 @@ persona built from routing.toml's people (a store manager per ``[[store]]``, a r
 per ``[[region]]``, the case owners, a CX lead, an analyst, an admin). Tokens are dev tokens
 (:mod:`.auth`) with the user pool's issuer and the app client's id, as the template resolves them.
 
-``/auth/sign-in`` and ``/auth/callback`` play the app's side (the dashboard's, until it exists):
-they start the flow with a fresh verifier and show the persona's token, its scope and what it can
-see, or, when it sees nothing yet, how to get data. A template route on the same path wins.
+Tokens from ``/oauth2/token`` are RS256, signed by the local issuer's key and published at
+``/.well-known/jwks.json`` (:func:`.auth.jwks`), so the web function verifies them with the same
+code as Cognito's. ``/logout`` ends nothing (there is no hosted session locally) and returns to a
+registered ``logout_uri``. ``local_endpoints`` points a function's sign-in variables (the hosted
+UI's ``https://<domain>.auth.<region>.amazoncognito.com`` and the pool's JWKS URL) at this stack.
+
+``/auth/sign-in`` and ``/auth/callback`` play the app's side for a template without the web
+function (tests' small templates): they show the persona's token and what it can see. A template
+route on the same path wins: with npsloop's template, the web function answers them.
 """
 
 from __future__ import annotations
@@ -26,9 +32,10 @@ import base64
 import hashlib
 import html
 import json
+import re
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,7 +43,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from . import auth
 
-__all__ = ["Persona", "SignIn", "personas_from_routing", "s256"]
+__all__ = ["Persona", "SignIn", "local_endpoints", "personas_from_routing", "s256"]
 
 CODE_TTL = timedelta(minutes=5)  # Cognito's authorisation codes are valid for 5 minutes
 TOKEN_TTL = timedelta(hours=1)  # the template's IdTokenValidity / AccessTokenValidity
@@ -118,7 +125,12 @@ class SignIn:
     _verifiers: dict[str, str] = field(default_factory=dict)  # the app's side: state -> verifier
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    PATHS = frozenset({"/oauth2/authorize", "/login", "/oauth2/token", "/auth/sign-in", "/auth/callback"})
+    logout_urls: tuple[str, ...] = ()
+
+    PATHS = frozenset(
+        {"/oauth2/authorize", "/login", "/oauth2/token", "/logout", "/.well-known/jwks.json", "/auth/sign-in",
+         "/auth/callback"}
+    )  # fmt: skip
 
     @property
     def callback_url(self) -> str:
@@ -138,6 +150,8 @@ class SignIn:
             ("GET", "/login"): lambda: self._login_page(query),
             ("POST", "/login"): lambda: self._login(dict(parse_qsl(body.decode("utf-8", "replace")))),
             ("POST", "/oauth2/token"): lambda: self._token(dict(parse_qsl(body.decode("utf-8", "replace")))),
+            ("GET", "/logout"): lambda: self._logout(query),
+            ("GET", "/.well-known/jwks.json"): lambda: _json(200, auth.jwks()),
             ("GET", "/auth/sign-in"): self._app_start,
             ("GET", "/auth/callback"): lambda: self._app_callback(query),
         }
@@ -157,6 +171,13 @@ class SignIn:
         if query.get("code_challenge_method") != "S256" or not query.get("code_challenge"):
             return "PKCE is required: code_challenge with code_challenge_method=S256"
         return None
+
+    def _logout(self, query: dict[str, str]) -> Reply:
+        if query.get("client_id") != self.client_id:
+            return _text(400, "unknown client_id")
+        if query.get("logout_uri") not in self.logout_urls:
+            return _text(400, "logout_uri is not a sign-out URL of the app client")
+        return 302, [("Location", query["logout_uri"])], b""
 
     def _authorize(self, query: dict[str, str]) -> Reply:
         problem = self._check_request(query)
@@ -210,11 +231,13 @@ class SignIn:
         now = self.now()
         groups = persona.groups
         id_token = auth.dev_token(
-            persona.subject, persona.email, groups, issuer=self.issuer, audience=self.client_id, ttl=TOKEN_TTL, now=now
-        )
+            persona.subject, persona.email, groups, issuer=self.issuer, audience=self.client_id, ttl=TOKEN_TTL, now=now,
+            signed_by_issuer=True,
+        )  # fmt: skip
         access = auth.dev_token(
             persona.subject, None, groups, issuer=self.issuer, audience=None, ttl=TOKEN_TTL, now=now,
             extra_claims={"token_use": "access", "scope": "openid email profile", "client_id": self.client_id},
+            signed_by_issuer=True,
         )  # fmt: skip
         return {
             "id_token": id_token,
@@ -279,6 +302,24 @@ class SignIn:
                 summary = f"{status}: {body.get('message', '')}"
             seen.append((path, status, summary))
         return seen
+
+
+_HOSTED_UI = re.compile(r"^https://[a-z0-9-]+\.auth\.[a-z0-9-]+\.amazoncognito\.com$")
+_POOL_JWKS = re.compile(r"^https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com/[\w-]+/\.well-known/jwks\.json$")
+
+
+def local_endpoints(environment: Mapping[str, str], base_url: str) -> dict[str, str]:
+    """The functions' environment with the user pool's sign-in URLs pointing at this stack (the hosted
+    UI's domain, the pool's JWKS); the issuer itself stays as the template says (the tokens carry it)."""
+    rewritten = {}
+    for name, value in environment.items():
+        if _HOSTED_UI.match(value):
+            rewritten[name] = base_url
+        elif _POOL_JWKS.match(value):
+            rewritten[name] = f"{base_url}/.well-known/jwks.json"
+        else:
+            rewritten[name] = value
+    return rewritten
 
 
 def _text(status: int, message: str) -> Reply:

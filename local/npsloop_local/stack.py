@@ -37,7 +37,7 @@ from .http_api import HttpApiServer, HttpRequest, RouteTable
 from .outbox import Outbox
 from .provision import Provisioner, ProvisionResult
 from .ses_events import SesEventPublisher
-from .sign_in import SignIn, personas_from_routing
+from .sign_in import SignIn, local_endpoints, personas_from_routing
 from .template import Resolver, Template
 
 __all__ = ["Clock", "LocalStack"]
@@ -158,18 +158,22 @@ class LocalStack:
         resolver = self._require(self._resolver)
         issuer, client_id = authorizers[0].issuer, authorizers[0].audiences[0]
         callbacks = [f"{self.base_url}/auth/callback"]
+        logouts: list[str] = []
         for logical_id, resource in self.template.resources_of_type("AWS::Cognito::UserPoolClient").items():
             if logical_id in resolver.physical and resolver.physical[logical_id].ref == client_id:
-                callbacks = [
-                    str(url) for url in resolver.resolve((resource.get("Properties") or {}).get("CallbackURLs", []))
-                ]
+                props = resource.get("Properties") or {}
+                callbacks = [str(url) for url in resolver.resolve(props.get("CallbackURLs", []))]
+                logouts = [str(url) for url in resolver.resolve(props.get("LogoutURLs", []))]
         try:
             from npsloop.domain.alerts import load_routing
 
             personas = personas_from_routing(load_routing())
         except ImportError:  # a template without the npsloop package: no personas, the pages still answer
             personas = []
-        return SignIn(issuer, client_id, tuple(callbacks), personas, self.clock.now, self.base_url, probe=self._probe)
+        return SignIn(
+            issuer, client_id, tuple(callbacks), personas, self.clock.now, self.base_url, probe=self._probe,
+            logout_urls=tuple(logouts),
+        )  # fmt: skip
 
     def _probe(self, path: str, token: str) -> tuple[int, Any]:
         """GET a route of this stack with a bearer token, in process: (status, JSON body)."""
@@ -225,7 +229,7 @@ class LocalStack:
         self._dispatcher.load_functions()
         if self.logs_dir is not None:
             function_logs.install(self.logs_dir)
-        self._set_environ(self._dispatcher.environment())
+        self._set_environ(local_endpoints(self._dispatcher.environment(), self.base_url))
         self._reset_app(self.clock)
         self._dispatcher.wire_routes()
         self._dispatcher.wire_event_sources()

@@ -1,4 +1,5 @@
-"""The local sign-in in a real browser: two personas sign in through the hosted-sign-in page and get their tokens."""
+"""The local sign-in in a real browser: two personas sign in through the hosted-sign-in page, land on their
+(empty) case list, and their session's token reaches only their scope."""
 
 from __future__ import annotations
 
@@ -52,7 +53,9 @@ def test_a_persona_signs_in_without_javascript_and_its_token_reaches_only_its_sc
 ):
     ARTIFACTS.mkdir(exist_ok=True)
     for width, height, name in ((375, 812, "phone"), (1280, 900, "desktop")):
-        context = browser.new_context(viewport={"width": width, "height": height}, java_script_enabled=False)
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, java_script_enabled=False, locale="en-GB"
+        )
         page = context.new_page()
         page.goto(f"{stack.base_url}/auth/sign-in")  # -> /oauth2/authorize -> /login
         assert "/login?" in page.url
@@ -60,10 +63,13 @@ def test_a_persona_signs_in_without_javascript_and_its_token_reaches_only_its_sc
         assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
         page.get_by_label(label).check()
         page.get_by_role("button", name="Zaloguj / Sign in").click()
-        assert "/auth/callback?" in page.url
-        assert page.get_by_text("Nothing in your scope yet").is_visible()  # a new user is told how to get data
+        assert page.url == f"{stack.base_url}/cases"  # the web function's callback lands on "my cases"
+        assert page.get_by_text("No cases here.").is_visible()  # an empty list says why, with the scope
+        assert page.get_by_text(f"Your scope: {'store' if persona.startswith('store') else 'region'}").is_visible()
         page.screenshot(path=str(ARTIFACTS / f"signed-in-{persona}-{name}.png"), full_page=True)
-        token = page.get_by_label("ID token (1 h)").input_value()
+        session = next(c for c in context.cookies() if c["name"] == "npsloop_session")
+        assert (session["httpOnly"], session["secure"], session["sameSite"]) == (True, True, "Lax")
+        token = session["value"]  # the ID token from the hosted sign-in also opens the JSON API
         context.close()
     claims = json.loads(__import__("base64").urlsafe_b64decode(token.split(".")[1] + "=="))
     assert claims["cognito:groups"] == [f"npsloop-{persona}"]

@@ -120,7 +120,7 @@ def test_a_detractor_in_the_table_opens_a_case_alerts_and_tells_the_bus_once(sta
     alerts = capture.alerts()
     assert sorted(a["attributes"]["rule"] for a in alerts) == ["comment-keyword", "detractor"]
     assert {a["attributes"]["store"] for a in alerts} == {"WAW-02"}
-    assert all(a["body"]["case_url"].endswith("/api/cases/inv-int-1") for a in alerts)
+    assert all(a["body"]["case_url"].endswith("/cases/inv-int-1") for a in alerts)
     events = capture.events()
     assert sorted(e["detail-type"] for e in events) == ["CaseOpened", "DetractorReceived"]
     assert {e["source"] for e in events} == {"npsloop"}
@@ -195,7 +195,7 @@ def test_the_case_api_lists_reads_and_updates_a_case_and_announces_its_closing(s
     assert [n["text"] for n in case["notes"]] == ["Rozmowa, przeprosiny"]
     (closed,) = [e for e in capture.events() if e["detail-type"] == "CaseClosed"]
     assert (closed["detail"]["event_id"], closed["detail"]["status"]) == ("npsloop:CaseClosed:inv-api", "resolved")
-    assert closed["detail"]["case_url"] == f"{stack.base_url}/api/cases/inv-api"  # from the request: no cycle
+    assert closed["detail"]["case_url"] == f"{stack.base_url}/cases/inv-api"  # from the request: no cycle
     assert table.get("CASE#inv-api", "CASE")["gsi3sk"]["S"].startswith("~")  # listed as nothing due
     assert "gsi4pk" not in table.get("CASE#inv-api", "CASE")  # off the sweep's work-due index
 

@@ -110,7 +110,7 @@ def test_the_email_is_in_the_recipients_language_with_the_due_time_in_the_stores
     message, text, html = parsed(mailer.sent[0])
     assert message["Subject"] == "Important: score 2/10 at LDN-01"
     assert "Contact the customer by: Tue 24 Nov 2026, 10:30 (GMT)" in text
-    assert f'href="{BASE}/api/cases/inv-9"' in html
+    assert f'href="{BASE}/cases/inv-9"' in html
     assert '<html lang="en">' in html
     assert 'name="viewport" content="width=device-width, initial-scale=1"' in html
 

@@ -67,7 +67,7 @@ def test_a_detractor_opens_a_case_alerts_the_owner_and_tells_the_bus(world):
     body = message.body
     assert (body["score"], body["comment"], body["customer_id"]) == (2, "Kolejka!", "C-inv-1")
     assert body["context"] == {"store": "WAW-02", "region": "mazowieckie", "channel": "web"}
-    assert body["case_url"] == f"{BASE}/api/cases/inv-1"
+    assert body["case_url"] == f"{BASE}/cases/inv-1"
     assert "email" not in str(body).lower()  # the customer reference is the id; the owner by id too
     case = world.store.get("inv-1")
     assert (case.owner.id, case.status.value, case.severity.value) == ("u-anna.nowak", "open", "normal")

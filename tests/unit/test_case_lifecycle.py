@@ -352,8 +352,8 @@ def test_updates_check_who_and_which_version(world):
 @pytest.mark.parametrize(
     ("configured", "expected"),
     [
-        (None, "https://abc.execute-api.eu-west-1.amazonaws.com/api/cases/inv-1"),
-        ("https://npsloop.example.com", "https://npsloop.example.com/api/cases/inv-1"),
+        (None, "https://abc.execute-api.eu-west-1.amazonaws.com/cases/inv-1"),
+        ("https://npsloop.example.com", "https://npsloop.example.com/cases/inv-1"),
     ],
 )
 def test_case_closed_links_the_case_by_the_configured_url_or_else_the_requests(configured, expected):

@@ -16,10 +16,10 @@ HEAVY = {
     "jinja2": {"invite", "respond", "alert", "cases"},  # the functions that render
     "aws_lambda_powertools.utilities.parser": {"invite"},
     "aws_lambda_powertools.utilities.parameters": set(),  # secrets: npsloop.adapters.secret_json
-    "aws_lambda_powertools.event_handler": {"api", "respond"},  # the HTTP functions
+    "aws_lambda_powertools.event_handler": {"api", "respond", "web"},  # the HTTP functions
     "npsloop.services.invite": {"invite"},
-    "npsloop.services.respond": {"respond"},
-    "npsloop.notices": {"alert", "cases", "api"},  # the case service names notices; the API sends none
+    "npsloop.services.respond": {"respond", "web"},  # web: the pages' language choice and security headers
+    "npsloop.notices": {"alert", "cases", "api", "web"},  # the case service names notices; API and web send none
     "npsloop.services.score": {"score"},
     "npsloop.services.alert": {"alert"},
 }
@@ -35,6 +35,7 @@ ROOTS = {
     "invite_sweep": "invite_sweep.invitation_sweep",
     "respond": "respond.respond_service",
     "score": "score.score_service",
+    "web": "web.sign_in",
 }
 ENVIRONMENT = {
     "AWS_DEFAULT_REGION": "eu-west-1",
@@ -55,6 +56,10 @@ ENVIRONMENT = {
     "ALERTS_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:alerts",
     "EXPORT_BUCKET": "export",
     "PAUSE_ON_ALARMS": "alarm",
+    "JWT_ISSUER": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc",
+    "JWKS_URL": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/jwks.json",
+    "HOSTED_UI_URL": "https://npsloop-test.auth.eu-west-1.amazoncognito.com",
+    "APP_CLIENT_ID": "client",
 }
 PROBE = """
 import importlib, importlib.util, json, sys

@@ -38,6 +38,11 @@ class Settings(BaseModel):
     export_bucket: str | None = None
     pseudonym_secret_id: str | None = None
     pause_on_alarms: str | None = None  # the guard's alarm names, comma-separated
+    # The web app's sign-in (the user pool's hosted sign-in; locally the stack's own URL).
+    jwt_issuer: str | None = None
+    app_client_id: str | None = None
+    hosted_ui_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+$")
+    jwks_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
 
     @field_validator("public_base_url")
     @classmethod

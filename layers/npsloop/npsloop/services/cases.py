@@ -74,7 +74,8 @@ class CaseForbidden(PermissionError):
 
 
 def case_url(base_url: str | None, case_id: str) -> str | None:
-    return f"{base_url}/api/cases/{case_id}" if base_url else None
+    """The case's page (``GET /cases/{id}``, the web function): a person opens it after signing in."""
+    return f"{base_url}/cases/{case_id}" if base_url else None
 
 
 def case_opened_event(case: Case, base_url: str | None) -> BusEvent:
