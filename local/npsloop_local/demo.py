@@ -471,22 +471,39 @@ def _batches(events: list[population.PlannedEvent], size: int = 10) -> list[list
     return batches
 
 
-def _scan(table: str) -> list[dict[str, Any]]:
+def _scan(table: str, **options: Any) -> tuple[list[dict[str, Any]], int]:
+    """The live run's items (not the aggregates or the imported answers; imported suppressions are kept),
+    and a count of the imported answers. Only what the summary counts: moto serialises large pages slowly."""
     client = boto3.client("dynamodb")
     items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {
         "TableName": table,
-        # Only what the summary counts: moto serialises large responses slowly.
         "ProjectionExpression": "pk, sk, entity, #status, skip_reason, program_id, survey_type, score, #comment, "
         "reason, escalated_at, delivery_status, objected_at, imported",
+        "FilterExpression": "(attribute_not_exists(imported) OR entity = :suppression) AND NOT begins_with(pk, :agg)",
         "ExpressionAttributeNames": {"#status": "status", "#comment": "comment"},
+        "ExpressionAttributeValues": {":agg": {"S": "AGG"}, ":suppression": {"S": "suppression"}},
+        **options,
     }
     while True:
         page = client.scan(**kwargs)
         items.extend(page["Items"])
         if "LastEvaluatedKey" not in page:
-            return items
+            break
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    imported = 0
+    count: dict[str, Any] = {
+        "TableName": table,
+        "Select": "COUNT",
+        "FilterExpression": "attribute_exists(imported) AND entity = :response",
+        "ExpressionAttributeValues": {":response": {"S": "response"}},
+    }
+    while True:
+        page = client.scan(**count)
+        imported += page["Count"]
+        if "LastEvaluatedKey" not in page:
+            return items, imported
+        count["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def _tally(counter: Counter[Any]) -> str:
@@ -521,12 +538,12 @@ def summarise(  # noqa: PLR0917, PLR0915 - one printed report
     started: float,
 ) -> str:
     summary_started = time.monotonic()
-    items = _scan(stack.outputs["TableName"])
+    items, imported = _scan(stack.outputs["TableName"])
     by_entity: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for item in items:
         by_entity[_s(item, "entity") or "?"].append(item)
     invitations = by_entity["invitation"]
-    responses = [i for i in by_entity["response"] if "imported" not in i]
+    responses = by_entity["response"]
     status = Counter(_s(i, "status") for i in invitations)
     skips = Counter(_s(i, "skip_reason") for i in invitations if "skip_reason" in i)
     delivery = Counter(_s(i, "delivery_status") for i in invitations if "delivery_status" in i)
@@ -553,7 +570,7 @@ def summarise(  # noqa: PLR0917, PLR0915 - one printed report
             "-" * 78,
             *[f"  {line}" for line in history.lines],
             f"import throughput                    {history.rows_per_second:>7.0f} rows/s",
-            f"answers imported                     {_imported(by_entity['response']):>7}",
+            f"answers imported                     {imported:>7}",
             f"stream consumers over the history    {phases.get('stream consumers over the history', 0):>7.1f} s"
             "   (score and export; alerts and cases filter imported answers out)",
             "",
@@ -673,10 +690,6 @@ def _nps_text(estimate: statistics.Estimate) -> str:
     if estimate.value is None:
         return "no answers"
     return f"NPS {estimate.value:+6.1f}   95% CI [{estimate.low:.0f}, {estimate.high:.0f}]   n={estimate.n}"
-
-
-def _imported(responses: list[dict[str, Any]]) -> int:
-    return sum("imported" in i for i in responses)
 
 
 def _store_totals(api: ApiClient, program: str, first: Any, last: Any) -> dict[str, statistics.Estimate]:

@@ -78,7 +78,7 @@ def test_a_hundred_responses_become_exact_aggregates_in_one_batch(stack, table):
     assert counts(table, "region", "north")["n"] == 50
     assert counts(table, "channel", "web")["n"] == 100
     (aggregate,) = [i for i in table.items("aggregate") if i["pk"]["S"].endswith("#all")]
-    assert (aggregate["dimension"]["S"], aggregate["value"]["S"], aggregate["day"]["S"]) == ("all", "all", "2026-11-20")
+    assert (aggregate["pk"]["S"].rsplit("#", 1)[1], aggregate["sk"]["S"]) == ("all", "2026-11-20#all")
     assert len(table.items("aggregate_journal")) == 1
     assert len(table.items("aggregate")) == 1 + 4 + 2 + 1  # one item per key: the batch coalesced
 

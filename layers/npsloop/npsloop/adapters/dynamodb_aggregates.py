@@ -58,21 +58,12 @@ def mark_of(journal_id: str) -> str:
 
 
 def _update(table: str, key: AggregateKey, delta: Delta, *, mark: str, expires: int, drop: set[str]) -> dict[str, Any]:
-    names = {
-        "#entity": "entity",
-        "#program": "program_id",
-        "#type": "survey_type",
-        "#dimension": "dimension",
-        "#value": "value",
-        "#day": "day",
-    }
+    # Program, dimension, value and day are the key itself (read back from pk and sk): the update sets
+    # nothing it need not, which keeps every write of every answer short.
+    names = {"#entity": "entity", "#type": "survey_type"}
     values: dict[str, Any] = {
         ":entity": {"S": "aggregate"},
-        ":program": {"S": key.program_id},
         ":type": {"S": delta.survey_type.value},
-        ":dimension": {"S": key.dimension},
-        ":value": {"S": key.value},
-        ":day": {"S": key.day.isoformat()},
         ":mark": {"N": str(expires)},
     }
     names["#mark"] = mark
@@ -93,8 +84,7 @@ def _update(table: str, key: AggregateKey, delta: Delta, *, mark: str, expires: 
     return {
         "TableName": table,
         "Key": {"pk": {"S": key.pk}, "sk": {"S": key.sk}},
-        "UpdateExpression": "SET #entity = :entity, #program = :program, #type = :type, "
-        "#dimension = :dimension, #value = :value, #day = :day, #mark = :mark ADD "
+        "UpdateExpression": "SET #entity = :entity, #type = :type, #mark = :mark ADD "
         + ", ".join(adds)
         + (" REMOVE " + ", ".join(removes) if removes else ""),
         "ConditionExpression": "attribute_not_exists(#mark)",
@@ -107,10 +97,12 @@ def _update(table: str, key: AggregateKey, delta: Delta, *, mark: str, expires: 
 def _aggregate_from(item: dict[str, Any]) -> DayAggregate:
     data = _unmarshal(item)
     counts = {int(match.group(1)): int(v) for k, v in data.items() if (match := _COUNT.match(k)) and int(v)}
+    dimension = str(data["pk"]).rsplit("#", 1)[1]  # AGG#<program>#<dimension>
+    day, value = str(data["sk"]).split("#", 1)  # <yyyy-mm-dd>#<value>
     return DayAggregate(
-        dimension=str(data["dimension"]),
-        value=str(data["value"]),
-        day=date.fromisoformat(str(data["day"])),
+        dimension=dimension,
+        value=value,
+        day=date.fromisoformat(day),
         survey_type=SurveyType(str(data["survey_type"])),
         n=int(data.get("n", 0)),
         counts=counts,
@@ -222,10 +214,6 @@ class DynamoAggregates(AggregateWriter, AggregateReader):
             },
             "ReturnConsumedCapacity": "TOTAL",
         }
-        if value is not None:
-            request["FilterExpression"] = "#value = :value"
-            request["ExpressionAttributeNames"] = {"#value": "value"}
-            request["ExpressionAttributeValues"][":value"] = {"S": value}
         self.stats.queries += 1
         found: list[DayAggregate] = []
         while True:
@@ -236,7 +224,13 @@ class DynamoAggregates(AggregateWriter, AggregateReader):
             self.stats.pages += 1
             self.stats.items += int(page.get("ScannedCount", len(page.get("Items", []))))
             self.stats.capacity_units += float((page.get("ConsumedCapacity") or {}).get("CapacityUnits", 0.0))
-            found.extend(_aggregate_from(item) for item in page.get("Items", []))
+            # One value is picked here, not by a FilterExpression: the value is the sort key's tail, and
+            # a filter would read (and bill) the same items anyway.
+            found.extend(
+                aggregate
+                for aggregate in map(_aggregate_from, page.get("Items", []))
+                if value is None or aggregate.value == value
+            )
             if not page.get("LastEvaluatedKey"):
                 return found
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
