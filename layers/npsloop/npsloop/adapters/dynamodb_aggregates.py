@@ -9,6 +9,12 @@ second after which it may be dropped), on condition the mark is absent (services
 that is exactly once). Marks of chunks known closed (by this container) or expired (seen in a
 write's reply) are removed by the next write to the same item, so an item holds a few marks.
 
+A key of a day before yesterday that this container has not written (history being imported, a
+backfill) is most likely new: it is created whole with a PutItem conditional on the item's absence
+and, if the item exists after all, written as usual. Both cost one write unit; the conditional put
+spares DynamoDB (and the local stack's moto, where it is five times cheaper) an update expression.
+Live traffic writes today's and yesterday's keys, always with the update.
+
 Reading a dimension over a date range is one Query (paged) on its partition: the items read grow
 with days x values and never with the number of responses behind them.
 """
@@ -34,6 +40,7 @@ JOURNAL_SK = "CHUNK"
 _COUNT = re.compile(r"^c([0-9]{1,2})$")
 _MARK = re.compile(r"^j[0-9a-f]{16}$")
 REMEMBERED_ITEMS = 5_000  # items whose droppable marks a container remembers (the oldest are forgotten)
+KNOWN_ITEMS = 20_000  # items a container knows exist (it wrote them)
 # Short, bounded calls: a write must finish well inside the function's timeout, or Lambda would
 # retry a batch the function is still writing (see services/score.py).
 CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 3})
@@ -117,6 +124,7 @@ class DynamoAggregates(AggregateWriter, AggregateReader):
         self.stats = ReadStats()
         self._droppable: OrderedDict[tuple[str, str], set[str]] = OrderedDict()  # item -> marks safe to drop
         self._written: dict[str, list[tuple[str, str]]] = {}  # open chunk -> items it wrote
+        self._known: OrderedDict[tuple[str, str], None] = OrderedDict()  # items this container wrote
 
     def open_chunk(self, journal_id: str, records: int, last_event_id: str, expires_at: datetime) -> ChunkJournal:
         item = {
@@ -158,8 +166,12 @@ class DynamoAggregates(AggregateWriter, AggregateReader):
     def add(self, journal_id: str, key: AggregateKey, delta: Delta, mark_expires_at: datetime, now: datetime) -> bool:
         mark = mark_of(journal_id)
         item_key = (key.pk, key.sk)
+        expires = int(mark_expires_at.timestamp())
+        if (now.date() - key.day).days > 1 and item_key not in self._known and self._create(key, delta, mark, expires):
+            self._note(journal_id, item_key)
+            return True
         drop = self._droppable.get(item_key, set())
-        request = _update(self._table, key, delta, mark=mark, expires=int(mark_expires_at.timestamp()), drop=drop)
+        request = _update(self._table, key, delta, mark=mark, expires=expires, drop=drop)
         try:
             reply = self._client.update_item(**request)
         except ClientError as exc:
@@ -173,8 +185,39 @@ class DynamoAggregates(AggregateWriter, AggregateReader):
             if _MARK.match(name) and name != mark and int(value.get("N", "0")) < now.timestamp()
         }
         self._remember(item_key, expired)
-        self._written.setdefault(journal_id, []).append(item_key)
+        self._note(journal_id, item_key)
         return True
+
+    def _create(self, key: AggregateKey, delta: Delta, mark: str, expires: int) -> bool:
+        """Put the item whole if it is absent; False if it exists (the caller then updates it)."""
+        item: dict[str, Any] = {
+            "pk": {"S": key.pk},
+            "sk": {"S": key.sk},
+            "entity": {"S": "aggregate"},
+            "survey_type": {"S": delta.survey_type.value},
+            mark: {"N": str(expires)},
+        }
+        for attribute, amount in (
+            ("n", delta.n),
+            ("commented", delta.commented),
+            *((f"c{score}", k) for score, k in sorted(delta.counts.items())),
+        ):
+            if amount:
+                item[attribute] = {"N": str(amount)}
+        try:
+            self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise StorageError(str(exc)) from exc
+        return True
+
+    def _note(self, journal_id: str, item_key: tuple[str, str]) -> None:
+        self._written.setdefault(journal_id, []).append(item_key)
+        self._known.pop(item_key, None)
+        self._known[item_key] = None
+        while len(self._known) > KNOWN_ITEMS:
+            self._known.popitem(last=False)
 
     def close_chunk(self, journal_id: str) -> None:
         try:
