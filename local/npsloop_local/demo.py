@@ -36,13 +36,11 @@ from email.policy import compat32
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from npsloop.clock import ManualClock
 from npsloop.domain import statistics
 from npsloop.domain.programs import load_programs
 from npsloop.domain.surveys import SurveyType
-from npsloop_local import athena, delighted_export, population
+from npsloop_local import athena, delighted_export, moto_peek, population
 from npsloop_local.stack import LocalStack
 from npsloop_local.template import Template
 
@@ -288,9 +286,20 @@ class Scale:
 # business events a second (docs/local-stack.md). Half of it shops at the flagship, so that KRK-02's
 # live weeks alone hold enough answers (statistics' minimum sample) to test its drop.
 FULL = Scale(
-    history=30_000, history_days=365, customers=500, live_days=population.DETERIORATION_DAYS, flagship_share=0.5
+    history=30_000, history_days=365, customers=400, live_days=population.DETERIORATION_DAYS, flagship_share=0.65
 )
-QUICK = Scale(history=1_000, history_days=28, customers=200, live_days=7, flagship_share=1.0)
+# Longer than every stream consumer's MaximumBatchingWindowInSeconds in template.yaml (score's is 300 s).
+PAST_WINDOWS = timedelta(
+    seconds=1
+    + max(
+        int(resource["Properties"]["Events"][name]["Properties"].get("MaximumBatchingWindowInSeconds", 0))
+        for resource in Template.load(ROOT / "template.yaml").resources.values()
+        if resource.get("Type") == "AWS::Serverless::Function"
+        for name in resource["Properties"].get("Events", {})
+        if resource["Properties"]["Events"][name].get("Type") == "DynamoDB"
+    )
+)
+QUICK = Scale(history=1_000, history_days=28, customers=260, live_days=7, flagship_share=1.0)
 
 
 @dataclass
@@ -345,7 +354,7 @@ def _run(scale: Scale, workers: int, outbox: Path, quiet: bool) -> Outcome:
         if scale.history:
             history = _import_history(stack, scale, pop, outbox.parent / "import", quiet, phases)
             mark = time.monotonic()
-            clock.set(clock.now() + timedelta(minutes=2))  # past the consumers' batching windows
+            clock.set(clock.now() + PAST_WINDOWS)  # past the consumers' batching windows
             stack.drain()  # score and export consume the imported answers (alerts filter them out)
             phases["stream consumers over the history"] = time.monotonic() - mark
         mark = time.monotonic()
@@ -448,7 +457,7 @@ def _live(  # noqa: PLR0917 - the loop's collaborators
             seen.update(fresh)
             list(pool.map(lambda path: respondents.act(read_email(path)), fresh))
             stack.drain()  # alerts and cases run on the stream at once
-            clock.set(max(clock.now(), start + timedelta(days=day, hours=12, minutes=2)))
+            clock.set(max(clock.now(), start + timedelta(days=day, hours=12) + PAST_WINDOWS))
             stack.drain()  # scoring and the export, once their batching windows have passed
             clock.set(max(clock.now(), start + timedelta(days=day, hours=16)))
             stack.drain()  # the case sweep (scheduled) reopens unreachable cases due a retry
@@ -456,7 +465,7 @@ def _live(  # noqa: PLR0917 - the loop's collaborators
             clock.set(max(clock.now(), start + timedelta(days=day, hours=23)))
             stack.drain()  # and escalates what is overdue
             progress.update(f"day {day + 1}/{days}", stats.events_put, len(pop.events), force=day == days - 1)
-    clock.set(clock.now() + timedelta(minutes=2))
+    clock.set(clock.now() + PAST_WINDOWS)
     stack.drain()  # what the last sweep changed reaches the export before the summary reads it
 
 
@@ -471,39 +480,23 @@ def _batches(events: list[population.PlannedEvent], size: int = 10) -> list[list
     return batches
 
 
-def _scan(table: str, **options: Any) -> tuple[list[dict[str, Any]], int]:
+def _scan(stack: LocalStack) -> tuple[list[dict[str, Any]], int]:
     """The live run's items (not the aggregates or the imported answers; imported suppressions are kept),
-    and a count of the imported answers. Only what the summary counts: moto serialises large pages slowly."""
-    client = boto3.client("dynamodb")
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {
-        "TableName": table,
-        "ProjectionExpression": "pk, sk, entity, #status, skip_reason, program_id, survey_type, score, #comment, "
-        "reason, escalated_at, delivery_status, objected_at, imported",
-        "FilterExpression": "(attribute_not_exists(imported) OR entity = :suppression) AND NOT begins_with(pk, :agg)",
-        "ExpressionAttributeNames": {"#status": "status", "#comment": "comment"},
-        "ExpressionAttributeValues": {":agg": {"S": "AGG"}, ":suppression": {"S": "suppression"}},
-        **options,
-    }
-    while True:
-        page = client.scan(**kwargs)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            break
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    imported = 0
-    count: dict[str, Any] = {
-        "TableName": table,
-        "Select": "COUNT",
-        "FilterExpression": "attribute_exists(imported) AND entity = :response",
-        "ExpressionAttributeValues": {":response": {"S": "response"}},
-    }
-    while True:
-        page = client.scan(**count)
-        imported += page["Count"]
-        if "LastEvaluatedKey" not in page:
-            return items, imported
-        count["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    and a count of the imported answers, read from moto's state: a Scan of the year's tens of thousands
+    of items would cost moto most of a minute of serialisation for what is only counted here."""
+    table = stack.outputs["TableName"]
+    items = moto_peek.table_items(stack.dispatcher.resolver.account_id, stack.region, table)
+    if items is None:
+        raise RuntimeError(f"table {table} not found in moto")
+    live, imported = [], 0
+    for item in items:
+        if item["pk"]["S"].startswith("AGG"):
+            continue
+        if "imported" in item and item.get("entity", {}).get("S") == "response":
+            imported += 1
+        elif "imported" not in item or item.get("entity", {}).get("S") == "suppression":
+            live.append(item)
+    return live, imported
 
 
 def _tally(counter: Counter[Any]) -> str:
@@ -538,7 +531,7 @@ def summarise(  # noqa: PLR0917, PLR0915 - one printed report
     started: float,
 ) -> str:
     summary_started = time.monotonic()
-    items, imported = _scan(stack.outputs["TableName"])
+    items, imported = _scan(stack)
     by_entity: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for item in items:
         by_entity[_s(item, "entity") or "?"].append(item)
@@ -639,12 +632,20 @@ def summarise(  # noqa: PLR0917, PLR0915 - one printed report
 
     # Alerts and cases.
     alerts = [i for i in items if (_s(i, "sk") or "").startswith("ALERT#")]
-    by_rule = Counter((_s(i, "sk") or "").removeprefix("ALERT#") for i in alerts)
+    # A trend alert's claim is ALERT#segment-trend#<block> under INV#TREND#<program>#<dimension>#<value>.
+    by_rule = Counter((_s(i, "sk") or "").removeprefix("ALERT#").split("#")[0] for i in alerts)
+    trend_segments = sorted(
+        {" ".join((_s(i, "pk") or "").split("#")[-2:]) for i in alerts if (_s(i, "pk") or "").startswith("INV#TREND#")}
+    )
     cases = by_entity["case"]
     case_status = Counter(_s(i, "status") for i in cases)
     escalated = sum("escalated_at" in i for i in cases)
     lines += ["", "Alerts and follow-up cases", "-" * 78]
     lines.append(f"alerts fired                         {len(alerts):>7}   ({_tally(by_rule)})")
+    lines.append(
+        f"segments whose score dropped         {len(trend_segments):>7}   "
+        f"({', '.join(trend_segments) or 'none'}: the daily trend scan, after Benjamini-Hochberg)"
+    )
     lines.append(f"cases opened                         {len(cases):>7}   ({_tally(case_status)})")
     lines.append(f"cases escalated to a manager         {escalated:>7}")
     lines.append(f"cases resolved by staff              {case_status.get('resolved', 0):>7}")

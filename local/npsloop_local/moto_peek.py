@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["queue_has_messages", "stream_records", "stream_tails", "take_messages"]
+__all__ = ["queue_has_messages", "stream_records", "stream_tails", "table_items", "take_messages"]
 
 
 def _shard(account_id: str, region: str, stream_arn: str) -> Any:
@@ -89,3 +89,20 @@ def take_messages(account_id: str, region: str, queue_name: str) -> list[str] | 
         taken = [m for m in queue._messages if m.visible and not m.delayed]
         queue._messages = [m for m in queue._messages if not (m.visible and not m.delayed)]
     return [message.body for message in taken]
+
+
+def table_items(account_id: str, region: str, table_name: str) -> list[dict[str, Any]] | None:
+    """Every item of a table, in the shape Scan returns (attribute -> {type: value}); None if unknown.
+
+    For a person's look at a whole table (the demo's summary): a Scan of tens of thousands of items
+    costs moto seconds of serialisation for what is only read back here.
+    """
+    try:
+        from moto.dynamodb.models import dynamodb_backends
+
+        table: Any = dynamodb_backends[account_id][region].tables.get(table_name)
+    except (ImportError, KeyError):
+        return None
+    if table is None:
+        return None
+    return [item.to_json()["Attributes"] for item in table.all_items()]
