@@ -36,7 +36,7 @@ import base64
 import json
 import logging
 import threading
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -115,8 +115,27 @@ def lambda_stream_record(raw: dict[str, Any], stream_arn: str, region: str) -> d
     }
 
 
+_CONVERTED: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+_CONVERTED_MAX = 50_000
+
+
 def moto_stream_record(raw: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
-    """A record as moto's shard keeps it (wire-format attributes, a naive UTC time) in Lambda's shape."""
+    """A record as moto's shard keeps it (wire-format attributes, a naive UTC time) in Lambda's shape.
+
+    A shard's records never change, and every consumer of the stream reads each of them: the converted
+    record is kept (by its random event id, the most recent 50,000; a new stack's sequence numbers and
+    stream ARN can repeat an earlier one's) and shared, read-only.
+    """
+    key = (str(raw["eventID"]), str(raw["dynamodb"]["SequenceNumber"]))
+    found = _CONVERTED.get(key)
+    if found is None:
+        found = _CONVERTED[key] = _convert(raw, stream_arn, region)
+        while len(_CONVERTED) > _CONVERTED_MAX:
+            _CONVERTED.popitem(last=False)
+    return found
+
+
+def _convert(raw: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
     source = raw["dynamodb"]
     created = source["ApproximateCreationDateTime"]
     if isinstance(created, datetime):
