@@ -63,3 +63,32 @@ def test_todays_keys_are_always_updated(stack):
     # live traffic writes today's keys, which mostly exist: no put is tried first
     assert calls == {"dynamodb:UpdateItem": 1}
     assert _counts(writer, NOW.date()) == (1, {10: 1})
+
+
+def test_a_chunk_of_new_past_keys_is_created_in_one_transaction_or_not_at_all(stack):
+    meter = AwsMeter().install()
+    client = boto3.client("dynamodb")
+    writer = DynamoAggregates(stack.outputs["TableName"], client=client)
+    days = [date(2026, 3, 1) + timedelta(days=n) for n in range(3)]
+    items = [(AggregateKey("post-purchase-nps", "store", "KRK-02", day), _delta({10: 1})) for day in days]
+    expires = NOW + timedelta(hours=7)
+    try:
+        # GIVEN three keys of past days nobody wrote: one TransactWriteItems creates them all
+        meter.reset()
+        assert writer.create_all("chunk-1", items, expires, NOW) == {key for key, _ in items}
+        assert meter.snapshot()[0] == {"dynamodb:TransactWriteItems": 1}
+
+        # WHEN a fresh container replays the chunk, and another chunk adds a fourth day to the same keys
+        fresh = DynamoAggregates(stack.outputs["TableName"], client=client)
+        assert fresh.create_all("chunk-1", items, expires, NOW) == set()  # they exist: nothing written
+        replayed = [fresh.add("chunk-1", key, delta, expires, NOW) for key, delta in items]
+        more = DynamoAggregates(stack.outputs["TableName"], client=client)
+        new_day = (AggregateKey("post-purchase-nps", "store", "KRK-02", date(2026, 3, 4)), _delta({3: 1}))
+        assert more.create_all("chunk-2", [*items, new_day], expires, NOW) == set()  # one exists: all or nothing
+    finally:
+        meter.uninstall()
+
+    # THEN the replay counted nothing twice, and the refused transaction wrote nothing
+    assert replayed == [False, False, False]
+    assert [_counts(writer, day) for day in days] == [(1, {10: 1})] * 3
+    assert writer.read("post-purchase-nps", "store", date(2026, 3, 4), date(2026, 3, 4)) == []

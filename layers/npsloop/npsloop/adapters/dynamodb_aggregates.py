@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -41,6 +42,7 @@ _COUNT = re.compile(r"^c([0-9]{1,2})$")
 _MARK = re.compile(r"^j[0-9a-f]{16}$")
 REMEMBERED_ITEMS = 5_000  # items whose droppable marks a container remembers (the oldest are forgotten)
 KNOWN_ITEMS = 20_000  # items a container knows exist (it wrote them)
+TRANSACTION_ITEMS = 100
 # Short, bounded calls: a write must finish well inside the function's timeout, or Lambda would
 # retry a batch the function is still writing (see services/score.py).
 CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 3})
@@ -99,6 +101,25 @@ def _update(table: str, key: AggregateKey, delta: Delta, *, mark: str, expires: 
         "ExpressionAttributeValues": values,
         "ReturnValues": "ALL_NEW",  # costs no read: tells which marks are there to drop next time
     }
+
+
+def _whole(key: AggregateKey, delta: Delta, mark: str, expires: int) -> dict[str, Any]:
+    """The aggregate item of a key's first write: its counts and the chunk's mark."""
+    item: dict[str, Any] = {
+        "pk": {"S": key.pk},
+        "sk": {"S": key.sk},
+        "entity": {"S": "aggregate"},
+        "survey_type": {"S": delta.survey_type.value},
+        mark: {"N": str(expires)},
+    }
+    for attribute, amount in (
+        ("n", delta.n),
+        ("commented", delta.commented),
+        *((f"c{score}", k) for score, k in sorted(delta.counts.items())),
+    ):
+        if amount:
+            item[attribute] = {"N": str(amount)}
+    return item
 
 
 def _aggregate_from(item: dict[str, Any]) -> DayAggregate:
@@ -188,22 +209,47 @@ class DynamoAggregates(AggregateWriter, AggregateReader):
         self._note(journal_id, item_key)
         return True
 
+    def create_all(
+        self, journal_id: str, items: Sequence[tuple[AggregateKey, Delta]], mark_expires_at: datetime, now: datetime
+    ) -> set[AggregateKey]:
+        """Past days' keys this container has not written, put whole in one transaction if all are absent.
+
+        An import of history meets mostly new keys: one TransactWriteItems of up to 100 conditional puts
+        instead of a call per key (transactional writes cost two write units each; live traffic, which
+        writes today's keys, never takes this path). If any exists the transaction writes nothing and
+        every key goes through ``add``.
+        """
+        mark, expires = mark_of(journal_id), int(mark_expires_at.timestamp())
+        wanted = [
+            (key, delta)
+            for key, delta in items
+            if (now.date() - key.day).days > 1 and (key.pk, key.sk) not in self._known
+        ][:TRANSACTION_ITEMS]
+        if len(wanted) < 2:
+            return set()
+        puts = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _whole(key, delta, mark, expires),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            for key, delta in wanted
+        ]
+        try:
+            self._client.transact_write_items(TransactItems=puts)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                return set()
+            raise StorageError(str(exc)) from exc
+        for key, _ in wanted:
+            self._note(journal_id, (key.pk, key.sk))
+        return {key for key, _ in wanted}
+
     def _create(self, key: AggregateKey, delta: Delta, mark: str, expires: int) -> bool:
         """Put the item whole if it is absent; False if it exists (the caller then updates it)."""
-        item: dict[str, Any] = {
-            "pk": {"S": key.pk},
-            "sk": {"S": key.sk},
-            "entity": {"S": "aggregate"},
-            "survey_type": {"S": delta.survey_type.value},
-            mark: {"N": str(expires)},
-        }
-        for attribute, amount in (
-            ("n", delta.n),
-            ("commented", delta.commented),
-            *((f"c{score}", k) for score, k in sorted(delta.counts.items())),
-        ):
-            if amount:
-                item[attribute] = {"N": str(amount)}
+        item = _whole(key, delta, mark, expires)
         try:
             self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
         except ClientError as exc:

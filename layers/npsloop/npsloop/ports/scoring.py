@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -33,6 +34,15 @@ class AggregateWriter(ABC):
 
         Raises on any other failure (the write may or may not have happened; the mark tells next time).
         """
+
+    def create_all(
+        self, journal_id: str, items: Sequence[tuple[AggregateKey, Delta]], mark_expires_at: datetime, now: datetime
+    ) -> set[AggregateKey]:
+        """Create, in one go, those of ``items`` that are certainly absent, with the chunk's mark; return them.
+
+        Optional: it may create none (the default), and ``add`` then writes each key. All or nothing.
+        """
+        return set()
 
     @abstractmethod
     def close_chunk(self, journal_id: str) -> None:

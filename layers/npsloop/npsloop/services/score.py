@@ -172,7 +172,12 @@ class ScoreService:
         # the dead-letter queue) rather than losing them.
         self._park(chunk.records, outcome)
         expires = now + MARK_LIFETIME
-        for key, delta in sorted(chunk.updates().items()):
+        updates = sorted(chunk.updates().items())
+        created = self._aggregates.create_all(journal_id, updates, expires, now)  # history: new days' keys
+        outcome.updates += len(created)
+        for key, delta in updates:
+            if key in created:
+                continue
             self._check_time(time_left_ms)
             if self._aggregates.add(journal_id, key, delta, expires, now):
                 outcome.updates += 1
