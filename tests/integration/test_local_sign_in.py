@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 
 from npsloop_local.sign_in import s256
+from tests.web_client import WebClient
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -81,12 +82,14 @@ def test_the_authorize_endpoint_refuses_what_the_app_client_does_not_allow(stack
     assert status == 400 and reason in body
 
 
-def test_the_app_side_shows_the_persona_and_says_how_to_get_data_when_there_is_none(stack):
-    status, headers, _ = fetch(f"{stack.base_url}/auth/sign-in")
-    status, headers, _ = fetch(f"{stack.base_url}{headers['Location']}")
-    login = urlsplit(headers["Location"])
-    status, _, page = fetch(f"{stack.base_url}{login.path}?{login.query}")
-    assert status == 200 and 'name="persona"' in page and "Kierownik sklepu KRK-02" in page
-    status, headers, _ = fetch(f"{stack.base_url}/login", {**dict(parse_qsl(login.query)), "persona": "cx-lead"})
-    status, _, page = fetch(headers["Location"])
-    assert status == 200 and "CX lead" in page and "make demo" in page
+def test_a_persona_signed_in_with_nothing_in_scope_is_told_why_the_list_is_empty(stack):
+    # GIVEN a fresh stack (no answers, no cases) and the web app's own sign-in through the local hosted UI
+    browser = WebClient(stack.base_url)
+
+    # WHEN the CX lead signs in as a persona
+    page = browser.sign_in("cx-lead", start="/auth/sign-in?next=/cases")
+
+    # THEN the case list says what is in scope and when cases appear, not an empty screen
+    assert page.status == 200 and page.url.endswith("/cases")
+    assert "No cases here." in page.body or "Brak spraw." in page.body
+    assert "answer needs a follow-up." in page.body or "wymaga reakcji" in page.body
