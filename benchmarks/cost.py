@@ -314,7 +314,7 @@ def main() -> None:
     prices = tomllib.loads(PRICES.read_text(encoding="utf-8"))
     answers_per_month = INVITATIONS_PER_MONTH * ANSWER_RATE
     monthly = f"{INVITATIONS_PER_MONTH:,} invitations a month, {ANSWER_RATE:.0%} answering with a comment"
-    print(f"\n5. Cost at real traffic ({monthly})")
+    print(f"\n6. Cost at real traffic ({monthly})")
     print(f"   a) the stream: Poisson answers, {SLICE_MINUTES} min at each of the day's levels {DAY_LEVELS} x the mean")
     slices = [realistic_stream(level, seed=7 + i) for i, level in enumerate(DAY_LEVELS)]
     day = Usage()
