@@ -104,7 +104,7 @@ def caller(event: Any) -> Caller:
 
 def scope(event: Any) -> Scope:
     """What the verified caller of this request may read; ``UnauthorizedError`` (401) without claims."""
-    from npsloop.wiring import api, container
+    from npsloop.wiring import container
 
     who = caller(event)
-    return scope_of(who.subject, who.groups, api.roles(), container.routing())
+    return scope_of(who.subject, who.groups, container.roles(), container.routing())

@@ -33,7 +33,7 @@ from npsloop.domain.scope import Scope
 from npsloop.observability import logger
 from npsloop.ports.cases import CaseQuery, VersionConflict
 from npsloop.services.cases import CaseForbidden, CaseNotFound, CaseUpdate
-from npsloop.wiring import api, container
+from npsloop.wiring import container
 
 router = APIGatewayHttpRouter()
 MAX_PAGE = 100
@@ -115,7 +115,7 @@ def list_cases() -> Response:
         return problem(400, "invalid_request", str(exc))
     query = CaseQuery(owner=params.owner, store=params.store, status=params.status, limit=params.limit, start=start)
     try:
-        page = api.case_api_service().find(query, who)
+        page = container.quiet_case_service().find(query, who)
     except CaseForbidden as exc:
         return problem(403, "forbidden", str(exc))
     keys = container.link_keys().signing_keys() if page.next_start else None
@@ -127,7 +127,7 @@ def list_cases() -> Response:
 def get_case(case_id: str) -> Response:
     try:
         who = _who()
-        return ok(representation(api.case_api_service().get(case_id, who), who))
+        return ok(representation(container.quiet_case_service().get(case_id, who), who))
     except UnauthorizedError as exc:
         return problem(401, "unauthorized", str(exc.msg))
     except CaseNotFound:
@@ -141,7 +141,7 @@ def update_case(case_id: str) -> Response:
     try:
         who = _who()
         body = PatchBody.model_validate(_json_body())
-        case = api.case_api_service().update(
+        case = container.quiet_case_service().update(
             case_id,
             who,
             CaseUpdate(

@@ -131,7 +131,7 @@ def _refusal(status: int, who: Visitor, kind: str, **context: Any) -> Response:
 def case_page(case_id: str) -> Response:
     who = visitor(router.current_event)
     try:
-        case = wiring.case_service().get(case_id, who.scope)
+        case = container.quiet_case_service().get(case_id, who.scope)
     except CaseNotFound:
         return _refusal(404, who, "not_found")
     except CaseForbidden:
@@ -144,7 +144,7 @@ def case_page(case_id: str) -> Response:
 def work_case(case_id: str) -> Response:
     who = visitor(router.current_event)
     form = {k: v[0] for k, v in parse_qs(web.form_body(router.current_event) or "", keep_blank_values=True).items()}
-    service = wiring.case_service()
+    service = container.quiet_case_service()
     try:
         case = service.get(case_id, who.scope)
     except CaseNotFound:
@@ -201,7 +201,7 @@ def my_cases() -> Response:
         return redirect("/cases")  # a stale or hand-made filter: start from the default list
     query = CaseQuery(store=store, status=status, limit=PAGE_SIZE, start=start)
     try:
-        found = wiring.case_service().find(query, who.scope)
+        found = container.quiet_case_service().find(query, who.scope)
     except CaseForbidden:
         return _refusal(403, who, "forbidden_list")
     now = clock.current().now()

@@ -71,7 +71,7 @@ def visitor(event: BaseProxyEvent) -> Visitor:
     if session is None:
         raise SignInRequired(path)
     locale, chosen = locale_of(event)
-    scope = scope_of(session.subject, session.groups, web.roles(), container.routing())
+    scope = scope_of(session.subject, session.groups, container.roles(), container.routing())
     return Visitor(session=session, scope=scope, locale=locale, path=path, language_cookie=chosen)
 
 

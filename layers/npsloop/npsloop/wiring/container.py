@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from npsloop.domain.alerts import AlertRules, RoutingTable
     from npsloop.domain.brand import Brand
     from npsloop.domain.programs import ProgramCatalogue
+    from npsloop.domain.scope import RolesConfig
     from npsloop.notices import Notifier
+    from npsloop.services.cases import CaseService
     from npsloop.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -126,4 +128,30 @@ def notifier() -> Notifier:
         mailer=SesMailer(config.configuration_set),
         sender=MailSender(sender, config.sender_name),
         brand=brand(),
+    )
+
+
+@component
+def roles() -> RolesConfig:
+    """config/roles.toml: which groups reach which stores, cases and personal data (api and web)."""
+    from npsloop.domain.scope import load_roles
+
+    return load_roles()
+
+
+@component
+def quiet_case_service() -> CaseService:
+    """The case service of the API and the pages: they change cases (and put CaseClosed on the bus) and
+    send no notices (no topic or sender in their environment)."""
+    from npsloop import clock
+    from npsloop.services.cases import CaseService
+
+    return CaseService(
+        rules=alert_rules(),
+        routing=routing(),
+        cases=cases_store(),
+        bus=bus(),
+        notifier=None,
+        public_base_url=settings().public_base_url,
+        clock=clock.current(),
     )
