@@ -18,6 +18,12 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Robots-Tag": "noindex, nofollow",
 }
+# The staff pages may run the stack's own scripts (/static/...) and poll their own routes; nothing else.
+APP_SECURITY_HEADERS = {
+    **SECURITY_HEADERS,
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self' data:; "
+    "style-src 'self' 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+}
 
 
 def html(page: Page, reason: str | None = None) -> Response:

@@ -22,7 +22,7 @@ from npsloop.domain.scope import Scope, scope_of
 from npsloop.pages.session import Session, cookie_value
 from npsloop.rendering import SUPPORTED_LOCALES, render_page, strings
 from npsloop.services.respond import preferred_locale
-from npsloop.web import SECURITY_HEADERS
+from npsloop.web import APP_SECURITY_HEADERS
 
 LANG_COOKIE = "npsloop_lang"
 ONE_YEAR = 365 * 24 * 3600
@@ -90,7 +90,7 @@ def page(status: int, name: str, locale: str, /, *, visitor: Visitor | None = No
         f"app/{name}", locale, a=t["app"], brand=container.brand(), visitor=visitor, toggle=toggle, other=other,
         **context,
     )  # fmt: skip
-    headers = {**SECURITY_HEADERS, "Content-Language": locale}
+    headers = {**APP_SECURITY_HEADERS, "Content-Language": locale}
     return Response(status_code=status, content_type="text/html; charset=utf-8", body=body, headers=headers,
                     cookies=cookies)  # fmt: skip
 

@@ -1,0 +1,1 @@
+/* npsloop web app: shared behaviour of the staff pages. */
