@@ -17,7 +17,11 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 router = APIGatewayHttpRouter()
-TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".txt": "text/plain; charset=utf-8"}
+TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+}
 ONE_YEAR = "public, max-age=31536000, immutable"
 ONE_HOUR = "public, max-age=3600"
 VERSIONED = re.compile(r"-\d+\.\d+\.\d+[.-]")  # chart-4.5.1.umd.min.js
@@ -51,5 +55,8 @@ def static_file(name: str) -> Response:
         status_code=200,
         content_type=TYPES[suffix],
         body=body,
-        headers={"Cache-Control": ONE_YEAR if VERSIONED.search(name) else ONE_HOUR, "X-Content-Type-Options": "nosniff"},
+        headers={
+            "Cache-Control": ONE_YEAR if VERSIONED.search(name) else ONE_HOUR,
+            "X-Content-Type-Options": "nosniff",
+        },
     )
