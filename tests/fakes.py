@@ -6,6 +6,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
+from npsloop.domain.contact import CustomerContact
 from npsloop.domain.invitations import CustomerProfile, Invitation
 from npsloop.domain.links import SigningKeys
 from npsloop.domain.responses import Answer, Response
@@ -33,6 +34,7 @@ class InMemoryStore(InvitationRepository, ResponseRepository, CustomerRepository
         self.profiles: dict[str, CustomerProfile] = {}
         self.suppressed_addresses: set[str] = set()
         self.responses: dict[str, Response] = {}
+        self.contacts: dict[str, tuple[str, CustomerContact, datetime]] = {}  # invitation: (customer, contact, until)
         self.writes = 0
         self._lock = threading.Lock()
 
@@ -138,6 +140,10 @@ class InMemoryStore(InvitationRepository, ResponseRepository, CustomerRepository
 
     def get_invitation(self, invitation_id: str) -> Invitation | None:
         return self.invitations.get(invitation_id)
+
+    def keep_contact(self, invitation_id: str, customer_id: str, contact: CustomerContact, until: datetime) -> None:
+        with self._lock:
+            self.contacts[invitation_id] = (customer_id, contact, until)
 
     def save_answer(self, invitation: Invitation, answer: Answer, now: datetime) -> Response:
         with self._lock:

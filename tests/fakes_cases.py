@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from npsloop.domain.cases import Case
+from npsloop.domain.contact import CustomerContact
 from npsloop.ports.cases import (
     AlertClaims,
     AlertTopic,
@@ -14,6 +15,7 @@ from npsloop.ports.cases import (
     CasePage,
     CaseQuery,
     CaseRepository,
+    CustomerContacts,
     EventBus,
     PublishFailed,
     StepClaim,
@@ -24,12 +26,13 @@ from npsloop.ports.cases import (
 from tests.stream_records import lambda_record
 
 
-class InMemoryCases(AlertClaims, StoreWindows, CaseRepository):
+class InMemoryCases(AlertClaims, StoreWindows, CaseRepository, CustomerContacts):
     def __init__(self) -> None:
         self.claims: dict[tuple[str, str], dict[str, Any]] = {}
         self.marks: dict[str, set[tuple[datetime, str]]] = {}
         self.clusters: dict[str, tuple[datetime, str]] = {}
         self.cases: dict[str, Case] = {}
+        self.contacts: dict[str, tuple[str, CustomerContact, datetime]] = {}  # invitation: (customer, contact, until)
         self.fail_creates = 0
         self.fail_saves: set[str] = set()  # case ids whose saves fail (storage unavailable)
         self._lock = threading.Lock()
@@ -51,6 +54,21 @@ class InMemoryCases(AlertClaims, StoreWindows, CaseRepository):
             current = self.claims[(invitation_id, step)]
             if current["token"] == token:
                 current["status"] = "sent"
+
+    # the customer's contact details
+    def contact_for(self, invitation_id: str, now: datetime) -> CustomerContact | None:
+        kept = self.contacts.get(invitation_id)
+        return kept[1] if kept and kept[2] > now else None
+
+    def erase_contacts(self, customer_id: str) -> int:
+        with self._lock:
+            gone = [i for i, (customer, _, _) in self.contacts.items() if customer == customer_id]
+            for invitation_id in gone:
+                del self.contacts[invitation_id]
+            cases = [c for c in self.cases.values() if c.customer_id == customer_id and c.contact is not None]
+            for case in cases:
+                self.cases[case.case_id] = case.model_copy(update={"contact": None})
+            return len(gone) + len(cases)
 
     # windows
     def record_detractor(self, store: str, invitation_id: str, at: datetime, expires: datetime) -> None:

@@ -68,6 +68,7 @@ def alert_email(locale: str) -> str:
         claims=store,
         windows=store,
         cases=store,
+        contacts=store,
         notifier=Notifier(RecordingTopic(), mailer, MailSender("alerts@example.com", "npsloop"), load_brand()),
         bus=RecordingBus(),
         parking=ListParking(),

@@ -35,6 +35,7 @@ def service(clock, routing=None):
         claims=store,
         windows=store,
         cases=store,
+        contacts=store,
         notifier=Notifier(topic, mailer, MailSender("alerts@example.com", "npsloop"), load_brand()),
         bus=RecordingBus(),
         parking=ListParking(),

@@ -35,6 +35,7 @@ class World:
             claims=self.store,
             windows=self.store,
             cases=self.store,
+            contacts=self.store,
             notifier=Notifier(self.topic, self.mailer, MailSender("alerts@example.com", "npsloop"), load_brand()),
             bus=self.bus,
             parking=self.parking,

@@ -4,7 +4,8 @@ One ``Notice`` becomes an SNS message (JSON, with the attributes subscribers fil
 region, team, rule, kind; English, one per rule) and/or an email rendered from
 ``templates/email/alert@1.{txt,html}`` (Jinja2, HTML autoescaped) in the recipient's language (from
 routing). An alert email covers every rule an answer fired (``fired``): one email per answer and
-recipient. Neither carries the customer's email or phone: the customer id only.
+recipient. The SNS message never carries the customer's email or phone (the customer id only); the
+alert email to the case's owner carries them (``contact``) for the call back.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from npsloop.domain.alerts import Channel, FiredRule, Person, keyword_spans
 from npsloop.domain.brand import Brand
+from npsloop.domain.contact import CustomerContact
 from npsloop.domain.responses import MAX_COMMENT_LENGTH
 from npsloop.domain.surveys import SCALES, SurveyType
 from npsloop.observability import count, logger
@@ -53,6 +55,7 @@ class Notice:
     time_zone: str = "Europe/Warsaw"
     language: str = "en"  # of the email (the SNS message is English)
     fired: tuple[FiredRule, ...] = ()  # an alert email: every rule the answer fired
+    contact: CustomerContact | None = None  # email only, to the case's owner; never on the topic
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -65,6 +68,7 @@ class Notice:
         document.pop("recipient")
         document.pop("extra")
         document.pop("fired")
+        document.pop("contact")
         document.pop("language")
         document.update(self.extra)
         document["alert_id"] = self.alert_id
@@ -133,6 +137,7 @@ def render_notice(notice: Notice, brand: Brand) -> RenderedEmail:
         "locale": locale,
         "t": t,
         "a": a,
+        "contact": t["contact"],
         "n": notice,
         "brand": brand,
         "colours": brand.colours,

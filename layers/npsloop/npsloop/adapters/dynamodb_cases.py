@@ -29,12 +29,14 @@ from npsloop.adapters.dynamodb_table import (
     _unmarshal,
 )
 from npsloop.domain.cases import Case
+from npsloop.domain.contact import CustomerContact
 from npsloop.domain.scope import CaseVisibility
 from npsloop.ports.cases import (
     AlertClaims,
     CasePage,
     CaseQuery,
     CaseRepository,
+    CustomerContacts,
     StepClaim,
     StoreWindows,
     VersionConflict,
@@ -42,6 +44,7 @@ from npsloop.ports.cases import (
 
 CASE_SK = "CASE"
 CLUSTER_SK = "CLUSTER"
+CONTACT_SK = "CONTACT"  # npsloop.adapters.dynamodb_table writes it (invite)
 PENDING, SENT = "pending", "sent"
 NOT_DUE_PREFIX, ESCALATED_PREFIX = "~", "!"
 WORK_DUE = "CASES#due"  # GSI4's one partition: every case the sweep has work for
@@ -106,7 +109,7 @@ def _case_from(item: dict[str, Any]) -> Case:
     return Case.model_validate({k: v for k, v in data.items() if k in Case.model_fields})
 
 
-class DynamoCases(AlertClaims, StoreWindows, CaseRepository):
+class DynamoCases(AlertClaims, StoreWindows, CaseRepository, CustomerContacts):
     def __init__(self, table_name: str, client: Any | None = None) -> None:
         self._table = table_name
         self._client = client or boto3.client("dynamodb")
@@ -155,6 +158,46 @@ class DynamoCases(AlertClaims, StoreWindows, CaseRepository):
             if not _is_conditional_failure(exc):
                 raise StorageError(str(exc)) from exc
             # Our lease ran out and another delivery took over: it records its own completion.
+
+    # -- the customer's contact details ----------------------------------------------------------
+    def contact_for(self, invitation_id: str, now: datetime) -> CustomerContact | None:
+        item = self._get(_marshal({"pk": f"INV#{invitation_id}", "sk": CONTACT_SK}))
+        if not item or int(item.get("ttl", {}).get("N", "0")) <= _epoch(now):
+            return None  # TTL deletes within days, not at once: an expired item is gone already for us
+        contact = CustomerContact.model_validate(_unmarshal(item))
+        return None if contact.empty else contact
+
+    def erase_contacts(self, customer_id: str) -> int:
+        """A Scan filtered on the customer (an erasure request is rare; no index serves it): delete
+        their contact items, remove ``contact`` from their cases."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": (
+                "customer_id = :customer AND (entity = :contact OR (entity = :case AND attribute_exists(contact)))"
+            ),
+            "ExpressionAttributeValues": {
+                ":customer": {"S": customer_id},
+                ":contact": {"S": "contact"},
+                ":case": {"S": "case"},
+            },
+            "ProjectionExpression": "pk, sk, entity",
+        }
+        changed = 0
+        while True:
+            try:
+                page = self._client.scan(**request)
+                for item in page.get("Items", []):
+                    key = {"pk": item["pk"], "sk": item["sk"]}
+                    if item["entity"]["S"] == "contact":
+                        self._client.delete_item(TableName=self._table, Key=key)
+                    else:
+                        self._client.update_item(TableName=self._table, Key=key, UpdateExpression="REMOVE contact")
+                    changed += 1
+            except ClientError as exc:
+                raise StorageError(str(exc)) from exc
+            if not page.get("LastEvaluatedKey"):
+                return changed
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     # -- store windows ---------------------------------------------------------------------------
     def record_detractor(self, store: str, invitation_id: str, at: datetime, expires: datetime) -> None:

@@ -14,6 +14,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from npsloop.domain.contact import CustomerContact
 from npsloop.domain.invitations import CustomerProfile, Invitation, InvitationStatus
 from npsloop.domain.responses import Answer, Response
 from npsloop.observability import logger
@@ -32,6 +33,7 @@ INVITATION_SK = "INVITATION"
 RESPONSE_SK = "RESPONSE"
 PROFILE_SK = "PROFILE"
 EMAIL_SUPPRESSION_SK = "EMAIL"
+CONTACT_SK = "CONTACT"
 # Sparse GSI3 key of an invitation while a claim holds it (sorted by lease end): the stuck sweep's queue.
 CLAIMED_INVITATIONS = "INVITATIONS#claimed"
 
@@ -321,6 +323,21 @@ class DynamoTable(InvitationRepository, ResponseRepository, CustomerRepository):
             raise StorageError(str(exc)) from exc
         item = result.get("Item")
         return _invitation_from(item) if item else None
+
+    def keep_contact(self, invitation_id: str, customer_id: str, contact: CustomerContact, until: datetime) -> None:
+        """The ``contact`` item beside the invitation; DynamoDB's TTL deletes it when the link expires."""
+        item = {
+            "pk": f"INV#{invitation_id}",
+            "sk": CONTACT_SK,
+            "entity": "contact",
+            "customer_id": customer_id,  # what an erasure request finds it by
+            **contact.model_dump(exclude_none=True),
+            "ttl": _epoch(until),
+        }
+        try:
+            self._client.put_item(TableName=self._table, Item=_marshal(item))
+        except ClientError as exc:
+            raise StorageError(str(exc)) from exc
 
     # -- responses -----------------------------------------------------------------------------
     def save_answer(self, invitation: Invitation, answer: Answer, now: datetime) -> Response:

@@ -11,7 +11,7 @@
 Errors are JSON ``{"error": code, "message": reason}``: 400 bad request, 401 no verified caller,
 403 outside the caller's scope, 404 unknown case, 409 version conflict, 422 an update the case rules
 refuse (invalid transition, unknown root cause, resolving without a root cause). A case's
-``customer_id`` and ``comment`` are left out for a caller who may not see personal data.
+``customer_id``, ``comment`` and ``contact`` are left out for a caller who may not see personal data.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class PatchBody(BaseModel):
     expected_version: Annotated[int, Field(ge=1)] | None = None
 
 
-PERSONAL_FIELDS = frozenset({"customer_id", "comment"})
+PERSONAL_FIELDS = frozenset({"customer_id", "comment", "contact"})
 
 
 def representation(case: Case, who: Scope) -> dict[str, Any]:

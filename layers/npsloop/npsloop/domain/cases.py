@@ -18,6 +18,7 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from npsloop.domain.alerts import DEFAULT_CALENDAR, FiredRule, Person, Route, Severity, SlaHours
+from npsloop.domain.contact import CustomerContact
 from npsloop.domain.responses import Response
 from npsloop.domain.surveys import SurveyType
 from npsloop.domain.working_time import WorkingCalendar
@@ -121,6 +122,9 @@ class Case(_Frozen):
     score: int
     comment: str | None = None
     customer_id: str
+    # For the call back; copied from the invitation's contact item when the case opens, dropped when it
+    # is resolved or closed (npsloop.domain.contact). Only its owner, their manager and admins see it.
+    contact: CustomerContact | None = None
     store: str | None = None
     region: str | None = None
     channel: str | None = None
@@ -168,6 +172,7 @@ class Case(_Frozen):
         sla_hours: SlaHours,
         calendar: WorkingCalendar,
         now: datetime,
+        contact: CustomerContact | None = None,
     ) -> Case:
         return cls(
             case_id=response.invitation_id,
@@ -177,6 +182,7 @@ class Case(_Frozen):
             score=response.score,
             comment=response.comment,
             customer_id=response.customer_id,
+            contact=contact,
             store=response.context.get("store"),
             region=response.context.get("region"),
             channel=response.context.get("channel"),
@@ -277,7 +283,7 @@ class Case(_Frozen):
         if wanted in (S.CONTACTED, S.UNREACHABLE) and self.contact_attempted_at is None:
             changes["contact_attempted_at"] = now
         if wanted.final:
-            changes.update(closed_at=now, closed_event_pending=True)
+            changes.update(closed_at=now, closed_event_pending=True, contact=None)  # no call back any more
         return self.model_copy(update=changes)
 
     # -- what the sweep does -----------------------------------------------------------------------

@@ -107,6 +107,7 @@ def _case_page(status: int, who: Visitor, case: Case, **extra: Any) -> Response:
         case=case,
         high=SCALES[case.survey_type].high,
         personal=who.scope.may_see_personal_data(case),
+        contact_text=strings(who.locale)["contact"],
         may_change=who.scope.may_change_case(case),
         sla=sla_state(case, now),
         due=_local(case.sla_due_at, case.time_zone),

@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from npsloop.domain.contact import CustomerContact
 from npsloop.domain.invitations import CustomerProfile, Invitation
 from npsloop.domain.links import SigningKeys
 from npsloop.domain.responses import Answer, Response
@@ -72,6 +73,10 @@ class InvitationRepository(ABC):
 
     @abstractmethod
     def get_invitation(self, invitation_id: str) -> Invitation | None: ...
+
+    @abstractmethod
+    def keep_contact(self, invitation_id: str, customer_id: str, contact: CustomerContact, until: datetime) -> None:
+        """Keep the customer's contact details for a call back until ``until`` (the link's expiry); idempotent."""
 
 
 class ResponseRepository(ABC):

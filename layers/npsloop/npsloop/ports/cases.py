@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from npsloop.domain.cases import Case, CaseStatus
+from npsloop.domain.contact import CustomerContact
 from npsloop.domain.scope import CaseVisibility
 
 
@@ -41,6 +42,19 @@ class AlertClaims(ABC):
     @abstractmethod
     def complete(self, invitation_id: str, step: str, token: str, now: datetime) -> None:
         """Mark the step done, provided this delivery still holds the claim."""
+
+
+class CustomerContacts(ABC):
+    """The contact details kept with an invitation while its link is valid (``npsloop.domain.contact``)."""
+
+    @abstractmethod
+    def contact_for(self, invitation_id: str, now: datetime) -> CustomerContact | None:
+        """The invitation's contact details, None when none were given or they expired."""
+
+    @abstractmethod
+    def erase_contacts(self, customer_id: str) -> int:
+        """An erasure request: delete the customer's kept contact details and remove them from their
+        cases; returns how many items changed. Idempotent."""
 
 
 class StoreWindows(ABC):

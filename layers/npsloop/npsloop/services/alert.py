@@ -36,7 +36,7 @@ from npsloop.domain.responses import Response
 from npsloop.notices import Notice, Notifier
 from npsloop.observability import count, logger
 from npsloop.ports import EventParking
-from npsloop.ports.cases import AlertClaims, BusEvent, CaseRepository, EventBus, StoreWindows
+from npsloop.ports.cases import AlertClaims, BusEvent, CaseRepository, CustomerContacts, EventBus, StoreWindows
 from npsloop.services.cases import case_opened_event, case_url
 from npsloop.services.steps import once
 
@@ -87,6 +87,7 @@ class AlertService:
         claims: AlertClaims,
         windows: StoreWindows,
         cases: CaseRepository,
+        contacts: CustomerContacts,
         notifier: Notifier,
         bus: EventBus,
         parking: EventParking,
@@ -98,6 +99,7 @@ class AlertService:
         self._claims = claims
         self._windows = windows
         self._cases = cases
+        self._contacts = contacts
         self._notifier = notifier
         self._bus = bus
         self._parking = parking
@@ -201,6 +203,7 @@ class AlertService:
             sla_hours=self._routing.sla_hours,
             calendar=self._routing.calendar_for(route.calendar),
             now=self._clock.now(),
+            contact=self._contacts.contact_for(response.invitation_id, self._clock.now()),
         )
         if not self._cases.create(case):
             case = self._cases.get(case.case_id) or case  # a crashed attempt created it: announce that one
@@ -257,6 +260,7 @@ class AlertService:
             keywords=tuple(k for rule in fired for k in rule.keywords),
             fired=tuple(fired),
             due_at=case.sla_due_at if case else None,
+            contact=case.contact if case else None,  # the email goes to the case's owner only
         )
         self._notifier.mail(notice)
         logger.info("alert mailed", invitation_id=response.invitation_id, rules=len(fired))

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
 from npsloop.clock import Clock
 from npsloop.domain.brand import Brand
+from npsloop.domain.contact import CustomerContact
 from npsloop.domain.delivery import INVITATION_HEADER, INVITATION_TAG
 from npsloop.domain.eligibility import recontact_cutoff, skip_reason
 from npsloop.domain.events import BusinessEvent, UnknownDetailType, parse_business_event
@@ -149,11 +150,18 @@ class InviteService:
             case ClaimOutcome.CLAIMED:
                 return self._send(program, event, pending, claim_token)
 
+    def _keep_contact(self, event: BusinessEvent, invitation: Invitation) -> None:
+        """The customer's email and phone for a call back, kept only while the link can bring an answer."""
+        contact = CustomerContact(email=event.customer.email, phone=event.customer.phone)
+        if not contact.empty and invitation.expires_at is not None:
+            self._invitations.keep_contact(invitation.invitation_id, event.customer.id, contact, invitation.expires_at)
+
     def _send(
         self, program: SurveyProgram, event: BusinessEvent, invitation: Invitation, claim_token: str
     ) -> InviteOutcome:
         try:
             outgoing = self._compose(program, event, invitation)
+            self._keep_contact(event, invitation)
         except Exception:
             self._invitations.release(invitation, claim_token)  # nothing went out: a retry may take over
             raise

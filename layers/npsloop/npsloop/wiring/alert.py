@@ -19,6 +19,7 @@ def alert_service() -> AlertService:
         claims=store,
         windows=store,
         cases=store,
+        contacts=store,
         notifier=notifier(),
         bus=bus(),
         parking=ParkingQueue(dlq_url, parked_by="npsloop-alert", bucket=bucket),

@@ -1,0 +1,5 @@
+"""``python -m npsloop.erasure``: see ``npsloop.erasure``."""
+
+from npsloop.erasure import main
+
+raise SystemExit(main())
