@@ -161,7 +161,7 @@ def comparison_chart(
     draw = ImageDraw.Draw(image)
     draw.text((8 * SCALE, 8 * SCALE), title, font=_font(14, bold=True), fill=palette.text)
     values = [v for b in bars for v in (b.value, b.low, b.high) if v is not None]
-    lo, hi = (min(values + [0.0]), max(values + [0.0])) if values else limits
+    lo, hi = (min([*values, 0.0]), max([*values, 0.0])) if values else limits
     bottom, top, step = _axis(max(limits[0], lo), min(limits[1], hi))
     left, right = 96 * SCALE, WIDTH - 80 * SCALE
 
