@@ -20,6 +20,7 @@ Pure: no I/O beyond reading the file in ``load_reports``.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import tomllib
 from collections.abc import Iterable
@@ -269,6 +270,8 @@ def claim_id(report_id: str, period: str, subject: str) -> str:
     return f"{report_id}#{period}#{digest}"
 
 
-def subject_key(subject: str) -> str:
-    """A recipient's id in preference items and links: a hash, not their sub."""
-    return hashlib.sha256(subject.encode()).hexdigest()[:24]
+def preference_id(report_id: str, subject: str) -> str:
+    """The key of a person's "stop this report" preference, and the id its signed one-click link carries:
+    a hash in the link alphabet (base32), so neither the link nor the item names the person."""
+    digest = hashlib.sha256(f"{report_id}|{subject}".encode()).digest()[:20]
+    return base64.b32encode(digest).decode().lower()
