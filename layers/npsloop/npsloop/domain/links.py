@@ -24,6 +24,7 @@ _TOKEN = re.compile(r"[a-z2-7]{1,64}\.[0-9a-z]{1,13}\.[A-Za-z0-9_-]{22}")
 class LinkPurpose(StrEnum):
     RESPOND = "respond"
     UNSUBSCRIBE = "unsubscribe"
+    REPORT_STOP = "report-stop"  # a scheduled report's one-click "stop sending me this" (npsloop.domain.reports)
 
 
 @dataclass(frozen=True)

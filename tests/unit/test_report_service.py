@@ -1,0 +1,191 @@
+"""The planner queues one job per recipient of their own scope; the worker sends each exactly once."""
+
+import email
+from datetime import UTC, date, datetime, timedelta
+from email import policy
+
+import pytest
+
+from npsloop.clock import ManualClock
+from npsloop.domain.aggregates import AggregateKey, Delta
+from npsloop.domain.alerts import load_routing
+from npsloop.domain.brand import load_brand
+from npsloop.domain.programs import load_programs
+from npsloop.domain.reports import Recipient, load_reports, parse_reports, preference_id
+from npsloop.domain.scope import load_roles
+from npsloop.domain.surveys import SurveyType
+from npsloop.services.reports import (
+    InProcessChartCache,
+    ReportDeferred,
+    ReportPlanner,
+    ReportSender,
+    ReportWorker,
+)
+from npsloop.services.scores import ScoresService
+from tests.fakes import RecordingMailer, StaticKeys
+from tests.fakes_reports import InMemoryPreferences, InMemoryReportClaims, ListQueue, StaticDirectory
+from tests.fakes_score import InMemoryAggregates
+
+MONDAY = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # 07:00 in Warsaw: the week of 23-29 November
+PROGRAM = "post-purchase-nps"
+PEOPLE = [
+    Recipient("u-waw", "waw@example.com", "pl", "Europe/Warsaw", ("npsloop-store-WAW-01",)),
+    Recipient("u-krk", "krk@example.com", "en", "Europe/Warsaw", ("npsloop-store-KRK-02",)),
+    Recipient("u-maz", "maz@example.com", "pl", "Europe/Warsaw", ("npsloop-region-mazowieckie",)),
+    Recipient("u-lead", "lead@example.com", "en", "Europe/Warsaw", ("npsloop-cx-lead",)),
+    Recipient("u-analyst", "analyst@example.com", "en", "Europe/Warsaw", ("npsloop-analyst",)),
+]
+
+
+def _answers(aggregates, store, region, day, scores):
+    counts = {}
+    for s in scores:
+        counts[s] = counts.get(s, 0) + 1
+    delta = Delta(SurveyType.NPS, n=len(scores), counts=counts)
+    for dimension, value in (("all", "all"), ("store", store), ("region", region)):
+        key = AggregateKey(PROGRAM, dimension, value, day)
+        aggregates.add("j", key, Delta(SurveyType.NPS, delta.n, dict(delta.counts)), MONDAY, MONDAY)
+        aggregates.journal.pop("j", None)
+
+
+@pytest.fixture
+def world():
+    aggregates = InMemoryAggregates()
+    for week in range(12):
+        day = date(2026, 11, 23) - timedelta(weeks=week)
+        _answers(aggregates, "WAW-01", "mazowieckie", day, [10] * 30 + [9] * 10 + [3] * 7)
+        _answers(aggregates, "KRK-02", "malopolskie", day, [10] * 5 + [2] * 25)
+    clock = ManualClock(MONDAY)
+    programs = load_programs()
+    return {"aggregates": aggregates, "clock": clock, "programs": programs}
+
+
+def _worker(world, reports=None, **changes):
+    parts = {
+        "reports": reports or load_reports(),
+        "programs": world["programs"],
+        "scores": ScoresService(programs=world["programs"], aggregates=world["aggregates"], clock=world["clock"]),
+        "routing": load_routing(),
+        "claims": InMemoryReportClaims(),
+        "preferences": InMemoryPreferences(),
+        "mailer": RecordingMailer(),
+        "keys": StaticKeys(),
+        "charts": InProcessChartCache(),
+        "sender": ReportSender("reports@example.com", "https://feedback.example.com"),
+        "brand": load_brand(),
+        "clock": world["clock"],
+    } | changes
+    return ReportWorker(**parts), parts
+
+
+def _plan(world, report_id, people=PEOPLE):
+    queue = ListQueue()
+    planner = ReportPlanner(
+        reports=load_reports(), roles=load_roles(), routing=load_routing(),
+        directory=StaticDirectory(people), queue=queue, clock=world["clock"],
+    )  # fmt: skip
+    planner.plan(report_id)
+    return queue.jobs
+
+
+def _html(sent):
+    message = email.message_from_bytes(sent.raw, policy=policy.default)
+    return message, message.get_body(("html",)).get_content()
+
+
+def test_the_weekly_store_report_goes_to_each_store_manager_only_with_their_own_store(world):
+    jobs = _plan(world, "store-weekly")
+    assert sorted(j.subject for j in jobs) == ["u-krk", "u-waw"]
+    assert {j.period for j in jobs} == {"2026-W48"}
+    worker, parts = _worker(world)
+    for job in jobs:
+        assert worker.handle(job) == "sent"
+    by_address = {m.recipient: _html(m)[1] for m in parts["mailer"].sent}
+    assert "Sklep WAW-01" in by_address["waw@example.com"] and "KRK-02" not in by_address["waw@example.com"]
+    assert "Store KRK-02" in by_address["krk@example.com"] and "WAW-01" not in by_address["krk@example.com"]
+    # The store is compared with its own region, whose number it may see; no other store's.
+    assert "Region mazowieckie" in by_address["waw@example.com"]
+
+
+def test_the_email_carries_its_charts_inline_by_content_id_with_tables_beside_them(world):
+    (job,) = [j for j in _plan(world, "region-monthly") if j.subject == "u-maz"]
+    worker, parts = _worker(world)
+    worker.handle(job)
+    message, html = _html(parts["mailer"].sent[0])
+    assert message.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "multipart/related"]
+    images = [p for p in message.walk() if p.get_content_type() == "image/png"]
+    cids = [p["Content-ID"].strip("<>") for p in images]
+    assert images and all(f"cid:{cid}" in html for cid in cids)
+    assert all(p.get_content().startswith(b"\x89PNG") for p in images)
+    assert "WAW-01" in html and "online-pl" in html and "KRK-02" not in html  # the region's stores only
+    assert "https://feedback.example.com/dashboard?program=post-purchase-nps&amp;period=month" in html
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_a_replayed_job_sends_nothing_more(world):
+    jobs = _plan(world, "store-weekly")
+    worker, parts = _worker(world)
+    outcomes = [worker.handle(job) for job in jobs + jobs + list(reversed(jobs))]
+    assert outcomes.count("sent") == 2 and outcomes.count("duplicate") == 4
+    assert len(parts["mailer"].sent) == 2
+
+
+def test_a_throttled_send_releases_the_claim_and_the_redelivery_sends_it(world):
+    (job, *_) = _plan(world, "store-weekly")
+    mailer = RecordingMailer()
+    worker, _ = _worker(world, mailer=mailer)
+    mailer.unavailable_with = "TooManyRequestsException"
+    with pytest.raises(ReportDeferred):
+        worker.handle(job)
+    mailer.unavailable_with = None
+    assert worker.handle(job) == "sent" and len(mailer.sent) == 1
+
+
+def test_a_send_that_may_have_happened_is_never_repeated(world):
+    (job, *_) = _plan(world, "store-weekly")
+
+    class LostReply(RecordingMailer):
+        def send(self, email):
+            super().send(email)
+            raise TimeoutError("the answer never came")
+
+    mailer = LostReply()
+    worker, _ = _worker(world, mailer=mailer)
+    with pytest.raises(TimeoutError):
+        worker.handle(job)
+    world["clock"].advance(timedelta(hours=2))  # even after the lease: unconfirmed, not resent
+    assert worker.handle(job) == "unconfirmed" and len(mailer.sent) == 1
+
+
+def test_a_person_who_stopped_the_report_gets_nothing_from_the_next_run(world):
+    (job, *_) = _plan(world, "store-weekly")
+    worker, parts = _worker(world)
+    parts["preferences"].opt_out(preference_id("store-weekly", job.subject), MONDAY)
+    assert worker.handle(job) == "opted_out" and parts["mailer"].sent == []
+
+
+def test_a_scope_without_answers_gets_a_short_note_or_nothing_as_configured(world):
+    lonely = [Recipient("u-gda", "gda@example.com", "pl", "Europe/Warsaw", ("npsloop-region-pomorskie",))]
+    (job,) = _plan(world, "region-monthly", lonely)
+    worker, parts = _worker(world)
+    assert worker.handle(job) == "sent"
+    message, html = _html(parts["mailer"].sent[0])
+    assert "W tym okresie nie było odpowiedzi." in html
+    assert not [p for p in message.walk() if p.get_content_type() == "image/png"]  # no chart, never a broken one
+    skipping = load_reports().model_dump()
+    skipping["report"][1]["no_answers"] = "skip"
+    worker, parts = _worker(world, reports=parse_reports(skipping))
+    assert worker.handle(job) == "skipped" and parts["mailer"].sent == []
+
+
+def test_a_scopes_charts_are_drawn_once_for_all_its_recipients(world):
+    people = [
+        Recipient(f"u-{i}", f"m{i}@example.com", "pl", "Europe/Warsaw", ("npsloop-store-WAW-01",)) for i in range(5)
+    ]
+    jobs = _plan(world, "store-weekly", people)
+    charts = InProcessChartCache()
+    worker, parts = _worker(world, charts=charts)
+    for job in jobs:
+        worker.handle(job)
+    assert len(parts["mailer"].sent) == 5 and charts.drawn == 1  # the store's trend, once
