@@ -113,9 +113,7 @@ class DashboardService:
         (trend,) = self._scores.scores(program.id, query)["groups"]
         selected = next(t for t in tiles if t.program.id == program.id)
         counts = {int(k): v for k, v in selected.total["counts"].items()}
-        split = {
-            group: sum(counts.get(s, 0) for s in scores) for group, scores in GROUP_SCORES[program.survey].items()
-        }
+        split = {group: sum(counts.get(s, 0) for s in scores) for group, scores in GROUP_SCORES[program.survey].items()}
 
         by, only = self._table_groups(scope, by, dimension, value)
         table = self._scores.compare(program.id, by, first, last, only=only)
@@ -158,4 +156,3 @@ class DashboardService:
             in_region = frozenset(s.id for s in self._routing.store if s.region == value)
             only = in_region if only is None else only & in_region
         return by, only
-
