@@ -1,4 +1,4 @@
-"""web: the pages for signed-in staff - sign-in (code + PKCE), the session, the dashboard, the case pages, and their static files."""
+"""web: the pages for signed-in staff - sign-in (code + PKCE), the session, dashboard, case pages, static files."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+
 from boto3.dynamodb.types import TypeSerializer
 
 from tests.fakes_cases import response_image
@@ -82,8 +83,13 @@ def test_invalid_filters_get_a_friendly_400_with_the_reason(stack, table, clock)
     browser = WebClient(stack.base_url)
     browser.sign_in("cx-lead", start="/auth/sign-in?next=/dashboard")
 
-    for url, reason in (("/dashboard?period=year", "period"), ("/dashboard?store=KRK-02&region=malopolskie", "one segment"),
-                        ("/dashboard?program=nope", "no program"), ("/dashboard?from=2026-12-01&to=2026-01-01", "after")):  # fmt: skip
+    cases = {
+        "/dashboard?period=year": "period",
+        "/dashboard?store=KRK-02&region=malopolskie": "one segment",
+        "/dashboard?program=nope": "no program",
+        "/dashboard?from=2026-12-01&to=2026-01-01": "after",
+    }
+    for url, reason in cases.items():
         reply = browser.go(url)
         assert reply.status == 400, url
         assert reason in reply.body and "cannot be shown" in reply.body

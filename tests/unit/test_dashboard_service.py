@@ -71,7 +71,7 @@ def test_a_cx_lead_sees_a_tile_per_program_with_interval_n_and_the_network_as_a_
     assert (nps.total["n"], nps.total["display"], nps.total["small_sample"]) == (100, 20, False)
     assert nps.total["interval"]["low"] < 20 < nps.total["interval"]["high"]
     assert view.split == {ScoreGroup.PROMOTER: 50, ScoreGroup.PASSIVE: 20, ScoreGroup.DETRACTOR: 30}
-    assert dict(view.distribution) == {**{s: 0 for s in range(11)}, 10: 50, 8: 20, 2: 30}
+    assert dict(view.distribution) == {**dict.fromkeys(range(11), 0), 10: 50, 8: 20, 2: 30}
     assert [t.total["n"] for t in view.tiles[1:]] == [0, 0]
 
 

@@ -1,4 +1,4 @@
-"""Composition root of the web function: the sign-in and the dashboard (roles and the case service are the container's)."""
+"""Composition root of the web function: the sign-in and the dashboard (roles and cases are the container's)."""
 
 from __future__ import annotations
 
