@@ -9,6 +9,7 @@ import re
 import urllib.parse
 from pathlib import Path
 
+import boto3
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 
@@ -40,8 +41,6 @@ def fast_stack(clock, tmp_path):
 def answer(stack, clock, number: int, score: int, store: str, region: str) -> None:
     image = response_image(f"inv-b{number:04d}", score=score, store=store, region=region, created_at=clock.now())
     item = {k: _serializer.serialize(v) for k, v in image.items()}
-    import boto3
-
     boto3.client("dynamodb").put_item(TableName=stack.outputs["TableName"], Item=item)
 
 
@@ -63,8 +62,8 @@ def test_a_cx_lead_sees_tiles_chart_and_stores_and_drills_from_a_tile_to_its_ans
     url = f"{fast_stack.base_url}/dashboard?period=day"
     for viewport, locale, name in ((PHONE, "pl-PL", "dashboard-cx-lead-pl-phone"),
                                    (DESKTOP, "en-GB", "dashboard-cx-lead-en-desktop")):  # fmt: skip
-        context, page = signed_in(browser, url, "CX lead (whole network)" if locale == "en-GB" else "CX lead (cała sieć)",
-                                  viewport, locale=locale)  # fmt: skip
+        label = "CX lead (whole network)" if locale == "en-GB" else "CX lead (cała sieć)"
+        context, page = signed_in(browser, url, label, viewport, locale=locale)
         assert page.url.endswith("/dashboard?period=day")
         assert tile_count(page) == 52
         page.wait_for_selector("#trend-chart[data-drawn]")
