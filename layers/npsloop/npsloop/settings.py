@@ -43,6 +43,7 @@ class Settings(BaseModel):
     app_client_id: str | None = None
     hosted_ui_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+$")
     jwks_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    dashboard_refresh_seconds: int = Field(default=30, ge=1, le=60)  # how often an open dashboard polls
 
     @field_validator("public_base_url")
     @classmethod

@@ -141,7 +141,7 @@ class ScoresService:
         groups = [
             {
                 "value": value,
-                "total": self._total(program, by_group[value], first, last, minimum),
+                "total": _public(self._total(program, by_group[value], first, last, minimum)),
                 "periods": self._periods(
                     program,
                     days=by_group[value],
@@ -173,6 +173,79 @@ class ScoresService:
             "groups": groups,
         }
 
+    def compare(
+        self,
+        program_id: str,
+        dimension: str,
+        first: date,
+        last: date,
+        *,
+        value: str | None = None,
+        only: frozenset[str] | None = None,
+    ) -> dict[str, Any]:
+        """Each group's score over ``first..last`` against the window of equal length just before it.
+
+        One query (paged) on the dimension's partition spans both windows. ``value`` reads one group
+        (it is listed even without answers); ``only`` keeps those groups (a caller's scope) before they
+        are ranked and tested, so the ranks and the Benjamini-Hochberg family are those of the groups
+        shown. Each group's ``total`` carries its counts per score value (the distribution).
+        """
+        program = self._programs.get(program_id)
+        if program is None:
+            raise UnknownProgram(program_id)
+        if dimension != OVERALL and dimension not in program.dimensions:
+            raise InvalidQuery(f"{dimension!r} is not a dimension of {program.id}")
+        settings = self._programs.statistics
+        minimum = settings.minimum_sample
+        length = (last - first).days + 1
+        if length > MAX_RANGE_DAYS:
+            raise InvalidQuery(f"the range spans {length} days; at most {MAX_RANGE_DAYS}")
+        before_first, before_last = first - timedelta(days=length), first - timedelta(days=1)
+        aggregates = self._aggregates.read(program.id, dimension, before_first, last, value)
+        by_group: dict[str, list[DayAggregate]] = defaultdict(list)
+        for aggregate in aggregates:
+            by_group[aggregate.value].append(aggregate)
+        names = {a.value for a in aggregates if first <= a.day <= last}
+        names |= {value} if value is not None else ({OVERALL} if dimension == OVERALL else set())
+        if only is not None:
+            names &= only
+        groups = []
+        for name in sorted(names):
+            days = by_group[name]
+            now = self._total(program, days, first, last, minimum)
+            before = self._total(program, days, before_first, before_last, minimum)
+            moved = change(now.pop("estimate"), before.pop("estimate"))
+            groups.append(
+                {
+                    "value": name,
+                    "total": now,
+                    "previous": {**before, "from": before_first.isoformat(), "to": before_last.isoformat()},
+                    "change": None
+                    if moved is None
+                    else {
+                        "delta": _r(moved.delta),
+                        "p_value": _r(moved.p_value),
+                        "testable": moved.testable,
+                        "significant": moved.significant,
+                    },
+                }
+            )
+        ranking = _rank(groups) if dimension != OVERALL else None
+        family = [g["change"] for g in groups if g["change"] is not None and g["change"]["testable"]]
+        control(family, settings.false_discovery_rate)
+        return {
+            "program_id": program.id,
+            "survey_type": program.survey.value,
+            "from": first.isoformat(),
+            "to": last.isoformat(),
+            "dimension": dimension,
+            "min_sample": minimum,
+            "tests": len(family),
+            "false_discovery_rate": settings.false_discovery_rate,
+            "ranking": ranking,
+            "groups": groups,
+        }
+
     def _total(
         self, program: SurveyProgram, days: list[DayAggregate], first: date, last: date, minimum: int
     ) -> dict[str, Any]:
@@ -185,6 +258,8 @@ class ScoresService:
             "display": _display(program.survey, estimate),
             "interval": _interval(estimate),
             "small_sample": estimate.small_sample,
+            "counts": {str(score): counts.get(score, 0) for score in SCALES[program.survey].values},
+            "estimate": estimate,
         }
 
     def _periods(
@@ -262,10 +337,20 @@ def _rank(groups: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _control(groups: list[dict[str, Any]], q: float) -> int:
-    """Benjamini-Hochberg across every testable change in the answer; returns the family's size."""
-    family = [p["change"] for g in groups for p in g["periods"] if p["change"] is not None and p["change"]["testable"]]
+def _public(total: dict[str, Any]) -> dict[str, Any]:
+    """The score API's total: as before, without the estimate object and the counts."""
+    return {k: v for k, v in total.items() if k not in ("estimate", "counts")}
+
+
+def control(family: list[dict[str, Any]], q: float) -> None:
+    """Benjamini-Hochberg across a family of testable changes (dicts with ``p_value``): sets ``significant``."""
     found = benjamini_hochberg([c["p_value"] for c in family], q)
     for entry, discovery in zip(family, found, strict=True):
         entry["significant"] = discovery
+
+
+def _control(groups: list[dict[str, Any]], q: float) -> int:
+    """Benjamini-Hochberg across every testable change in the answer; returns the family's size."""
+    family = [p["change"] for g in groups for p in g["periods"] if p["change"] is not None and p["change"]["testable"]]
+    control(family, q)
     return len(family)

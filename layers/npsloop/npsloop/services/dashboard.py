@@ -1,0 +1,158 @@
+"""The dashboard's overview (``GET /dashboard``): what one view's filters show, within the caller's scope.
+
+Everything comes from the day aggregates through ``ScoresService``, so the reads per view depend on
+days x groups and never on the number of answers: one query per program for the tiles, one for the
+selected program's trend, one for the store (or region) table and, for a segment, one for the
+network's overall score to compare with - six at most.
+
+Scope (``npsloop.domain.scope``) is enforced here, not in the form: a view without a segment shows a
+store or regional manager their own region or store (never the network as if it were theirs); a
+segment outside the scope is ``ScopeDenied`` (403); the table lists only the groups the caller
+reaches, ranked and tested among themselves. Someone who reads no scores at all gets
+``NoScoreReach`` (the page explains and links to their cases).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date
+from typing import Any
+
+from npsloop.clock import Clock
+from npsloop.domain.aggregates import OVERALL
+from npsloop.domain.alerts import RoutingTable
+from npsloop.domain.programs import ProgramCatalogue, SurveyProgram
+from npsloop.domain.scope import Scope
+from npsloop.domain.view_filters import GROUP_SCORES, InvalidFilters, ScoreGroup, ViewFilters
+from npsloop.services.scores import ScoreQuery, ScoresService, control
+
+TABLE_DIMENSIONS = ("store", "region")
+
+
+class NoScoreReach(PermissionError):
+    """The caller's roles read no scores (a plain case owner): the page says so and links to their cases."""
+
+
+@dataclass(frozen=True)
+class Tile:
+    program: SurveyProgram
+    total: dict[str, Any]  # n, display, interval, small_sample, counts
+    previous: dict[str, Any]  # the same over the window of equal length before
+    change: dict[str, Any] | None  # delta, p_value, testable, significant (BH across the tiles)
+
+
+@dataclass(frozen=True)
+class Overview:
+    filters: ViewFilters  # as shown: the scope's own segment filled in when the URL names none
+    program: SurveyProgram
+    first: date
+    last: date
+    tiles: list[Tile]
+    trend: list[dict[str, Any]]  # the selected program's periods (ScoresService.scores)
+    split: dict[ScoreGroup, int]  # promoters / passives / detractors (named per scale) of the selected program
+    distribution: list[tuple[int, int]]  # (score, answers) over the scale
+    by: str  # "store" or "region"
+    table: dict[str, Any]  # ScoresService.compare of the table's dimension, only the groups in scope
+    network: dict[str, Any] | None  # the overall score of the selected program, when the view is a segment
+    tile_tests: int  # the size of the tiles' Benjamini-Hochberg family
+    false_discovery_rate: float
+
+    @property
+    def segment(self) -> tuple[str, str]:
+        return self.filters.segment
+
+    @property
+    def selected(self) -> Tile:
+        return next(t for t in self.tiles if t.program.id == self.program.id)
+
+
+class DashboardService:
+    def __init__(
+        self, *, programs: ProgramCatalogue, routing: RoutingTable, scores: ScoresService, clock: Clock
+    ) -> None:
+        self._programs = programs
+        self._routing = routing
+        self._scores = scores
+        self._clock = clock
+
+    def own_view(self, filters: ViewFilters, scope: Scope) -> ViewFilters:
+        """The view as the caller may see it: without a segment, a scoped caller's own region or store."""
+        if not scope.reads_scores:
+            raise NoScoreReach(scope.describe())
+        dimension, _ = filters.segment
+        if dimension != OVERALL or scope.all_stores:
+            return filters
+        if scope.regions:
+            return filters.with_(region=sorted(scope.regions)[0])
+        return filters.with_(store=sorted(scope.stores)[0])
+
+    def overview(self, filters: ViewFilters, scope: Scope, by: str = "store") -> Overview:
+        filters = self.own_view(filters, scope)
+        dimension, value = filters.segment
+        scope.score_groups(dimension, value)  # ScopeDenied: a segment outside the caller's reach
+        program = self._program(filters.program)
+        first, last = filters.window(self._clock.now().astimezone(UTC).date())
+        segment_value = None if dimension == OVERALL else value
+
+        tiles = []
+        for item in self._programs.program:
+            if dimension != OVERALL and dimension not in item.dimensions:
+                continue  # this program does not count answers by the view's segment
+            compared = self._scores.compare(item.id, dimension, first, last, value=segment_value)
+            (group,) = compared["groups"]
+            tiles.append(Tile(item, group["total"], group["previous"], group["change"]))
+        family = [t.change for t in tiles if t.change is not None and t.change["testable"]]
+        settings = self._programs.statistics
+        control(family, settings.false_discovery_rate)
+        if not any(t.program.id == program.id for t in tiles):
+            raise InvalidFilters(f"program {program.id} does not count answers by {dimension}")
+
+        query = ScoreQuery.model_validate(
+            {"from": first, "to": last, "period": filters.period, "group_by": dimension, "value": segment_value}
+        )
+        (trend,) = self._scores.scores(program.id, query)["groups"]
+        selected = next(t for t in tiles if t.program.id == program.id)
+        counts = {int(k): v for k, v in selected.total["counts"].items()}
+        split = {group: sum(counts.get(s, 0) for s in scores) for group, scores in GROUP_SCORES[program.survey].items()}
+
+        by, only = self._table_groups(scope, by, dimension, value)
+        table = self._scores.compare(program.id, by, first, last, only=only)
+        network = None
+        if dimension != OVERALL:
+            (overall,) = self._scores.compare(program.id, OVERALL, first, last)["groups"]
+            network = overall["total"]
+        return Overview(
+            filters=filters,
+            program=program,
+            first=first,
+            last=last,
+            tiles=tiles,
+            trend=trend["periods"],
+            split=split,
+            distribution=sorted(counts.items()),
+            by=by,
+            table=table,
+            network=network,
+            tile_tests=len(family),
+            false_discovery_rate=settings.false_discovery_rate,
+        )
+
+    def _program(self, program_id: str | None) -> SurveyProgram:
+        if program_id is None:
+            return self._programs.program[0]
+        program = self._programs.get(program_id)
+        if program is None:
+            known = ", ".join(p.id for p in self._programs.program)
+            raise InvalidFilters(f"program: no program {program_id!r} (one of: {known})")
+        return program
+
+    def _table_groups(self, scope: Scope, by: str, dimension: str, value: str) -> tuple[str, frozenset[str] | None]:
+        """The table's dimension and the groups it lists: those in the caller's scope (and, for a region
+        view, that region's stores). A caller with no region reach gets the store table."""
+        if by not in TABLE_DIMENSIONS or (by == "region" and not (scope.all_stores or scope.regions)):
+            by = "store"
+        only = scope.score_groups(by, None)
+        if by == "store" and dimension == "region":
+            in_region = frozenset(s.id for s in self._routing.store if s.region == value)
+            only = in_region if only is None else only & in_region
+        return by, only

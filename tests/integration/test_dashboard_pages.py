@@ -1,0 +1,95 @@
+"""The dashboard page under the local stack: answers through the real path (response items -> stream ->
+score function -> aggregates), read back by the web function within the visitor's scope."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from boto3.dynamodb.types import TypeSerializer
+
+from tests.fakes_cases import response_image
+from tests.web_client import WebClient
+
+_serializer = TypeSerializer()
+
+
+def answer(stack, table, clock, number: int, score: int, store: str, region: str) -> None:
+    image = response_image(f"inv-d{number:04d}", score=score, store=store, region=region, created_at=clock.now())
+    table.client.put_item(TableName=table.name, Item={k: _serializer.serialize(v) for k, v in image.items()})
+
+
+def seed(stack, table, clock) -> None:
+    for i in range(12):
+        answer(stack, table, clock, i, 10 if i % 3 else 3, "KRK-02", "malopolskie")
+    for i in range(12, 20):
+        answer(stack, table, clock, i, 9, "WAW-01", "mazowieckie")
+    stack.drain()
+
+
+def tile_n(body: str, program: str = "post-purchase-nps") -> int:
+    tile = body[body.index(f'data-program="{program}"') :]
+    return int(re.search(r'data-n="(\d+)"', tile).group(1))
+
+
+def test_a_cx_lead_sees_every_store_with_tiles_trend_data_and_drill_down_links(stack, table, clock):
+    seed(stack, table, clock)
+    browser = WebClient(stack.base_url)
+    browser.sign_in("cx-lead", start="/auth/sign-in?next=/dashboard")
+
+    page = browser.go("/dashboard?period=day")
+
+    assert page.status == 200, page.body
+    assert tile_n(page.body) == 20
+    assert 'href="/answers?program=post-purchase-nps&amp;period=day"' in page.body
+    assert ">KRK-02</a>" in page.body and ">WAW-01</a>" in page.body
+    trend = json.loads(re.search(r'<script type="application/json" id="trend-data">(.*?)</script>', page.body, re.S)[1])
+    assert sum(p["n"] for p in trend["points"]) == 20 and all(p["small"] for p in trend["points"])
+    assert 'data-live-src="/dashboard?period=day&amp;fragment=overview"' in page.body
+    assert "/static/chart-4.6.1.umd.min.js" in page.body
+
+
+def test_a_store_manager_sees_only_their_store_and_gets_403_for_another_even_by_editing_the_url(stack, table, clock):
+    seed(stack, table, clock)
+    browser = WebClient(stack.base_url)
+    browser.sign_in("store-KRK-02", start="/auth/sign-in?next=/dashboard")
+
+    mine = browser.go("/dashboard")
+    assert mine.status == 200
+    assert tile_n(mine.body) == 12  # their store, not the network's 20
+    assert "network average" in mine.body and "WAW-01" not in mine.body
+
+    for url in ("/dashboard?store=WAW-01", "/dashboard?region=mazowieckie", "/dashboard?store=WAW-01&fragment=overview",
+                "/dashboard?channel=web"):  # fmt: skip
+        refused = browser.go(url)
+        assert refused.status == 403, url
+        assert "outside your scope" in refused.body and "WAW-01</a>" not in refused.body
+
+
+def test_the_overview_fragment_is_just_the_refreshable_part_and_follows_new_answers(stack, table, clock):
+    seed(stack, table, clock)
+    browser = WebClient(stack.base_url)
+    browser.sign_in("store-KRK-02", start="/auth/sign-in?next=/dashboard")
+    before = browser.go("/dashboard?fragment=overview")
+    assert before.status == 200 and "<html" not in before.body and tile_n(before.body) == 12
+
+    answer(stack, table, clock, 99, 0, "KRK-02", "malopolskie")
+    stack.drain()
+
+    assert tile_n(browser.go("/dashboard?fragment=overview").body) == 13
+
+
+def test_invalid_filters_get_a_friendly_400_with_the_reason(stack, table, clock):
+    browser = WebClient(stack.base_url)
+    browser.sign_in("cx-lead", start="/auth/sign-in?next=/dashboard")
+
+    cases = {
+        "/dashboard?period=year": "period",
+        "/dashboard?store=KRK-02&region=malopolskie": "one segment",
+        "/dashboard?program=nope": "no program",
+        "/dashboard?from=2026-12-01&to=2026-01-01": "after",
+    }
+    for url, reason in cases.items():
+        reply = browser.go(url)
+        assert reply.status == 400, url
+        assert reason in reply.body and "cannot be shown" in reply.body
