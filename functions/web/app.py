@@ -1,4 +1,4 @@
-"""web: the pages for signed-in staff - sign-in (code + PKCE), the session, the case pages, and their static files."""
+"""web: the pages for signed-in staff - sign-in (code + PKCE), the session, the cases, the answers, static files."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from npsloop import web
 from npsloop.observability import logger
-from npsloop.pages import case_pages, sign_in_routes, static_files
+from npsloop.pages import answer_pages, case_pages, sign_in_routes, static_files
 from npsloop.pages.site import SignInRequired, locale_of, page, sign_in_redirect
 from npsloop.services.respond import MalformedForm
 
 app = APIGatewayHttpResolver()
 app.include_router(sign_in_routes.router)
 app.include_router(case_pages.router)
+app.include_router(answer_pages.router)
 app.include_router(static_files.router)
 
 

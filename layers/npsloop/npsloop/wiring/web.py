@@ -1,11 +1,13 @@
-"""Composition root of the web function: the sign-in (roles and the case service are the container's)."""
+"""Composition root of the web function: the sign-in and the answers (roles, the case service: the container)."""
 
 from __future__ import annotations
 
 from npsloop import clock
+from npsloop.adapters.dynamodb_answers import DynamoAnswers
 from npsloop.adapters.hosted_sign_in import HostedSignIn
 from npsloop.pages.session import WebAuthConfig, WebSignIn
-from npsloop.wiring.container import component, link_keys, settings
+from npsloop.services.answers import AnswerService
+from npsloop.wiring.container import component, link_keys, programs, routing, settings
 
 
 @component
@@ -14,3 +16,9 @@ def sign_in() -> WebSignIn:
     provider = HostedSignIn(jwks_url=jwks, token_url=f"{hosted_ui}/oauth2/token", client_id=client_id)
     config = WebAuthConfig(issuer=issuer, client_id=client_id, hosted_ui_url=hosted_ui)
     return WebSignIn(config=config, provider=provider, keys=link_keys(), clock=clock.current())
+
+
+@component
+def answers() -> AnswerService:
+    """The answers list, its CSV and the live fragment: the answer index of the table (GSI1, GSI2)."""
+    return AnswerService(DynamoAnswers(settings().table_name), programs(), routing())
