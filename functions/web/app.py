@@ -1,4 +1,4 @@
-"""web: the pages for signed-in staff - sign-in (code + PKCE), the session, dashboard, case pages, static files."""
+"""web: the pages for signed-in staff - sign-in (code + PKCE), session, dashboard, answers, cases, static files."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from npsloop import web
 from npsloop.observability import logger
-from npsloop.pages import case_pages, dashboard_pages, sign_in_routes, static_files
+from npsloop.pages import answer_pages, case_pages, dashboard_pages, sign_in_routes, static_files
 from npsloop.pages.site import SignInRequired, locale_of, page, sign_in_redirect
 from npsloop.services.respond import MalformedForm
 
@@ -19,6 +19,7 @@ app = APIGatewayHttpResolver()
 app.include_router(sign_in_routes.router)
 app.include_router(case_pages.router)
 app.include_router(dashboard_pages.router)
+app.include_router(answer_pages.router)
 app.include_router(static_files.router)
 
 

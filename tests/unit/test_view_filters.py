@@ -61,3 +61,11 @@ def test_a_drill_down_link_replaces_the_segment_and_keeps_the_rest():
 )  # fmt: skip
 def test_every_scale_has_three_groups(survey, score, group):
     assert group_of(survey, score) == group
+
+
+def test_with_a_comment_only_is_a_filter_of_the_view_and_nothing_else_is_accepted_for_it():
+    view = ViewFilters.parse({"store": "KRK-02", "comment": "1"})
+    assert view.comment == "1" and view.query() == {"store": "KRK-02", "comment": "1"}
+    assert view.href("/answers.csv") == "/answers.csv?store=KRK-02&comment=1"
+    with pytest.raises(InvalidFilters, match="comment:"):
+        ViewFilters.parse({"comment": "yes"})

@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from npsloop.adapters.dynamodb_answers import answer_index_keys
 from npsloop.adapters.dynamodb_table import (
     EMAIL_SUPPRESSION_SK,
     RESPONSE_SK,
@@ -38,6 +39,7 @@ def response_item(record: ImportedResponse) -> dict[str, Any]:
         "entity": "response",
         "pk": f"INV#{response.invitation_id}",
         "sk": RESPONSE_SK,
+        **answer_index_keys(response.program_id, response.context, response.created_at, response.invitation_id),
         "imported": True,
         "source": record.source,
         "source_id": record.source_id,

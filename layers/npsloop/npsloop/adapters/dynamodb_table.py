@@ -14,6 +14,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from npsloop.adapters.dynamodb_answers import answer_index_keys
 from npsloop.domain.contact import CustomerContact
 from npsloop.domain.invitations import CustomerProfile, Invitation, InvitationStatus
 from npsloop.domain.responses import Answer, Response
@@ -349,6 +350,7 @@ class DynamoTable(InvitationRepository, ResponseRepository, CustomerRepository):
                 "entity": "response",
                 "pk": f"INV#{invitation.invitation_id}",
                 "sk": RESPONSE_SK,
+                **answer_index_keys(response.program_id, response.context, response.created_at, response.invitation_id),
             }
         )
         try:

@@ -6,12 +6,13 @@ drill-down is the same URL with one filter more:
 
     program=post-purchase-nps  period=week  from=2026-09-01  to=2026-11-30
     store=KRK-02 | region=malopolskie | channel=web | ctx.<key>=<value>   (segments)
-    group=detractor | score=6  q=kolejka                                  (answers only)
+    group=detractor | score=6  q=kolejka  comment=1                       (answers only)
 
 Scores come from the day aggregates, which count one dimension at a time: a view takes at most one
-segment (``store``, ``region``, ``channel`` or one ``ctx.<key>``). ``group``, ``score`` and ``q``
-narrow the answers list; the overview's tiles ignore them. A query string that names an unknown key
-or an impossible value is refused with the reason (``InvalidFilters``), never silently widened.
+segment (``store``, ``region``, ``channel`` or one ``ctx.<key>``). ``group``, ``score``, ``q`` and
+``comment=1`` (with a comment only) narrow the answers list; the overview's tiles ignore them. A
+query string that names an unknown key or an impossible value is refused with the reason
+(``InvalidFilters``), never silently widened.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -91,6 +92,7 @@ class ViewFilters(BaseModel):
     group: ScoreGroup | None = None
     score: Annotated[int, Field(ge=0, le=10)] | None = None
     q: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    comment: Literal["1"] | None = None  # answers with a comment only
 
     @model_validator(mode="after")
     def _one_segment(self) -> Self:
@@ -171,6 +173,8 @@ class ViewFilters(BaseModel):
             out["score"] = str(self.score)
         if self.q:
             out["q"] = self.q
+        if self.comment:
+            out["comment"] = self.comment
         return out
 
     def with_(self, **changes: object) -> ViewFilters:

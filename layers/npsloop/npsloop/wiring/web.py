@@ -1,10 +1,12 @@
-"""Composition root of the web function: the sign-in and the dashboard (roles and cases are the container's)."""
+"""Composition root of the web function: the sign-in, the dashboard and the answers (roles and cases: the container)."""
 
 from __future__ import annotations
 
 from npsloop import clock
+from npsloop.adapters.dynamodb_answers import DynamoAnswers
 from npsloop.adapters.hosted_sign_in import HostedSignIn
 from npsloop.pages.session import WebAuthConfig, WebSignIn
+from npsloop.services.answers import AnswerService
 from npsloop.services.dashboard import DashboardService
 from npsloop.services.scores import ScoresService
 from npsloop.wiring.container import aggregates, component, link_keys, programs, routing, settings
@@ -22,3 +24,9 @@ def sign_in() -> WebSignIn:
 def dashboard_service() -> DashboardService:
     scores = ScoresService(programs=programs(), aggregates=aggregates(), clock=clock.current())
     return DashboardService(programs=programs(), routing=routing(), scores=scores, clock=clock.current())
+
+
+@component
+def answers() -> AnswerService:
+    """The answers list, its CSV and the live fragment: the answer index of the table (GSI1, GSI2)."""
+    return AnswerService(DynamoAnswers(settings().table_name), programs(), routing())
