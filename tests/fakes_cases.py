@@ -67,7 +67,7 @@ class InMemoryCases(AlertClaims, StoreWindows, CaseRepository, CustomerContacts)
                 del self.contacts[invitation_id]
             cases = [c for c in self.cases.values() if c.customer_id == customer_id and c.contact is not None]
             for case in cases:
-                self.cases[case.case_id] = case.model_copy(update={"contact": None})
+                self.cases[case.case_id] = case.model_copy(update={"contact": None, "version": case.version + 1})
             return len(gone) + len(cases)
 
     # windows

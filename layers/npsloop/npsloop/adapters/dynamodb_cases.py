@@ -47,6 +47,7 @@ CLUSTER_SK = "CLUSTER"
 CONTACT_SK = "CONTACT"  # npsloop.adapters.dynamodb_table writes it (invite)
 PENDING, SENT = "pending", "sent"
 NOT_DUE_PREFIX, ESCALATED_PREFIX = "~", "!"
+ERASE_ATTEMPTS = 5  # conditional writes of one case by an erasure request before it gives up
 WORK_DUE = "CASES#due"  # GSI4's one partition: every case the sweep has work for
 _INDEX_KEYS = {"GSI1": ("gsi1pk", "gsi1sk"), "GSI2": ("gsi2pk", "gsi2sk"), "GSI3": ("gsi3pk", "gsi3sk")}
 
@@ -180,7 +181,7 @@ class DynamoCases(AlertClaims, StoreWindows, CaseRepository, CustomerContacts):
                 ":contact": {"S": "contact"},
                 ":case": {"S": "case"},
             },
-            "ProjectionExpression": "pk, sk, entity",
+            "ProjectionExpression": "pk, sk, entity, version",
         }
         changed = 0
         while True:
@@ -190,14 +191,39 @@ class DynamoCases(AlertClaims, StoreWindows, CaseRepository, CustomerContacts):
                     key = {"pk": item["pk"], "sk": item["sk"]}
                     if item["entity"]["S"] == "contact":
                         self._client.delete_item(TableName=self._table, Key=key)
-                    else:
-                        self._client.update_item(TableName=self._table, Key=key, UpdateExpression="REMOVE contact")
-                    changed += 1
+                        changed += 1
+                    elif self._remove_case_contact(key, int(item["version"]["N"])):
+                        changed += 1
             except ClientError as exc:
                 raise StorageError(str(exc)) from exc
             if not page.get("LastEvaluatedKey"):
                 return changed
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _remove_case_contact(self, key: dict[str, Any], version: int) -> bool:
+        """``REMOVE contact`` as a case change like any other: only at the version read, which it
+        bumps, so a concurrent save made from an older read (still holding the contact) fails with
+        ``VersionConflict`` instead of writing it back. On a conflict it reads the case again and
+        retries; False when the case no longer has a contact (closed or erased meanwhile)."""
+        for _ in range(ERASE_ATTEMPTS):
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=key,
+                    UpdateExpression="REMOVE contact SET version = :next",
+                    ConditionExpression="version = :read AND attribute_exists(contact)",
+                    ExpressionAttributeValues={":read": {"N": str(version)}, ":next": {"N": str(version + 1)}},
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+                return True
+            except ClientError as exc:
+                if not _is_conditional_failure(exc):
+                    raise
+                current = exc.response.get("Item", {})
+                if "contact" not in current or "version" not in current:
+                    return False
+                version = int(current["version"]["N"])
+        raise StorageError(f"{key['pk']['S']}: changed {ERASE_ATTEMPTS} times while erasing; run the request again")
 
     # -- store windows ---------------------------------------------------------------------------
     def record_detractor(self, store: str, invitation_id: str, at: datetime, expires: datetime) -> None:
