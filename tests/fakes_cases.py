@@ -8,6 +8,7 @@ from typing import Any
 
 from npsloop.domain.cases import Case
 from npsloop.domain.contact import CustomerContact
+from npsloop.domain.digests import DigestItem
 from npsloop.ports.cases import (
     AlertClaims,
     AlertTopic,
@@ -16,6 +17,8 @@ from npsloop.ports.cases import (
     CaseQuery,
     CaseRepository,
     CustomerContacts,
+    DigestBook,
+    DigestRead,
     EventBus,
     PublishFailed,
     StepClaim,
@@ -26,13 +29,14 @@ from npsloop.ports.cases import (
 from tests.stream_records import lambda_record
 
 
-class InMemoryCases(AlertClaims, StoreWindows, CaseRepository, CustomerContacts):
+class InMemoryCases(AlertClaims, StoreWindows, CaseRepository, CustomerContacts, DigestBook):
     def __init__(self) -> None:
         self.claims: dict[tuple[str, str], dict[str, Any]] = {}
         self.marks: dict[str, set[tuple[datetime, str]]] = {}
         self.clusters: dict[str, tuple[datetime, str]] = {}
         self.cases: dict[str, Case] = {}
         self.contacts: dict[str, tuple[str, CustomerContact, datetime]] = {}  # invitation: (customer, contact, until)
+        self.digests: dict[str, dict[str, DigestItem]] = {}  # digest id: {ref: item}
         self.fail_creates = 0
         self.fail_saves: set[str] = set()  # case ids whose saves fail (storage unavailable)
         self._lock = threading.Lock()
@@ -54,6 +58,16 @@ class InMemoryCases(AlertClaims, StoreWindows, CaseRepository, CustomerContacts)
             current = self.claims[(invitation_id, step)]
             if current["token"] == token:
                 current["status"] = "sent"
+
+    # digests
+    def add_to_digest(self, digest: str, item: DigestItem, expires: datetime) -> None:
+        with self._lock:
+            self.digests.setdefault(digest, {})[item.ref] = item
+
+    def read_digest(self, digest: str) -> DigestRead:
+        with self._lock:
+            sent = self.claims.get((digest, "DIGEST#SENT"), {}).get("status") == "sent"
+            return DigestRead(list(self.digests.get(digest, {}).values()), sent)
 
     # the customer's contact details
     def contact_for(self, invitation_id: str, now: datetime) -> CustomerContact | None:

@@ -69,6 +69,7 @@ def alert_email(locale: str) -> str:
         windows=store,
         cases=store,
         contacts=store,
+        digests=store,
         notifier=Notifier(RecordingTopic(), mailer, MailSender("alerts@example.com", "npsloop"), load_brand()),
         bus=RecordingBus(),
         parking=ListParking(),
