@@ -197,15 +197,8 @@ def render_digest(route: Route, period: DigestPeriod, items: list[DigestItem], b
                 "score": a["score_value"].format(score=item.score, high=high, survey=item.survey_type.upper()),
                 "rules": rules,
                 "comment_parts": parts,
-                "where": [
-                    (label, value)
-                    for label, value in (
-                        (a["store"], item.store),
-                        (a["region"], item.region),
-                        (a["channel"], item.channel),
-                    )
-                    if value
-                ],
+                "where": " · ".join(v for v in (item.store, item.region, item.channel) if v),
+                "where_label": a["store"] if item.store else a["region"],
                 "due": _due(item.due_at, locale, route.time_zone) if item.due_at else None,
                 "alerted": _due(item.alerted_at, locale, route.time_zone),
             }

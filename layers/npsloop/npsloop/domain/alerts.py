@@ -329,13 +329,7 @@ class Fallback(_Config):
     language: Language = "en"
     delivery: Delivery = Delivery.IMMEDIATE
     digest_hour: Annotated[int, Field(ge=0, le=23)] = 8
-    digest_weekday: Annotated[int, Field(ge=1, le=7)] = 1
-
-    @model_validator(mode="after")
-    def _weekday_is_weekly(self) -> Fallback:
-        if "digest_weekday" in self.model_fields_set and self.delivery is not Delivery.WEEKLY:
-            raise ValueError(f'digest_weekday is for delivery = "weekly", not {self.delivery.value!r}')
-        return self
+    digest_weekday: Annotated[int, Field(ge=1, le=7)] = 1  # the entries' default; read for weekly only
 
 
 class HolidayCalendar(_Config):
