@@ -8,6 +8,7 @@ from typing import Any
 
 from npsloop.domain.cases import Case
 from npsloop.domain.contact import CustomerContact
+from npsloop.domain.digests import DigestItem
 from npsloop.ports.cases import (
     AlertClaims,
     AlertTopic,
@@ -16,6 +17,8 @@ from npsloop.ports.cases import (
     CaseQuery,
     CaseRepository,
     CustomerContacts,
+    DigestBook,
+    DigestRead,
     EventBus,
     PublishFailed,
     StepClaim,
@@ -26,13 +29,14 @@ from npsloop.ports.cases import (
 from tests.stream_records import lambda_record
 
 
-class InMemoryCases(AlertClaims, StoreWindows, CaseRepository, CustomerContacts):
+class InMemoryCases(AlertClaims, StoreWindows, CaseRepository, CustomerContacts, DigestBook):
     def __init__(self) -> None:
         self.claims: dict[tuple[str, str], dict[str, Any]] = {}
         self.marks: dict[str, set[tuple[datetime, str]]] = {}
         self.clusters: dict[str, tuple[datetime, str]] = {}
         self.cases: dict[str, Case] = {}
         self.contacts: dict[str, tuple[str, CustomerContact, datetime]] = {}  # invitation: (customer, contact, until)
+        self.digests: dict[str, dict[str, DigestItem]] = {}  # digest id: {ref: item}
         self.fail_creates = 0
         self.fail_saves: set[str] = set()  # case ids whose saves fail (storage unavailable)
         self._lock = threading.Lock()
@@ -55,6 +59,16 @@ class InMemoryCases(AlertClaims, StoreWindows, CaseRepository, CustomerContacts)
             if current["token"] == token:
                 current["status"] = "sent"
 
+    # digests
+    def add_to_digest(self, digest: str, item: DigestItem, expires: datetime) -> None:
+        with self._lock:
+            self.digests.setdefault(digest, {})[item.ref] = item
+
+    def read_digest(self, digest: str) -> DigestRead:
+        with self._lock:
+            sent = self.claims.get((digest, "DIGEST#SENT"), {}).get("status") == "sent"
+            return DigestRead(list(self.digests.get(digest, {}).values()), sent)
+
     # the customer's contact details
     def contact_for(self, invitation_id: str, now: datetime) -> CustomerContact | None:
         kept = self.contacts.get(invitation_id)
@@ -67,7 +81,7 @@ class InMemoryCases(AlertClaims, StoreWindows, CaseRepository, CustomerContacts)
                 del self.contacts[invitation_id]
             cases = [c for c in self.cases.values() if c.customer_id == customer_id and c.contact is not None]
             for case in cases:
-                self.cases[case.case_id] = case.model_copy(update={"contact": None})
+                self.cases[case.case_id] = case.model_copy(update={"contact": None, "version": case.version + 1})
             return len(gone) + len(cases)
 
     # windows

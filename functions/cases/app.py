@@ -1,6 +1,7 @@
 """cases: every 15 minutes - escalate overdue cases, reopen unreachable ones due a retry, resend CaseClosed.
 
 Daily (the ``TrendScan`` schedule, input ``{"task": "trend-scan"}``) - the trend alert's scan.
+Every 15 minutes, 5 past (the ``Digests`` schedule, input ``{"task": "digests"}``) - the digests due.
 """
 
 from __future__ import annotations
@@ -17,4 +18,6 @@ from npsloop.wiring import cases
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("task") == "trend-scan":
         return cases.trend_service().scan()
+    if event.get("task") == "digests":
+        return cases.digest_service().send()
     return cases.sweep_service().sweep()

@@ -17,6 +17,7 @@ from npsloop.domain.programs import load_programs
 from npsloop.notices import MailSender, Notifier
 from npsloop.rendering import render_invitation
 from npsloop.services.alert import AlertService
+from npsloop.services.digests import DigestService
 from tests.conftest import ManualClock
 from tests.fakes import ListParking, RecordingMailer
 from tests.fakes_cases import InMemoryCases, RecordingBus, RecordingTopic, response_image, stream_record
@@ -69,6 +70,7 @@ def alert_email(locale: str) -> str:
         windows=store,
         cases=store,
         contacts=store,
+        digests=store,
         notifier=Notifier(RecordingTopic(), mailer, MailSender("alerts@example.com", "npsloop"), load_brand()),
         bus=RecordingBus(),
         parking=ListParking(),
@@ -184,4 +186,76 @@ def test_the_alert_email_fits_a_phone_with_the_case_button_easy_to_tap(browser, 
     assert button.bounding_box()["height"] >= TAP_HEIGHT
     assert page.locator("mark").count() >= 2  # the keywords that fired
     page.screenshot(path=str(ARTIFACTS / f"alert-email-{locale}-{name}.png"), full_page=True)
+    page.close()
+
+
+def digest_email(locale: str) -> str:
+    """A daily digest through the services: three answers at a digest store, sent the next morning."""
+    store_id, region = ("KRK-02", "malopolskie") if locale == "pl" else ("LDN-01", "london")
+    raw = load_routing().model_dump(mode="json")
+    owner = {"id": "u-sam", "email": "sam@example.com"}
+    raw["store"].append({"id": "LDN-01", "region": "london", "channel": "email", "owner": owner})
+    for entry in raw["store"]:
+        if entry["id"] == store_id:
+            entry.update(delivery="daily", digest_hour=8)
+    routing = parse_routing(raw)
+    store, mailer = InMemoryCases(), RecordingMailer()
+    clock = ManualClock(datetime(2026, 11, 20, 10, 30, tzinfo=UTC))
+    notifier = Notifier(RecordingTopic(), mailer, MailSender("alerts@example.com", "npsloop"), load_brand())
+    service = AlertService(
+        rules=load_alert_rules(),
+        routing=routing,
+        claims=store,
+        windows=store,
+        cases=store,
+        contacts=store,
+        digests=store,
+        notifier=notifier,
+        bus=RecordingBus(),
+        parking=ListParking(),
+        public_base_url="https://feedback.example.com",
+        clock=clock,
+    )
+    comments = {
+        "pl": [
+            "Zamówienie przyszło po dwóch tygodniach, a obsługa nie odbiera telefonu. Chcę zwrot pieniędzy, "
+            "rezygnuję z karty stałego klienta. <b>Nigdy więcej!</b>",
+            "Kasa samoobsługowa nie działała, kolejka na pół godziny.",
+            None,
+        ],
+        "en": [
+            "Two weeks late and nobody answers the phone. I want a refund, and I am cancelling my card. Never again!",
+            "The self-checkout was broken; half an hour in the queue.",
+            None,
+        ],
+    }[locale]
+    for number, (score, comment) in enumerate(zip((1, 3, 6), comments, strict=True), start=1):
+        clock.set(datetime(2026, 11, 20, 9 + 2 * number, tzinfo=UTC))
+        answer = response_image(
+            f"inv-{number}", score=score, comment=comment, vip=number == 1, store=store_id, region=region
+        )
+        service.handle(batch(stream_record(answer)))
+    assert mailer.sent == []
+    clock.set(datetime(2026, 11, 21, 8, 10, tzinfo=UTC))  # past 08:00 in Warsaw and in London
+    digests = DigestService(routing=routing, book=store, claims=store, notifier=notifier, clock=clock)
+    assert digests.send()["digests_sent"] == 1
+    (mail,) = mailer.sent
+    return email.message_from_bytes(mail.raw, policy=policy.default).get_body(("html",)).get_content()
+
+
+@pytest.mark.parametrize("locale", ["pl", "en"])
+@pytest.mark.parametrize("name", ["320", "375", "600"])
+def test_the_digest_email_fits_a_phone_with_every_case_link_easy_to_tap(browser, locale, name):
+    width = WIDTHS[name]
+    page = open_email(browser, digest_email(locale), width)
+
+    check_layout(page, width)
+    links = page.get_by_role("link", name="Otwórz sprawę" if locale == "pl" else "Open the case")
+    assert links.count() == 3
+    for index in range(3):
+        assert links.nth(index).bounding_box()["height"] >= TAP_HEIGHT
+    assert page.locator("mark").count() >= 2  # the keywords that fired, as written
+    assert page.get_by_text("<b>Nigdy więcej!</b>" if locale == "pl" else "Never again!").count() <= 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"digest-email-{locale}-{name}.png"), full_page=True)
     page.close()

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from npsloop.adapters.dynamodb_cases import DynamoCases
 from npsloop.erasure import erase
+from npsloop.ports.cases import VersionConflict
 from tests.conftest import ROOT
 from tests.stack_support import sent_emails, tokens_in
 from tests.web_client import WebClient
@@ -82,3 +85,47 @@ def test_an_erasure_request_removes_the_contact_from_the_case_and_the_kept_item(
     assert "contact" not in case
     page = WebClient(stack.base_url).sign_in("store-online-pl", start=f"/auth/sign-in?next=/cases/{case_id}")
     assert "tel:" not in page.body and "C-200871" in page.body
+
+
+def test_erasing_bumps_the_case_version_so_a_save_from_an_older_read_cannot_write_the_contact_back(stack, table):
+    case_id = answered_detractor(stack, table)
+    cases = DynamoCases(stack.outputs["TableName"], table.client)
+    read_before = cases.get(case_id)
+    assert read_before is not None and read_before.contact is not None
+
+    erase(cases, "C-200871")
+    stale = read_before.model_copy(update={"version": read_before.version + 1})  # a change made from that read
+
+    with pytest.raises(VersionConflict):
+        cases.save(stale, expected_version=read_before.version)
+    after = cases.get(case_id)
+    assert after is not None and after.contact is None and after.version == read_before.version + 1
+
+
+class _SaveLandsFirst:
+    """The DynamoDB client, with a concurrent case save landing just before the erasure's first write."""
+
+    def __init__(self, client, cases: DynamoCases, case_id: str) -> None:
+        self._client, self._cases, self._case_id, self.saved = client, cases, case_id, False
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def update_item(self, **request):
+        if not self.saved:
+            self.saved = True
+            case = self._cases.get(self._case_id)
+            self._cases.save(case.model_copy(update={"version": case.version + 1}), expected_version=case.version)
+        return self._client.update_item(**request)
+
+
+def test_an_erasure_that_meets_a_concurrent_case_save_reads_again_and_still_removes_the_contact(stack, table):
+    case_id = answered_detractor(stack, table)
+    name = stack.outputs["TableName"]
+    racing = _SaveLandsFirst(table.client, DynamoCases(name, table.client), case_id)
+
+    erased = erase(DynamoCases(name, racing), "C-200871")
+
+    assert racing.saved and erased == 2
+    case = DynamoCases(name, table.client).get(case_id)
+    assert case is not None and case.contact is None and case.version == 3  # opened 1, the save 2, erasure 3

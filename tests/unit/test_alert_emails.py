@@ -36,6 +36,7 @@ def service(clock, routing=None):
         windows=store,
         cases=store,
         contacts=store,
+        digests=store,
         notifier=Notifier(topic, mailer, MailSender("alerts@example.com", "npsloop"), load_brand()),
         bus=RecordingBus(),
         parking=ListParking(),

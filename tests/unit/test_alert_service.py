@@ -36,6 +36,7 @@ class World:
             windows=self.store,
             cases=self.store,
             contacts=self.store,
+            digests=self.store,
             notifier=Notifier(self.topic, self.mailer, MailSender("alerts@example.com", "npsloop"), load_brand()),
             bus=self.bus,
             parking=self.parking,

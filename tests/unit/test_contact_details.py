@@ -57,6 +57,7 @@ def _service(clock, cases):
         windows=cases,
         cases=cases,
         contacts=cases,
+        digests=cases,
         notifier=Notifier(topic, mailer, MailSender("alerts@example.com", "npsloop"), load_brand()),
         bus=RecordingBus(),
         parking=ListParking(),

@@ -63,6 +63,7 @@ def world():
         claims=claims,
         notifier=Notifier(topic, None, MailSender("alerts@example.com", "npsloop"), load_brand()),
         clock=clock,
+        digests=claims,
     )
     return clock, aggregates, topic, service
 

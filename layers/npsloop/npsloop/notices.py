@@ -15,17 +15,19 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from npsloop.domain.alerts import Channel, FiredRule, Person, keyword_spans
+from npsloop.domain.alerts import Channel, FiredRule, Person, Route, keyword_spans
 from npsloop.domain.brand import Brand
 from npsloop.domain.contact import CustomerContact
+from npsloop.domain.digests import DigestItem, DigestPeriod, digest_order
 from npsloop.domain.responses import MAX_COMMENT_LENGTH
 from npsloop.domain.surveys import SCALES, SurveyType
 from npsloop.observability import count, logger
 from npsloop.ports import Mailer, MailRejected, OutgoingEmail
 from npsloop.ports.cases import AlertTopic, TopicMessage
-from npsloop.rendering import RenderedEmail, build_mime, render_email, strings
+from npsloop.rendering import RenderedEmail, build_mime, format_date, render_email, strings
 
 TEMPLATE = "email/alert@1"
+DIGEST_TEMPLATE = "email/digest@1"
 NoticeKind = Literal["alert", "escalation", "retry"]
 _HEADLINES = {
     "alert": "Customer feedback alert",
@@ -153,6 +155,73 @@ def render_notice(notice: Notice, brand: Brand) -> RenderedEmail:
     return render_email(TEMPLATE, subject, context)
 
 
+def _count_alerts(count: int, forms: dict[str, str], locale: str) -> str:
+    """ "1 alert", "3 alerts"; Polish: 1 powiadomienie, 3 powiadomienia, 5 powiadomień, 22 powiadomienia."""
+    if count == 1:
+        form = "one"
+    elif locale == "pl" and count % 10 in (2, 3, 4) and count % 100 not in (12, 13, 14):
+        form = "few"
+    else:
+        form = "many"
+    return forms.get(form, forms["many"]).format(n=count)
+
+
+def render_digest(route: Route, period: DigestPeriod, items: list[DigestItem], brand: Brand) -> RenderedEmail:
+    """One recipient's digest of one period, in the route's language: every alert's line, most urgent
+    first (``digest_order``), each with its score, rules, comment as written, store, SLA due and case link."""
+    locale = route.language if route.language in ("pl", "en") else "en"
+    t = strings(locale)
+    a, d = t["alert"], t["digest"]
+    delivery = period.delivery.value
+    alerts = _count_alerts(len(items), d["alerts"], locale)
+    sent_on = format_date(period.end, locale, route.time_zone)
+    lines = []
+    for item in digest_order(items):
+        parts = keyword_spans(item.comment or "", item.keywords)
+        found = list(dict.fromkeys(text for text, hit in parts if hit))
+        rules = []
+        for kind in item.rules:
+            if kind == "keyword":
+                rules.append(
+                    a["rule"]["keyword"].format(keywords=", ".join(a["quote"].format(w) for w in found) or "-")
+                )
+            elif kind == "trend":
+                rules.append(d["rule_trend"])
+            elif kind in a["rule"]:
+                rules.append(a["rule"][kind])
+        high = SCALES[SurveyType(item.survey_type)].high
+        lines.append(
+            {
+                "item": item,
+                "severity": a["severity"].get(item.severity, item.severity),
+                "score": a["score_value"].format(score=item.score, high=high, survey=item.survey_type.upper()),
+                "rules": rules,
+                "comment_parts": parts,
+                "where": " · ".join(v for v in (item.store, item.region, item.channel) if v),
+                "where_label": a["store"] if item.store else a["region"],
+                "due": _due(item.due_at, locale, route.time_zone) if item.due_at else None,
+                "alerted": _due(item.alerted_at, locale, route.time_zone),
+            }
+        )
+    subject = d["subject"][delivery].format(date=sent_on, alerts=alerts)
+    context = {
+        "locale": locale,
+        "a": a,
+        "d": d,
+        "brand": brand,
+        "colours": brand.colours,
+        "subject": subject,
+        "headline": d["headline"][delivery],
+        "alerts": alerts,
+        "covers": d["covers"].format(
+            start=_due(period.start, locale, route.time_zone), end=_due(period.end, locale, route.time_zone)
+        ),
+        "lines": lines,
+        "footer": d["footer"].format(team=route.team, when=d["when"][delivery]),
+    }
+    return render_email(DIGEST_TEMPLATE, subject, context)
+
+
 @dataclass(frozen=True)
 class MailSender:
     address: str
@@ -187,28 +256,42 @@ class Notifier:
         if self._mailer is not None and self._sender is not None:
             self._mail(notice, self._mailer, self._sender)
 
+    @property
+    def brand(self) -> Brand:
+        return self._brand
+
+    def mail_rendered(self, recipient: Person, email: RenderedEmail, kind: str) -> None:
+        """An email rendered elsewhere (a digest) to a colleague (if the function sends email)."""
+        if self._mailer is not None and self._sender is not None:
+            self._send_mail(recipient, email, kind, self._mailer, self._sender)
+
     def _mail(self, notice: Notice, mailer: Mailer, sender: MailSender) -> None:
+        self._send_mail(notice.recipient, render_notice(notice, self._brand), notice.kind, mailer, sender)
+
+    def _send_mail(
+        self, recipient: Person, email: RenderedEmail, kind: str, mailer: Mailer, sender: MailSender
+    ) -> None:
         raw = build_mime(
             sender=sender.address,
             sender_name=sender.name,
-            recipient=notice.recipient.email,
-            email=render_notice(notice, self._brand),
+            recipient=recipient.email,
+            email=email,
             unsubscribe_url=None,  # a work notice to a colleague, not a mailing
         )
         try:
             mailer.send(
                 OutgoingEmail(
                     sender=sender.address,
-                    recipient=notice.recipient.email,
+                    recipient=recipient.email,
                     raw=raw,
                     # Never the "invitation" tag: the delivery function would file this email's reports
                     # under the survey invitation of the same id.
-                    tags={"notice": notice.kind},
+                    tags={"notice": kind},
                 )
             )
         except MailRejected as exc:
             # A colleague's address refused for good: retrying will not help; the topic still has it.
-            logger.error("notice email rejected", kind=notice.kind, recipient_id=notice.recipient.id, code=exc.code)
-            count("NoticeEmailsRejected", kind=notice.kind)
+            logger.error("notice email rejected", kind=kind, recipient_id=recipient.id, code=exc.code)
+            count("NoticeEmailsRejected", kind=kind)
             return
-        count("NoticesMailed", kind=notice.kind)
+        count("NoticesMailed", kind=kind)

@@ -3,6 +3,8 @@
 Items (docs/data-model.md):
 - alert claim ``INV#<invitation>`` / ``ALERT#<rule id>`` (and ``OPENED#CASE`` for the case), entity ``alert``;
 - detractor mark ``DETR#<store>`` / ``<at ISO>#<invitation>`` with a TTL, and ``DETR#<store>`` / ``CLUSTER``;
+- digest item ``INV#DIGEST#<recipient>#<send UTC>`` / ``ITEM#<ref>``, entity ``digest_item``, with a TTL,
+  beside its send claim ``INV#DIGEST#...`` / ``DIGEST#SENT`` (entity ``alert``);
 - case ``CASE#<id>`` / ``CASE``, entity ``case``, indexed four ways:
   GSI1 ``OWNER#<owner id>`` and GSI2 ``STORE#<store>``, both sorted ``<status>#<SLA due>#<id>``;
   GSI3 ``CASES#<status>`` (the API's list by status) sorted ``<due ISO>#<id>`` while something is due,
@@ -30,6 +32,7 @@ from npsloop.adapters.dynamodb_table import (
 )
 from npsloop.domain.cases import Case
 from npsloop.domain.contact import CustomerContact
+from npsloop.domain.digests import DigestItem
 from npsloop.domain.scope import CaseVisibility
 from npsloop.ports.cases import (
     AlertClaims,
@@ -37,6 +40,8 @@ from npsloop.ports.cases import (
     CaseQuery,
     CaseRepository,
     CustomerContacts,
+    DigestBook,
+    DigestRead,
     StepClaim,
     StoreWindows,
     VersionConflict,
@@ -44,9 +49,12 @@ from npsloop.ports.cases import (
 
 CASE_SK = "CASE"
 CLUSTER_SK = "CLUSTER"
+DIGEST_ITEM_PREFIX = "ITEM#"
+DIGEST_SENT_STEP = "DIGEST#SENT"  # npsloop.services.digests claims it
 CONTACT_SK = "CONTACT"  # npsloop.adapters.dynamodb_table writes it (invite)
 PENDING, SENT = "pending", "sent"
 NOT_DUE_PREFIX, ESCALATED_PREFIX = "~", "!"
+ERASE_ATTEMPTS = 5  # conditional writes of one case by an erasure request before it gives up
 WORK_DUE = "CASES#due"  # GSI4's one partition: every case the sweep has work for
 _INDEX_KEYS = {"GSI1": ("gsi1pk", "gsi1sk"), "GSI2": ("gsi2pk", "gsi2sk"), "GSI3": ("gsi3pk", "gsi3sk")}
 
@@ -109,7 +117,7 @@ def _case_from(item: dict[str, Any]) -> Case:
     return Case.model_validate({k: v for k, v in data.items() if k in Case.model_fields})
 
 
-class DynamoCases(AlertClaims, StoreWindows, CaseRepository, CustomerContacts):
+class DynamoCases(AlertClaims, StoreWindows, CaseRepository, CustomerContacts, DigestBook):
     def __init__(self, table_name: str, client: Any | None = None) -> None:
         self._table = table_name
         self._client = client or boto3.client("dynamodb")
@@ -180,7 +188,7 @@ class DynamoCases(AlertClaims, StoreWindows, CaseRepository, CustomerContacts):
                 ":contact": {"S": "contact"},
                 ":case": {"S": "case"},
             },
-            "ProjectionExpression": "pk, sk, entity",
+            "ProjectionExpression": "pk, sk, entity, version",
         }
         changed = 0
         while True:
@@ -190,13 +198,74 @@ class DynamoCases(AlertClaims, StoreWindows, CaseRepository, CustomerContacts):
                     key = {"pk": item["pk"], "sk": item["sk"]}
                     if item["entity"]["S"] == "contact":
                         self._client.delete_item(TableName=self._table, Key=key)
-                    else:
-                        self._client.update_item(TableName=self._table, Key=key, UpdateExpression="REMOVE contact")
-                    changed += 1
+                        changed += 1
+                    elif self._remove_case_contact(key, int(item["version"]["N"])):
+                        changed += 1
             except ClientError as exc:
                 raise StorageError(str(exc)) from exc
             if not page.get("LastEvaluatedKey"):
                 return changed
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _remove_case_contact(self, key: dict[str, Any], version: int) -> bool:
+        """``REMOVE contact`` as a case change like any other: only at the version read, which it
+        bumps, so a concurrent save made from an older read (still holding the contact) fails with
+        ``VersionConflict`` instead of writing it back. On a conflict it reads the case again and
+        retries; False when the case no longer has a contact (closed or erased meanwhile)."""
+        for _ in range(ERASE_ATTEMPTS):
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=key,
+                    UpdateExpression="REMOVE contact SET version = :next",
+                    ConditionExpression="version = :read AND attribute_exists(contact)",
+                    ExpressionAttributeValues={":read": {"N": str(version)}, ":next": {"N": str(version + 1)}},
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+                return True
+            except ClientError as exc:
+                if not _is_conditional_failure(exc):
+                    raise
+                current = exc.response.get("Item", {})
+                if "contact" not in current or "version" not in current:
+                    return False
+                version = int(current["version"]["N"])
+        raise StorageError(f"{key['pk']['S']}: changed {ERASE_ATTEMPTS} times while erasing; run the request again")
+
+    # -- digests ---------------------------------------------------------------------------------
+    def add_to_digest(self, digest: str, item: DigestItem, expires: datetime) -> None:
+        document = item.model_dump(mode="json", exclude_none=True)
+        document.update(
+            pk=f"INV#{digest}", sk=f"{DIGEST_ITEM_PREFIX}{item.ref}", entity="digest_item", ttl=_epoch(expires)
+        )
+        try:
+            self._client.put_item(TableName=self._table, Item=_marshal(document))
+        except ClientError as exc:
+            raise StorageError(str(exc)) from exc
+
+    def read_digest(self, digest: str) -> DigestRead:
+        """One Query of the digest's partition: its items and its send claim."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"INV#{digest}"}},
+            "ConsistentRead": True,  # an alert recorded just before the send time is in it
+        }
+        items: list[DigestItem] = []
+        sent = False
+        while True:
+            try:
+                page = self._client.query(**request)
+            except ClientError as exc:
+                raise StorageError(str(exc)) from exc
+            for raw in page.get("Items", []):
+                data = _unmarshal(raw)
+                if data["sk"] == DIGEST_SENT_STEP:
+                    sent = data.get("status") == SENT
+                elif data["sk"].startswith(DIGEST_ITEM_PREFIX):
+                    items.append(DigestItem.model_validate(data))
+            if not page.get("LastEvaluatedKey"):
+                return DigestRead(items, sent)
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     # -- store windows ---------------------------------------------------------------------------

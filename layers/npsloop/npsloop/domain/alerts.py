@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from npsloop.domain.digests import IMMEDIATE, Delivery, DigestSchedule
 from npsloop.domain.programs import _describe
 from npsloop.domain.responses import Response
 from npsloop.domain.surveys import SurveyType
@@ -296,6 +297,17 @@ class RouteDefaults(_Config):
     channel: Channel | None = None
     calendar: Slug | None = None  # a [calendars.<id>] entry: whose public holidays the SLA skips
     language: Language | None = None  # of the emails to the people of this entry
+    # The owner's alert emails: one per answer, or gathered into a daily or weekly digest sent at
+    # ``digest_hour`` in the entry's time zone (weekly: on ``digest_weekday``, ISO 1 = Monday).
+    delivery: Delivery | None = None
+    digest_hour: Annotated[int, Field(ge=0, le=23)] | None = None
+    digest_weekday: Annotated[int, Field(ge=1, le=7)] | None = None
+
+    @model_validator(mode="after")
+    def _weekday_is_weekly(self) -> RouteDefaults:
+        if self.digest_weekday is not None and self.delivery not in (None, Delivery.WEEKLY):
+            raise ValueError(f'digest_weekday is for delivery = "weekly", not {self.delivery.value!r}')
+        return self
 
 
 class StoreRoute(RouteDefaults):
@@ -315,6 +327,9 @@ class Fallback(_Config):
     channel: Channel = Channel.BOTH
     calendar: Slug = DEFAULT_CALENDAR
     language: Language = "en"
+    delivery: Delivery = Delivery.IMMEDIATE
+    digest_hour: Annotated[int, Field(ge=0, le=23)] = 8
+    digest_weekday: Annotated[int, Field(ge=1, le=7)] = 1  # the entries' default; read for weekly only
 
 
 class HolidayCalendar(_Config):
@@ -354,6 +369,11 @@ class Route:
     matched: Literal["store", "region", "fallback"]
     calendar: str = DEFAULT_CALENDAR
     language: str = "en"
+    digest: DigestSchedule = IMMEDIATE  # unless the entry asks for a digest
+
+    @property
+    def immediate(self) -> bool:
+        return self.digest.delivery is Delivery.IMMEDIATE
 
 
 class RoutingTable(_Config):
@@ -417,9 +437,8 @@ class RoutingTable(_Config):
         layers = [layer for layer in (store, region) if layer is not None]
 
         def pick(name: str) -> Any:
-            return next((getattr(layer, name) for layer in layers if getattr(layer, name) is not None), None) or (
-                getattr(self.fallback, name)
-            )
+            found = next((getattr(layer, name) for layer in layers if getattr(layer, name) is not None), None)
+            return getattr(self.fallback, name) if found is None else found
 
         matched: Literal["store", "region", "fallback"] = "store" if store else "region" if region else "fallback"
         return Route(
@@ -431,7 +450,25 @@ class RoutingTable(_Config):
             matched=matched,
             calendar=pick("calendar"),
             language=pick("language"),
+            digest=DigestSchedule(delivery=pick("delivery"), hour=pick("digest_hour"), weekday=pick("digest_weekday")),
         )
+
+    def digest_routes(self) -> list[Route]:
+        """Every route whose owner gets digests by email, once per owner, schedule and time zone: who
+        the scheduled digest run looks at. Each entry resolves as an answer of it would (a store
+        without a region of its own under each region an answer may name)."""
+        contexts: list[dict[str, str]] = [{}]
+        contexts += [{"region": r.id} for r in self.region]
+        for s in self.store:
+            contexts.append({"store": s.id})
+            if s.region is None:
+                contexts += [{"store": s.id, "region": r.id} for r in self.region]
+        found: dict[tuple[str, DigestSchedule, str], Route] = {}
+        for context in contexts:
+            route = self.route(context)
+            if not route.immediate and route.channel.email:
+                found.setdefault((route.owner.id, route.digest, route.time_zone), route)
+        return list(found.values())
 
 
 # -- loading -------------------------------------------------------------------------------------

@@ -89,3 +89,45 @@ class DigestSchedule(BaseModel):
         local_day = now.astimezone(zone).date()
         end_day = [d for d in self._send_days(local_day) if self._send_on(d, zone) <= now][-1]
         return self._period(end_day, zone)
+
+
+def digest_id(recipient_id: str, period: DigestPeriod) -> str:
+    """One recipient's digest of one period: its items and its send claim share this id. Named by the
+    send instant (UTC), so two entries of one owner with the same send time make one email."""
+    return f"DIGEST#{recipient_id}#{period.end.astimezone(UTC):%Y-%m-%dT%H:%MZ}"
+
+
+class DigestItem(BaseModel):
+    """One alert in a digest: what its line shows. An answer's item is keyed by its invitation (a
+    changed answer replaces its line); a trend's by its segment. No customer contact details: the
+    case link shows them to whoever may see them."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    ref: Annotated[str, Field(min_length=1, max_length=300)]
+    kind: Annotated[str, Field(pattern=r"^(answer|trend)$")] = "answer"
+    alerted_at: datetime
+    severity: str
+    survey_type: str
+    score: int
+    comment: str | None = None
+    keywords: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()  # the kinds that fired: detractor, keyword, vip, cluster, trend
+    store: str | None = None
+    region: str | None = None
+    channel: str | None = None
+    due_at: datetime | None = None
+    case_url: str | None = None
+
+    @property
+    def severity_rank(self) -> int:
+        return {"high": 3, "normal": 2, "low": 1}.get(self.severity, 0)
+
+
+def digest_order(items: list[DigestItem]) -> list[DigestItem]:
+    """Most severe first; then the earliest SLA due (a line without one after those with one); then oldest."""
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(items, key=lambda i: (-i.severity_rank, i.due_at or far, i.alerted_at, i.ref))
+
+
+IMMEDIATE = DigestSchedule()  # a route that emails each alert at once

@@ -10,6 +10,7 @@ from typing import Any
 
 from npsloop.domain.cases import Case, CaseStatus
 from npsloop.domain.contact import CustomerContact
+from npsloop.domain.digests import DigestItem
 from npsloop.domain.scope import CaseVisibility
 
 
@@ -55,6 +56,25 @@ class CustomerContacts(ABC):
     def erase_contacts(self, customer_id: str) -> int:
         """An erasure request: delete the customer's kept contact details and remove them from their
         cases; returns how many items changed. Idempotent."""
+
+
+@dataclass(frozen=True)
+class DigestRead:
+    items: list[DigestItem]
+    sent: bool  # its send claim is done: a later run sends nothing
+
+
+class DigestBook(ABC):
+    """The alerts waiting for a recipient's digest (``npsloop.domain.digests.digest_id``), one item per
+    alert and digest, beside the digest's send claim (``AlertClaims``, step ``DIGEST#SENT``)."""
+
+    @abstractmethod
+    def add_to_digest(self, digest: str, item: DigestItem, expires: datetime) -> None:
+        """Write the item (a repeat overwrites it: idempotent); TTL at ``expires``."""
+
+    @abstractmethod
+    def read_digest(self, digest: str) -> DigestRead:
+        """The digest's items and whether it was sent (strongly consistent)."""
 
 
 class StoreWindows(ABC):

@@ -3,7 +3,8 @@
 For each new or changed response (INSERT, or MODIFY that changes the score or comment) the rules of
 ``config/alerts.toml`` decide what fires. Every side effect runs under a claim in the table
 (``INV#<id>`` / ``ALERT#<rule id>`` for a rule's SNS message and bus event, ``OPENED#CASE`` for the
-case, ``EMAIL#v<response version>#<recipient id>`` for the one email naming every rule that fired):
+case, ``EMAIL#v<response version>#<recipient id>`` for the one email naming every rule that fired, or
+its line in the owner's digest when their routing entry asks for one: ``npsloop.services.digests``):
 a conditional put with a lease, then the side effect, then "sent". A redelivered or concurrent
 record finds the claim and does nothing; a crashed attempt's lease runs out and the retry takes over.
 
@@ -32,12 +33,22 @@ from npsloop.domain.alerts import (
     is_detractor,
 )
 from npsloop.domain.cases import Case
+from npsloop.domain.digests import DigestItem
 from npsloop.domain.responses import Response
 from npsloop.notices import Notice, Notifier
 from npsloop.observability import count, logger
 from npsloop.ports import EventParking
-from npsloop.ports.cases import AlertClaims, BusEvent, CaseRepository, CustomerContacts, EventBus, StoreWindows
+from npsloop.ports.cases import (
+    AlertClaims,
+    BusEvent,
+    CaseRepository,
+    CustomerContacts,
+    DigestBook,
+    EventBus,
+    StoreWindows,
+)
 from npsloop.services.cases import case_opened_event, case_url
+from npsloop.services.digests import record as record_in_digest
 from npsloop.services.steps import once
 
 CASE_STEP = "OPENED#CASE"
@@ -93,7 +104,9 @@ class AlertService:
         parking: EventParking,
         public_base_url: str | None,
         clock: Clock,
+        digests: DigestBook,
     ) -> None:
+        self._digests = digests
         self._rules = rules
         self._routing = routing
         self._claims = claims
@@ -161,10 +174,11 @@ class AlertService:
                 lambda rule=rule: self._alert(response, rule, route, opened_case=severity is not None),
             )
         if route.channel.email:
+            deliver = self._mail if route.immediate else self._digest
             self._once(
                 response.invitation_id,
                 email_step(response, route.owner.id),
-                lambda: self._mail(response, fired, route, opened_case=severity is not None),
+                lambda: deliver(response, fired, route, opened_case=severity is not None),
             )
         return RecordOutcome("alerted", response.invitation_id, [rule.rule_id for rule in fired])
 
@@ -265,6 +279,30 @@ class AlertService:
         self._notifier.mail(notice)
         logger.info("alert mailed", invitation_id=response.invitation_id, rules=len(fired))
         count("AlertEmailsSent")
+
+    def _digest(self, response: Response, fired: list[FiredRule], route: Route, opened_case: bool) -> None:
+        """The owner's entry asks for a digest: the answer's line into it instead of an email now."""
+        case = self._cases.get(response.invitation_id) if opened_case else None
+        record_in_digest(
+            self._digests,
+            self._clock,
+            route,
+            DigestItem(
+                ref=response.invitation_id,
+                alerted_at=self._clock.now(),
+                severity=max((rule.severity for rule in fired), key=lambda s: s.rank).value,
+                survey_type=response.survey_type.value,
+                score=response.score,
+                comment=response.comment,
+                keywords=tuple(k for rule in fired for k in rule.keywords),
+                rules=tuple(rule.kind for rule in fired),
+                store=response.context.get("store"),
+                region=response.context.get("region"),
+                channel=response.context.get("channel"),
+                due_at=case.sla_due_at if case else None,
+                case_url=case_url(self._base_url, response.invitation_id) if opened_case else None,
+            ),
+        )
 
 
 def _answer_changed(old: dict[str, Any] | None, new: Response) -> bool:

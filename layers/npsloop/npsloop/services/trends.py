@@ -12,7 +12,9 @@ is one family: a drop fires when it is a Benjamini-Hochberg discovery at the rul
 A fired drop is routed like any alert (``routing.toml``: the store's, the region's, or the fallback
 owner) and sent once per segment per block of ``recent_days`` days: a claim ``INV#TREND#<program>#
 <dimension>#<value>`` / ``ALERT#<rule id>#<block>`` (``npsloop.services.steps.once``), so a re-run
-scan, or the same drop seen again the next day, does not alert again.
+scan, or the same drop seen again the next day, does not alert again. When the route asks for a digest
+(``routing.toml`` ``delivery``) the owner's email becomes a line of their digest instead
+(``npsloop.services.digests``); the topic message still goes at once.
 """
 
 from __future__ import annotations
@@ -25,13 +27,15 @@ from typing import Any
 from npsloop.clock import Clock
 from npsloop.domain.aggregates import DayAggregate, sum_counts
 from npsloop.domain.alerts import AlertRules, RoutingTable, TrendRule
+from npsloop.domain.digests import DigestItem
 from npsloop.domain.programs import ProgramCatalogue, SurveyProgram
 from npsloop.domain.statistics import Change, Estimate, benjamini_hochberg, ces, change, csat, nps
 from npsloop.domain.surveys import SurveyType
 from npsloop.notices import Notice, Notifier
 from npsloop.observability import count, logger
-from npsloop.ports.cases import AlertClaims
+from npsloop.ports.cases import AlertClaims, DigestBook
 from npsloop.ports.scoring import AggregateReader
+from npsloop.services.digests import record as record_in_digest
 from npsloop.services.steps import once
 
 BLOCKS_FROM = date(2026, 1, 5)  # a Monday: blocks of recent_days count from here
@@ -78,7 +82,9 @@ class TrendService:
         claims: AlertClaims,
         notifier: Notifier,
         clock: Clock,
+        digests: DigestBook,
     ) -> None:
+        self._digests = digests
         self._programs = programs
         self._rule = rules.trend
         self._routing = routing
@@ -168,6 +174,23 @@ class TrendService:
                 }
             },
         )
-        self._notifier.send(notice, route.channel)
+        if route.immediate:
+            self._notifier.send(notice, route.channel)
+        else:  # the entry asks for a digest: the topic now (machines), the owner's email in the digest
+            if route.channel.sns:
+                self._notifier.publish(notice)
+            if route.channel.email:
+                item = DigestItem(
+                    ref=trend.claim_id,
+                    kind="trend",
+                    alerted_at=self._clock.now(),
+                    severity=rule.severity.value,
+                    survey_type=trend.program.survey.value,
+                    score=recent.whole or 0,
+                    comment=summary,
+                    rules=("trend",),
+                    **{trend.dimension: trend.value} if trend.dimension in ("store", "region", "channel") else {},
+                )
+                record_in_digest(self._digests, self._clock, route, item)
         logger.info("trend alert sent", program_id=trend.program.id, dimension=trend.dimension, value=trend.value)
         count("AlertsSent", rule=rule.id)

@@ -20,6 +20,7 @@ def alert_service() -> AlertService:
         windows=store,
         cases=store,
         contacts=store,
+        digests=store,
         notifier=notifier(),
         bus=bus(),
         parking=ParkingQueue(dlq_url, parked_by="npsloop-alert", bucket=bucket),

@@ -1,9 +1,10 @@
-"""Composition root of the cases function (the case sweep and the daily trend scan)."""
+"""Composition root of the cases function (the case sweep, the daily trend scan and the digest run)."""
 
 from __future__ import annotations
 
 from npsloop import clock
 from npsloop.services.cases import CaseService
+from npsloop.services.digests import DigestService
 from npsloop.services.trends import TrendService
 from npsloop.wiring.container import (
     aggregates,
@@ -43,4 +44,11 @@ def trend_service() -> TrendService:
         claims=cases_store(),
         notifier=notifier(),
         clock=clock.current(),
+        digests=cases_store(),
     )
+
+
+@component
+def digest_service() -> DigestService:
+    store = cases_store()
+    return DigestService(routing=routing(), book=store, claims=store, notifier=notifier(), clock=clock.current())
