@@ -73,6 +73,10 @@ class InvitationRepository(ABC):
     @abstractmethod
     def get_invitation(self, invitation_id: str) -> Invitation | None: ...
 
+    @abstractmethod
+    def record_unsubscribe(self, invitation_id: str, at: datetime) -> None:
+        """Stamp ``unsubscribed_at`` on the invitation whose link was used, unless it is stamped or gone."""
+
 
 class ResponseRepository(ABC):
     @abstractmethod

@@ -1,11 +1,12 @@
-"""Composition root of the web function: the sign-in (roles and the case service are the container's)."""
+"""Composition root of the web function: the sign-in and the funnel (roles and the case service are the container's)."""
 
 from __future__ import annotations
 
 from npsloop import clock
 from npsloop.adapters.hosted_sign_in import HostedSignIn
 from npsloop.pages.session import WebAuthConfig, WebSignIn
-from npsloop.wiring.container import component, link_keys, settings
+from npsloop.services.funnel import FunnelService
+from npsloop.wiring.container import aggregates, component, link_keys, settings
 
 
 @component
@@ -14,3 +15,9 @@ def sign_in() -> WebSignIn:
     provider = HostedSignIn(jwks_url=jwks, token_url=f"{hosted_ui}/oauth2/token", client_id=client_id)
     config = WebAuthConfig(issuer=issuer, client_id=client_id, hosted_ui_url=hosted_ui)
     return WebSignIn(config=config, provider=provider, keys=link_keys(), clock=clock.current())
+
+
+@component
+def funnel_service() -> FunnelService:
+    """The dashboard's funnel (one Query per view on the table: dynamodb:Query, as the scores)."""
+    return FunnelService(reader=aggregates())
