@@ -1,7 +1,8 @@
 """`make bench`, cost at real traffic: the stream at a realistic rate, and the whole AWS cost model.
 
 Part 1 feeds answers through the table's stream at the rate of ``INVITATIONS_PER_MONTH`` invitations
-(``ANSWER_RATE`` answering, each with a comment), as a Poisson process on the injected clock, with
+(``ANSWER_RATE`` answering, each with a comment), as a Poisson process on the injected clock, and the
+invitations' own changes (claimed, sent, delivered, ``OPEN_RATE`` opened: the funnel's records), with
 the template's batch sizes and batching windows (``LocalStack(batching_windows=True)``): a day is four
 levels of traffic (night, morning, afternoon, evening peak; averaging the monthly rate), each
 simulated for ``SLICE_MINUTES`` and weighted by its six hours. It prints write units per answer.
@@ -46,6 +47,7 @@ PLATFORM_LOG_BYTES = 380  # START, END and REPORT lines (with the XRAY line) per
 LINK = re.compile(r"https?://[^\s]+/r/([A-Za-z0-9._-]+)\?score=(\d+)")
 STREAM_CONSUMERS = ("ScoreFunction", "AlertFunction", "ExportFunction")
 STORES = [f"S-{n:02d}" for n in range(20)]
+OPEN_RATE = 0.40  # invitations whose open SES reports (the funnel's "opened")
 
 
 @dataclass
@@ -180,7 +182,35 @@ def _response_item(n: int, at: datetime, rng: random.Random) -> dict[str, Any]:
         "version": 1,
         "created_at": stamp,
         "updated_at": stamp,
+        "invited_at": stamp,  # its invitation's day (the funnel's cohort): the same day here
     }
+
+
+def _invitation_writes(n: int, at: datetime, rng: random.Random) -> list[tuple[float, dict[str, Any]]]:
+    """An invitation's writes as the invite and delivery functions make them: (seconds after ``at``, item).
+
+    Claimed (pending), marked sent at once, delivered a few seconds later, and opened by ``OPEN_RATE``
+    of the people within the half hour. The item is whole each time: the stream sees old and new images.
+    """
+    program = rng.choices(["post-purchase-nps", "support-ces", "store-visit-csat"], weights=[0.6, 0.2, 0.2])[0]
+    store = rng.choice(STORES)
+    stamp = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    base = {
+        "pk": f"INV#costinv{n:025d}",
+        "sk": "INVITATION",
+        "entity": "invitation",
+        "invitation_id": f"costinv{n:025d}",
+        "program_id": program,
+        "customer_id": f"C-{n}",
+        "context": {"store": store, "region": f"R-{STORES.index(store) % 4}", "channel": rng.choice(["web", "store"])},
+        "created_at": stamp,
+    }
+    sent = base | {"status": "sent", "sent_at": stamp, "message_id": f"0102-{n}"}
+    delivered = sent | {"delivery_status": "delivered", "delivered_at": stamp}
+    writes = [(0.0, base | {"status": "pending"}), (0.5, sent), (rng.uniform(2, 30), delivered)]
+    if rng.random() < OPEN_RATE:
+        writes.append((rng.uniform(60, SLICE_MINUTES * 60), delivered | {"opened_at": stamp}))
+    return writes
 
 
 @dataclass
@@ -210,19 +240,33 @@ def realistic_stream(level: float, seed: int) -> StreamFigures:
             if t > SLICE_MINUTES * 60:
                 break
             arrivals.append(t)
-        step, now, n = 5.0, 0.0, 0
+        invitation_writes, t, invited = [], 0.0, 0
+        while True:
+            t += rng.expovariate(rate / ANSWER_RATE)  # invitations: the answers' rate over the answer rate
+            if t > SLICE_MINUTES * 60:
+                break
+            created = start + timedelta(seconds=t)
+            invitation_writes += [(t + dt, item) for dt, item in _invitation_writes(invited, created, rng)]
+            invited += 1
+        invitation_writes.sort(key=lambda write: write[0])
+        step, now, n, w = 5.0, 0.0, 0, 0
         end = SLICE_MINUTES * 60 + 400  # past the longest window, so every answer is scored
         while now < end:
             now += step
             clock.set(start + timedelta(seconds=now))
+            while w < len(invitation_writes) and invitation_writes[w][0] <= now:
+                item = invitation_writes[w][1]
+                client.put_item(TableName=table, Item={k: serializer.serialize(v) for k, v in item.items()})
+                w += 1
             while n < len(arrivals) and arrivals[n] <= now:
                 item = _response_item(n, clock.now(), rng)
                 client.put_item(TableName=table, Item={k: serializer.serialize(v) for k, v in item.items()})
                 n += 1
             stack.drain()
         usage = probe.take()
-        usage.wru -= usage.function_wru.pop("outside", 0.0)  # the answers' own writes: respond's, in part 2
-        usage.calls["dynamodb:PutItem"] -= n
+        # The answers' and invitations' own writes: respond's, invite's and delivery's, in part 2.
+        usage.wru -= usage.function_wru.pop("outside", 0.0)
+        usage.calls["dynamodb:PutItem"] -= n + w
     return StreamFigures(answers=n, usage=usage)
 
 

@@ -158,6 +158,13 @@ class InMemoryStore(InvitationRepository, ResponseRepository, CustomerRepository
             self.writes += 1
             return response
 
+    def record_unsubscribe(self, invitation_id: str, at: datetime) -> None:
+        with self._lock:
+            invitation = self.invitations.get(invitation_id)
+            if invitation is not None and invitation.unsubscribed_at is None:
+                self.invitations[invitation_id] = invitation.model_copy(update={"unsubscribed_at": at})
+            self.writes += 1
+
     def unsubscribe_email(self, customer_id: str, at: datetime) -> datetime:
         with self._lock:
             profile = self.profiles.get(customer_id) or CustomerProfile(customer_id=customer_id)

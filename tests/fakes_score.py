@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from npsloop.domain.aggregates import AggregateKey, DayAggregate, Delta
+from npsloop.domain.aggregates import AggregateKey, AnyDelta, DayAggregate, FunnelDelta
+from npsloop.domain.funnel import FunnelDay
 from npsloop.domain.responses import Response
-from npsloop.ports.scoring import AggregateReader, AggregateWriter, ChunkJournal
+from npsloop.ports.scoring import AggregateReader, AggregateWriter, ChunkJournal, FunnelReader
 from tests.stream_records import lambda_record, marshal
 
 
@@ -37,7 +38,13 @@ class _Journal:
     done: bool = False
 
 
-class InMemoryAggregates(AggregateWriter, AggregateReader):
+@dataclass
+class _FunnelCounts:
+    counts: dict[str, int] = field(default_factory=dict)
+    marks: set[str] = field(default_factory=set)
+
+
+class InMemoryAggregates(AggregateWriter, AggregateReader, FunnelReader):
     """Journal entries and marked conditional adds, like the DynamoDB adapter; counts every call.
 
     ``fail_adds`` / ``crash_adds``: 1-based numbers of add() calls that fail before writing, or that
@@ -46,8 +53,9 @@ class InMemoryAggregates(AggregateWriter, AggregateReader):
 
     def __init__(self) -> None:
         self.items: dict[AggregateKey, _Counts] = {}
+        self.funnel: dict[AggregateKey, _FunnelCounts] = {}
         self.journal: dict[str, _Journal] = {}
-        self.add_calls: list[tuple[str, AggregateKey, Delta]] = []
+        self.add_calls: list[tuple[str, AggregateKey, AnyDelta]] = []
         self.opened: list[str] = []
         self.fail_adds: set[int] = set()
         self.lost_replies: set[int] = set()
@@ -64,19 +72,29 @@ class InMemoryAggregates(AggregateWriter, AggregateReader):
         self.journal[journal_id] = _Journal(records, last_event_id)
         return ChunkJournal(records, last_event_id, False, created=True)
 
-    def add(self, journal_id: str, key: AggregateKey, delta: Delta, mark_expires_at: datetime, now: datetime) -> bool:
+    def add(
+        self, journal_id: str, key: AggregateKey, delta: AnyDelta, mark_expires_at: datetime, now: datetime
+    ) -> bool:
         self.add_calls.append((journal_id, key, delta))
         number = len(self.add_calls)
         if number in self.fail_adds:
             raise ChunkRefused(f"add call {number}")
-        item = self.items.setdefault(key, _Counts(delta.survey_type.value))
-        if journal_id in item.marks:
-            return False
-        item.marks.add(journal_id)
-        item.n += delta.n
-        item.commented += delta.commented
-        for score, k in delta.counts.items():
-            item.counts[score] = item.counts.get(score, 0) + k
+        if isinstance(delta, FunnelDelta):
+            day = self.funnel.setdefault(key, _FunnelCounts())
+            if journal_id in day.marks:
+                return False
+            day.marks.add(journal_id)
+            for stage, k in delta.counts.items():
+                day.counts[stage] = day.counts.get(stage, 0) + k
+        else:
+            item = self.items.setdefault(key, _Counts(delta.survey_type.value))
+            if journal_id in item.marks:
+                return False
+            item.marks.add(journal_id)
+            item.n += delta.n
+            item.commented += delta.commented
+            for score, k in delta.counts.items():
+                item.counts[score] = item.counts.get(score, 0) + k
         if number in self.crash_adds:
             raise Crash(f"after add call {number}")
         if number in self.lost_replies:
@@ -88,9 +106,9 @@ class InMemoryAggregates(AggregateWriter, AggregateReader):
         if self.crash_at_close:
             raise Crash("after closing")
 
-    def batches_written(self) -> list[dict[AggregateKey, Delta]]:
+    def batches_written(self) -> list[dict[AggregateKey, AnyDelta]]:
         """The adds grouped per chunk, in order (a chunk written in two deliveries counts twice)."""
-        grouped: list[tuple[str, dict[AggregateKey, Delta]]] = []
+        grouped: list[tuple[str, dict[AggregateKey, AnyDelta]]] = []
         for journal_id, key, delta in self.add_calls:
             if not grouped or grouped[-1][0] != journal_id:
                 grouped.append((journal_id, {}))
@@ -118,6 +136,28 @@ class InMemoryAggregates(AggregateWriter, AggregateReader):
                         )
                     )
         return found
+
+    def read_funnel(
+        self, program_id: str, dimension: str, first_day: date, last_day: date, value: str | None = None
+    ) -> list[FunnelDay]:
+        self.queries += 1
+        return [
+            FunnelDay(key.dimension, key.value, key.day, {s: k for s, k in day.counts.items() if k})
+            for key, day in sorted(self.funnel.items())
+            if key.program_id == program_id
+            and key.dimension == dimension
+            and first_day <= key.day <= last_day
+            and (value is None or key.value == value)
+        ]
+
+    def stages(self, dimension: str = "all", value: str = "all") -> dict[str, int]:
+        """The funnel's counters of one segment, summed over days (zeros left out)."""
+        total: dict[str, int] = {}
+        for key, day in self.funnel.items():
+            if key.dimension == dimension and key.value == value:
+                for stage, k in day.counts.items():
+                    total[stage] = total.get(stage, 0) + k
+        return {s: k for s, k in total.items() if k}
 
     def counts(self, dimension: str = "all", value: str = "all", day: date | None = None) -> tuple[int, dict[int, int]]:
         """Responses and counts per score of one aggregate (summed over days unless ``day``)."""

@@ -246,9 +246,9 @@ def test_an_unreadable_record_is_parked_with_its_reason(service, aggregates, par
 
 
 def test_records_of_other_entities_are_ignored(service, aggregates, parking):
-    invitation = {"entity": "invitation", "invitation_id": "inv-1", "pk": "INV#inv-1", "sk": "INVITATION"}
+    profile = {"entity": "customer", "customer_id": "C-1", "pk": "CUST#C-1", "sk": "PROFILE"}
 
-    outcome = service.handle(batch(record("INSERT", new=invitation)))
+    outcome = service.handle(batch(record("INSERT", new=profile)))
 
     assert aggregates.add_calls == [] and aggregates.opened == [] and parking.parked == []
     assert outcome.unchanged == 1

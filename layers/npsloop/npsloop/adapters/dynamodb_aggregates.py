@@ -16,7 +16,8 @@ spares DynamoDB (and the local stack's moto, where it is five times cheaper) an 
 Live traffic writes today's and yesterday's keys, always with the update.
 
 Reading a dimension over a date range is one Query (paged) on its partition: the items read grow
-with days x values and never with the number of responses behind them.
+with days x values and never with the number of responses behind them. Funnel days
+(``FUN#<program>#<dimension>``, domain/funnel.py) are written and read the same way.
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from npsloop.adapters.dynamodb_table import StorageError, _unmarshal
-from npsloop.domain.aggregates import AggregateKey, DayAggregate, Delta, partition_of
+from npsloop.domain.aggregates import AggregateKey, AnyDelta, DayAggregate, partition_of
+from npsloop.domain.funnel import FUNNEL_PREFIX, FunnelDay
 from npsloop.domain.surveys import SurveyType
-from npsloop.ports.scoring import AggregateReader, AggregateWriter, ChunkJournal
+from npsloop.ports.scoring import AggregateReader, AggregateWriter, ChunkJournal, FunnelReader
 
 JOURNAL_SK = "CHUNK"
 _COUNT = re.compile(r"^c([0-9]{1,2})$")
@@ -66,26 +68,25 @@ def mark_of(journal_id: str) -> str:
     return f"j{journal_id[:16]}"
 
 
-def _update(table: str, key: AggregateKey, delta: Delta, *, mark: str, expires: int, drop: set[str]) -> dict[str, Any]:
+def _update(
+    table: str, key: AggregateKey, delta: AnyDelta, *, mark: str, expires: int, drop: set[str]
+) -> dict[str, Any]:
     # Program, dimension, value and day are the key itself (read back from pk and sk): the update sets
     # nothing it need not, which keeps every write of every answer short.
-    names = {"#entity": "entity", "#type": "survey_type"}
-    values: dict[str, Any] = {
-        ":entity": {"S": "aggregate"},
-        ":type": {"S": delta.survey_type.value},
-        ":mark": {"N": str(expires)},
-    }
+    names = {"#entity": "entity"}
+    values: dict[str, Any] = {":entity": {"S": delta.entity}, ":mark": {"N": str(expires)}}
+    sets = ["#entity = :entity"]
+    for n, (attribute, value) in enumerate(delta.fixed().items()):
+        names[f"#f{n}"] = attribute
+        values[f":f{n}"] = {"S": value}
+        sets.append(f"#f{n} = :f{n}")
     names["#mark"] = mark
+    sets.append("#mark = :mark")
     adds: list[str] = []
-    for attribute, amount in (
-        ("n", delta.n),
-        ("commented", delta.commented),
-        *((f"c{score}", k) for score, k in sorted(delta.counts.items())),
-    ):
-        if amount:
-            names[f"#{attribute}"] = attribute
-            values[f":{attribute}"] = {"N": str(amount)}
-            adds.append(f"#{attribute} :{attribute}")
+    for attribute, amount in delta.counters():
+        names[f"#{attribute}"] = attribute
+        values[f":{attribute}"] = {"N": str(amount)}
+        adds.append(f"#{attribute} :{attribute}")
     removes = []
     for n, name in enumerate(sorted(drop - {mark})):
         names[f"#d{n}"] = name
@@ -93,7 +94,9 @@ def _update(table: str, key: AggregateKey, delta: Delta, *, mark: str, expires: 
     return {
         "TableName": table,
         "Key": {"pk": {"S": key.pk}, "sk": {"S": key.sk}},
-        "UpdateExpression": "SET #entity = :entity, #type = :type, #mark = :mark ADD "
+        "UpdateExpression": "SET "
+        + ", ".join(sets)
+        + " ADD "
         + ", ".join(adds)
         + (" REMOVE " + ", ".join(removes) if removes else ""),
         "ConditionExpression": "attribute_not_exists(#mark)",
@@ -103,23 +106,29 @@ def _update(table: str, key: AggregateKey, delta: Delta, *, mark: str, expires: 
     }
 
 
-def _whole(key: AggregateKey, delta: Delta, mark: str, expires: int) -> dict[str, Any]:
-    """The aggregate item of a key's first write: its counts and the chunk's mark."""
+def _whole(key: AggregateKey, delta: AnyDelta, mark: str, expires: int) -> dict[str, Any]:
+    """The item of a key's first write: its counts and the chunk's mark."""
     item: dict[str, Any] = {
         "pk": {"S": key.pk},
         "sk": {"S": key.sk},
-        "entity": {"S": "aggregate"},
-        "survey_type": {"S": delta.survey_type.value},
+        "entity": {"S": delta.entity},
+        **{attribute: {"S": value} for attribute, value in delta.fixed().items()},
         mark: {"N": str(expires)},
     }
-    for attribute, amount in (
-        ("n", delta.n),
-        ("commented", delta.commented),
-        *((f"c{score}", k) for score, k in sorted(delta.counts.items())),
-    ):
-        if amount:
-            item[attribute] = {"N": str(amount)}
+    for attribute, amount in delta.counters():
+        item[attribute] = {"N": str(amount)}
     return item
+
+
+_FUNNEL_SKIP = {"pk", "sk", "entity"}
+
+
+def _funnel_day_from(item: dict[str, Any]) -> FunnelDay:
+    data = _unmarshal(item)
+    dimension = str(data["pk"]).rsplit("#", 1)[1]  # FUN#<program>#<dimension>
+    day, value = str(data["sk"]).split("#", 1)  # <yyyy-mm-dd>#<value>
+    counts = {k: int(v) for k, v in data.items() if k not in _FUNNEL_SKIP and not _MARK.match(k) and int(v)}
+    return FunnelDay(dimension=dimension, value=value, day=date.fromisoformat(day), counts=counts)
 
 
 def _aggregate_from(item: dict[str, Any]) -> DayAggregate:
@@ -138,7 +147,7 @@ def _aggregate_from(item: dict[str, Any]) -> DayAggregate:
     )
 
 
-class DynamoAggregates(AggregateWriter, AggregateReader):
+class DynamoAggregates(AggregateWriter, AggregateReader, FunnelReader):
     def __init__(self, table_name: str, client: Any | None = None) -> None:
         self._table = table_name
         self._client = client or boto3.client("dynamodb", config=CLIENT_CONFIG)
@@ -184,7 +193,9 @@ class DynamoAggregates(AggregateWriter, AggregateReader):
             raise StorageError(f"journal {journal_id} refused the put yet is not there")
         return reply["Item"]
 
-    def add(self, journal_id: str, key: AggregateKey, delta: Delta, mark_expires_at: datetime, now: datetime) -> bool:
+    def add(
+        self, journal_id: str, key: AggregateKey, delta: AnyDelta, mark_expires_at: datetime, now: datetime
+    ) -> bool:
         mark = mark_of(journal_id)
         item_key = (key.pk, key.sk)
         expires = int(mark_expires_at.timestamp())
@@ -210,7 +221,7 @@ class DynamoAggregates(AggregateWriter, AggregateReader):
         return True
 
     def create_all(
-        self, journal_id: str, items: Sequence[tuple[AggregateKey, Delta]], mark_expires_at: datetime, now: datetime
+        self, journal_id: str, items: Sequence[tuple[AggregateKey, AnyDelta]], mark_expires_at: datetime, now: datetime
     ) -> set[AggregateKey]:
         """Past days' keys this container has not written, put whole in one transaction if all are absent.
 
@@ -247,7 +258,7 @@ class DynamoAggregates(AggregateWriter, AggregateReader):
             self._note(journal_id, (key.pk, key.sk))
         return {key for key, _ in wanted}
 
-    def _create(self, key: AggregateKey, delta: Delta, mark: str, expires: int) -> bool:
+    def _create(self, key: AggregateKey, delta: AnyDelta, mark: str, expires: int) -> bool:
         """Put the item whole if it is absent; False if it exists (the caller then updates it)."""
         item = _whole(key, delta, mark, expires)
         try:
@@ -292,11 +303,21 @@ class DynamoAggregates(AggregateWriter, AggregateReader):
     def read(
         self, program_id: str, dimension: str, first_day: date, last_day: date, value: str | None = None
     ) -> list[DayAggregate]:
+        items = self._days(partition_of(program_id, dimension), first_day, last_day, value)
+        return [_aggregate_from(item) for item in items]
+
+    def read_funnel(
+        self, program_id: str, dimension: str, first_day: date, last_day: date, value: str | None = None
+    ) -> list[FunnelDay]:
+        items = self._days(partition_of(program_id, dimension, FUNNEL_PREFIX), first_day, last_day, value)
+        return [_funnel_day_from(item) for item in items]
+
+    def _days(self, partition: str, first_day: date, last_day: date, value: str | None) -> list[dict[str, Any]]:
         request: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
             "ExpressionAttributeValues": {
-                ":pk": {"S": partition_of(program_id, dimension)},
+                ":pk": {"S": partition},
                 ":first": {"S": first_day.isoformat()},
                 # "<last>~" sorts after "<last>#<any value>" and before the next day.
                 ":last": {"S": f"{last_day.isoformat()}~"},
@@ -304,7 +325,7 @@ class DynamoAggregates(AggregateWriter, AggregateReader):
             "ReturnConsumedCapacity": "TOTAL",
         }
         self.stats.queries += 1
-        found: list[DayAggregate] = []
+        found: list[dict[str, Any]] = []
         while True:
             try:
                 page = self._client.query(**request)
@@ -316,9 +337,7 @@ class DynamoAggregates(AggregateWriter, AggregateReader):
             # One value is picked here, not by a FilterExpression: the value is the sort key's tail, and
             # a filter would read (and bill) the same items anyway.
             found.extend(
-                aggregate
-                for aggregate in map(_aggregate_from, page.get("Items", []))
-                if value is None or aggregate.value == value
+                item for item in page.get("Items", []) if value is None or item["sk"]["S"].split("#", 1)[1] == value
             )
             if not page.get("LastEvaluatedKey"):
                 return found

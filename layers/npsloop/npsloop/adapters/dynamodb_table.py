@@ -340,6 +340,20 @@ class DynamoTable(InvitationRepository, ResponseRepository, CustomerRepository):
         except ClientError as exc:
             raise StorageError(str(exc)) from exc
 
+    def record_unsubscribe(self, invitation_id: str, at: datetime) -> None:
+        # The funnel's unsubscribe stage (domain/funnel.py): first-seen, and never recreating an erased item.
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=invitation_key(invitation_id),
+                UpdateExpression="SET unsubscribed_at = if_not_exists(unsubscribed_at, :at)",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":at": {"S": _iso(at)}},
+            )
+        except ClientError as exc:
+            if not _is_conditional_failure(exc):
+                raise StorageError(str(exc)) from exc
+
     # -- responses -----------------------------------------------------------------------------
     def save_answer(self, invitation: Invitation, answer: Answer, now: datetime) -> Response:
         """The first answer creates the response whole; a changed answer updates only what changes."""

@@ -35,18 +35,19 @@ class AggregateKey:
     dimension: str
     value: str
     day: date
+    prefix: str = AGGREGATE_PREFIX  # "AGG#" score aggregates, "FUN#" funnel days (domain/funnel.py)
 
     @property
     def pk(self) -> str:
-        return partition_of(self.program_id, self.dimension)
+        return partition_of(self.program_id, self.dimension, self.prefix)
 
     @property
     def sk(self) -> str:
         return f"{self.day.isoformat()}#{self.value}"
 
 
-def partition_of(program_id: str, dimension: str) -> str:
-    return f"{AGGREGATE_PREFIX}{program_id}#{dimension}"
+def partition_of(program_id: str, dimension: str, prefix: str = AGGREGATE_PREFIX) -> str:
+    return f"{prefix}{program_id}#{dimension}"
 
 
 @dataclass
@@ -57,6 +58,20 @@ class Delta:
     n: int = 0
     counts: dict[int, int] = field(default_factory=dict)
     commented: int = 0
+
+    entity = "aggregate"
+
+    def empty(self) -> Delta:
+        return Delta(self.survey_type)
+
+    def fixed(self) -> dict[str, str]:
+        """Attributes the item is SET to (the same on every write)."""
+        return {"survey_type": self.survey_type.value}
+
+    def counters(self) -> list[tuple[str, int]]:
+        """Attributes the write ADDs to, with their amounts (zeros left out)."""
+        parts = [("n", self.n), ("commented", self.commented), *((f"c{s}", k) for s, k in sorted(self.counts.items()))]
+        return [(name, amount) for name, amount in parts if amount]
 
     def add(self, other: Delta) -> None:
         self.n += other.n
@@ -70,14 +85,50 @@ class Delta:
         return self.n == 0 and self.commented == 0 and not self.counts
 
 
+@dataclass
+class FunnelDelta:
+    """What a batch adds to one funnel day: invitations per stage (``invited``, ``delivered``...)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    entity = "funnel"
+
+    def empty(self) -> FunnelDelta:
+        return FunnelDelta()
+
+    def fixed(self) -> dict[str, str]:
+        return {}
+
+    def counters(self) -> list[tuple[str, int]]:
+        return [(name, amount) for name, amount in sorted(self.counts.items()) if amount]
+
+    def add(self, other: FunnelDelta) -> None:
+        for name, k in other.counts.items():
+            self.counts[name] = self.counts.get(name, 0) + k
+        self.counts = {name: k for name, k in self.counts.items() if k != 0}
+
+    @property
+    def is_zero(self) -> bool:
+        return not any(self.counts.values())
+
+
+AnyDelta = Delta | FunnelDelta
+
+
 def keys_of(response: Response, dimensions: Iterable[str]) -> list[AggregateKey]:
     """The aggregates a response counts in: the overall one and one per dimension its context names."""
-    day = response.created_at.astimezone(UTC).date()
-    keys = [AggregateKey(response.program_id, OVERALL, OVERALL, day)]
+    return segment_keys(response.program_id, response.context, response.created_at.astimezone(UTC).date(), dimensions)
+
+
+def segment_keys(
+    program_id: str, context: Mapping[str, str], day: date, dimensions: Iterable[str], prefix: str = AGGREGATE_PREFIX
+) -> list[AggregateKey]:
+    """The overall key and one per dimension the context names (values too long to group by left out)."""
+    keys = [AggregateKey(program_id, OVERALL, OVERALL, day, prefix)]
     for dimension in dimensions:
-        value = response.context.get(dimension)
+        value = context.get(dimension)
         if isinstance(value, str) and value.strip() and len(value) <= MAX_VALUE_LENGTH:
-            keys.append(AggregateKey(response.program_id, dimension, value, day))
+            keys.append(AggregateKey(program_id, dimension, value, day, prefix))
     return keys
 
 
@@ -101,13 +152,13 @@ def contributions(old: Response | None, new: Response | None, dimensions: Iterab
     return coalesce([dict([part]) for part in parts])
 
 
-def coalesce(many: Iterable[Mapping[AggregateKey, Delta]]) -> dict[AggregateKey, Delta]:
+def coalesce(many: Iterable[Mapping[AggregateKey, AnyDelta]]) -> dict[AggregateKey, AnyDelta]:
     """Sum the deltas per key (one write per key), dropping those that sum to nothing."""
-    total: dict[AggregateKey, Delta] = {}
+    total: dict[AggregateKey, AnyDelta] = {}
     for deltas in many:
         for key, delta in deltas.items():
-            into = total.setdefault(key, Delta(delta.survey_type))
-            into.add(delta)
+            into = total.setdefault(key, delta.empty())
+            into.add(delta)  # a key has one kind of delta: its prefix decides
     return {key: delta for key, delta in total.items() if not delta.is_zero}
 
 
@@ -116,14 +167,14 @@ class Chunk(Generic[T]):
     """Consecutive records whose coalesced updates are applied together (at most ``max_keys`` keys)."""
 
     records: list[T] = field(default_factory=list)
-    parts: list[Mapping[AggregateKey, Delta]] = field(default_factory=list)
+    parts: list[Mapping[AggregateKey, AnyDelta]] = field(default_factory=list)
     keys: set[AggregateKey] = field(default_factory=set)
 
-    def updates(self) -> dict[AggregateKey, Delta]:
+    def updates(self) -> dict[AggregateKey, AnyDelta]:
         return coalesce(self.parts)
 
 
-def chunks(planned: Sequence[tuple[T, Mapping[AggregateKey, Delta]]], max_keys: int) -> list[Chunk[T]]:
+def chunks(planned: Sequence[tuple[T, Mapping[AggregateKey, AnyDelta]]], max_keys: int) -> list[Chunk[T]]:
     """Split records, in order, into the longest runs whose distinct keys number at most ``max_keys``.
 
     Greedy from the first record, so a batch redelivered from the same record splits the same way.
@@ -144,7 +195,7 @@ def chunks(planned: Sequence[tuple[T, Mapping[AggregateKey, Delta]]], max_keys: 
     return result
 
 
-def chunk_of(planned: Sequence[tuple[T, Mapping[AggregateKey, Delta]]]) -> Chunk[T]:
+def chunk_of(planned: Sequence[tuple[T, Mapping[AggregateKey, AnyDelta]]]) -> Chunk[T]:
     """Exactly these records as one chunk (a chunk adopted from its journal entry keeps its extent)."""
     chunk: Chunk[T] = Chunk()
     for record, deltas in planned:

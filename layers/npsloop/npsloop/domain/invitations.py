@@ -79,6 +79,7 @@ class Invitation(BaseModel):
     bounced_at: AwareDatetime | None = None
     bounce_type: str | None = None
     complained_at: AwareDatetime | None = None
+    unsubscribed_at: AwareDatetime | None = None  # its unsubscribe link was used (the funnel's stage)
 
     def claimable(self) -> bool:
         """Pending without a lease: its last claimant released it before sending anything."""

@@ -102,6 +102,7 @@ class Response(BaseModel):
     version: int
     created_at: AwareDatetime
     updated_at: AwareDatetime
+    invited_at: AwareDatetime | None = None  # the invitation's created_at: its funnel day (none when imported)
 
     @classmethod
     def first(cls, invitation: Invitation, answer: Answer, now: datetime) -> Response:
@@ -120,4 +121,5 @@ class Response(BaseModel):
             version=1,
             created_at=now,
             updated_at=now,
+            invited_at=invitation.created_at,
         )

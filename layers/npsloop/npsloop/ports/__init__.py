@@ -78,6 +78,10 @@ class InvitationRepository(ABC):
     def keep_contact(self, invitation_id: str, customer_id: str, contact: CustomerContact, until: datetime) -> None:
         """Keep the customer's contact details for a call back until ``until`` (the link's expiry); idempotent."""
 
+    @abstractmethod
+    def record_unsubscribe(self, invitation_id: str, at: datetime) -> None:
+        """Stamp ``unsubscribed_at`` on the invitation whose link was used, unless it is stamped or gone."""
+
 
 class ResponseRepository(ABC):
     @abstractmethod

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from npsloop.domain.aggregates import AggregateKey, DayAggregate, Delta
+from npsloop.domain.aggregates import AggregateKey, AnyDelta, DayAggregate
+from npsloop.domain.funnel import FunnelDay
 
 # Aggregate keys per chunk: one UpdateItem each, so this bounds a chunk's time (and a redelivery's work).
 MAX_UPDATES_PER_CHUNK = 99
@@ -29,14 +30,16 @@ class AggregateWriter(ABC):
         """Create the chunk's journal entry if absent; either way return the entry as stored."""
 
     @abstractmethod
-    def add(self, journal_id: str, key: AggregateKey, delta: Delta, mark_expires_at: datetime, now: datetime) -> bool:
+    def add(
+        self, journal_id: str, key: AggregateKey, delta: AnyDelta, mark_expires_at: datetime, now: datetime
+    ) -> bool:
         """Add ``delta`` to one aggregate with the chunk's mark, unless the mark is there: False then.
 
         Raises on any other failure (the write may or may not have happened; the mark tells next time).
         """
 
     def create_all(
-        self, journal_id: str, items: Sequence[tuple[AggregateKey, Delta]], mark_expires_at: datetime, now: datetime
+        self, journal_id: str, items: Sequence[tuple[AggregateKey, AnyDelta]], mark_expires_at: datetime, now: datetime
     ) -> set[AggregateKey]:
         """Create, in one go, those of ``items`` that are certainly absent, with the chunk's mark; return them.
 
@@ -57,4 +60,15 @@ class AggregateReader(ABC):
         """The day aggregates of one dimension between two days (inclusive), optionally of one value.
 
         One query (paged): the items read grow with days x values, never with the number of responses.
+        """
+
+
+class FunnelReader(ABC):
+    @abstractmethod
+    def read_funnel(
+        self, program_id: str, dimension: str, first_day: date, last_day: date, value: str | None = None
+    ) -> list[FunnelDay]:
+        """The funnel days of one dimension between two invitation days (inclusive), optionally of one value.
+
+        One query (paged): the items read grow with days x values, never with the number of invitations.
         """

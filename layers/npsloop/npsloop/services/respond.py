@@ -117,7 +117,9 @@ class RespondService:
     def unsubscribe(self, token: str) -> Page:
         """RFC 8058 one-click: the POST itself unsubscribes, whatever its body."""
         invitation = self._open(token, LinkPurpose.UNSUBSCRIBE)
-        self._customers.unsubscribe_email(invitation.customer_id, self._clock.now())
+        now = self._clock.now()
+        self._customers.unsubscribe_email(invitation.customer_id, now)
+        self._invitations.record_unsubscribe(invitation.invitation_id, now)
         count("Unsubscribed")
         logger.info("email unsubscribed", invitation_id=invitation.invitation_id)
         return Page(200, render_page("unsubscribed", invitation.locale, brand=self._brand), invitation.locale)

@@ -1,4 +1,7 @@
-"""Response changes from the table's stream folded into the score aggregates, exactly once.
+"""Response and invitation changes from the table's stream folded into the day aggregates, exactly once.
+
+Responses move the score aggregates (domain/aggregates.py) and, with invitations, the funnel days
+(domain/funnel.py): the same keyed counters, written by the same chunks.
 
 The batch is split, in record order, into chunks of at most ``MAX_UPDATES_PER_CHUNK`` aggregate
 keys. A chunk is one journal entry and one conditional UpdateItem per key; no transaction, so an
@@ -41,7 +44,8 @@ from pydantic import ValidationError
 
 from npsloop.changes import Change, UnreadableRecord, parse_change, records_of
 from npsloop.clock import Clock
-from npsloop.domain.aggregates import AggregateKey, Chunk, Delta, chunk_of, chunks, contributions
+from npsloop.domain.aggregates import AggregateKey, AnyDelta, Chunk, chunk_of, chunks, contributions
+from npsloop.domain.funnel import FunnelInvitation, invitation_changes, response_changes
 from npsloop.domain.programs import DEFAULT_DIMENSIONS, ProgramCatalogue
 from npsloop.domain.responses import Response
 from npsloop.domain.surveys import SCALES
@@ -71,7 +75,7 @@ class _Planned:
     record: Mapping[str, Any]
     sequence_number: str | None
     event_id: str
-    deltas: dict[AggregateKey, Delta] = field(default_factory=dict)
+    deltas: dict[AggregateKey, AnyDelta] = field(default_factory=dict)
     poison: str | None = None  # why it can never be processed
 
 
@@ -211,21 +215,33 @@ class ScoreService:
         except UnreadableRecord as exc:
             return self._poison(record, None, _event_id(record), f"unreadable stream record: {exc}")
         planned = _Planned(record, change.sequence_number, change.event_id)
+        if change.entity == "invitation":
+            return self._plan_invitation(planned, change)
         if change.entity != "response":
             return planned
         try:
             old, new = _response_of(change.old), _response_of(change.new)
         except ValidationError as exc:
-            fields = ", ".join(sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()}))
-            return self._poison(record, change, change.event_id, f"not a valid response ({fields})")
+            return self._poison(record, change, change.event_id, f"not a valid response ({_fields(exc)})")
         outside = [r for r in (old, new) if r is not None and r.score not in SCALES[r.survey_type]]
         if outside:
             return self._poison(record, change, change.event_id, f"score outside the {outside[0].survey_type} scale")
-        planned.deltas = contributions(old, new, self._dimensions(new or old))
+        dimensions = self._dimensions((new or old).program_id)  # type: ignore[union-attr]
+        planned.deltas = {**contributions(old, new, dimensions), **response_changes(old, new, dimensions)}
         return planned
 
-    def _dimensions(self, response: Response | None) -> tuple[str, ...]:
-        program = self._programs.get(response.program_id) if response is not None else None
+    def _plan_invitation(self, planned: _Planned, change: Change) -> _Planned:
+        """An invitation change moves its funnel day's stages (domain/funnel.py)."""
+        try:
+            old, new = (None if i is None else FunnelInvitation.model_validate(i) for i in (change.old, change.new))
+        except ValidationError as exc:
+            return self._poison(planned.record, change, change.event_id, f"not a valid invitation ({_fields(exc)})")
+        image = new or old
+        planned.deltas = dict(invitation_changes(old, new, self._dimensions(image.program_id if image else None)))
+        return planned
+
+    def _dimensions(self, program_id: str | None) -> tuple[str, ...]:
+        program = self._programs.get(program_id) if program_id is not None else None
         return program.dimensions if program is not None else DEFAULT_DIMENSIONS
 
     @staticmethod
@@ -240,6 +256,10 @@ class ScoreService:
         )
         sequence = change.sequence_number if change else _sequence_of(record)
         return _Planned(record, sequence, event_id, poison=reason)
+
+
+def _fields(exc: ValidationError) -> str:
+    return ", ".join(sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()}))
 
 
 def _event_id(record: Mapping[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""Composition root of the web function: the sign-in, the dashboard and the answers (roles and cases: the container)."""
+"""Composition root of the web function: sign-in, dashboard, funnel and answers (roles and cases: the container)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from npsloop.adapters.hosted_sign_in import HostedSignIn
 from npsloop.pages.session import WebAuthConfig, WebSignIn
 from npsloop.services.answers import AnswerService
 from npsloop.services.dashboard import DashboardService
+from npsloop.services.funnel import FunnelService
 from npsloop.services.scores import ScoresService
 from npsloop.wiring.container import aggregates, component, link_keys, programs, routing, settings
 
@@ -30,3 +31,9 @@ def dashboard_service() -> DashboardService:
 def answers() -> AnswerService:
     """The answers list, its CSV and the live fragment: the answer index of the table (GSI1, GSI2)."""
     return AnswerService(DynamoAnswers(settings().table_name), programs(), routing())
+
+
+@component
+def funnel_service() -> FunnelService:
+    """The dashboard's funnel (one Query per view on the table: dynamodb:Query, as the scores)."""
+    return FunnelService(reader=aggregates())
