@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import re
 from datetime import timedelta
 
 from npsloop.adapters.dynamodb_aggregates import DynamoAggregates
@@ -11,6 +12,7 @@ from npsloop.services.funnel import FunnelService
 from npsloop_local.streams import lambda_stream_record
 from tests.fakes_delivery import ses_fixture, sns_event
 from tests.stack_support import sent_emails, tokens_in
+from tests.web_client import WebClient
 
 BOUNCE = "bounce@simulator.amazonses.com"
 COMPLAINT = "complaint@simulator.amazonses.com"
@@ -142,6 +144,14 @@ def test_the_funnel_kept_from_the_stream_equals_a_recount_and_a_replay_changes_n
     store = funnels.funnel(PROGRAM, ("store", "online-uk"), day, day)
     assert as_counts(store) == expected  # every order came from that store, all on one invitation day
     assert funnels.funnel(PROGRAM, ("all", "all"), day + timedelta(days=1), day + timedelta(days=7)).empty
+
+    browser = WebClient(stack.base_url)
+    browser.sign_in("cx-lead", start=f"/auth/sign-in?next=/dashboard?program={PROGRAM}")
+    page = browser.go(f"/dashboard?program={PROGRAM}&from={day - timedelta(days=7)}&to={day + timedelta(days=7)}")
+    funnel = page.body[page.body.index('id="funnel-title"') :]
+    assert page.status == 200 and "Survey funnel" in funnel
+    shown = re.findall(r'class="count">([\d\s\xa0,]+)<', funnel)
+    assert [int(re.sub(r"\D", "", n)) for n in shown][:5] == [6, 5, 3, 2, 1]  # invited -> commented, on the page
 
     before = sorted(str(item) for item in table.items("funnel"))
     replay = stack.invoke("ScoreFunction", {"Records": stream_records(stack)})

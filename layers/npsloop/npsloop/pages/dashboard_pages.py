@@ -102,7 +102,6 @@ def dashboard() -> Response:
     context: dict[str, Any] = {
         "visitor": who,
         "problem": None,
-        "funnel": None,  # the funnel helper's data, wired by the lead after merging
         "view": view,
         "f": view.filters,
         "by": view.by,
@@ -118,7 +117,8 @@ def dashboard() -> Response:
     programs = container.programs().program
     stores = [s.id for s in container.routing().store if who.scope.may_read_store(s.id)]
     regions = sorted({s.region for s in container.routing().store if s.region and who.scope.may_read_region(s.region)})
-    return page(200, "dashboard", who.locale, programs=programs, stores=stores, regions=regions,
+    funnel = wiring.funnel_service().funnel(view.program.id, view.segment, view.first, view.last)
+    return page(200, "dashboard", who.locale, programs=programs, stores=stores, regions=regions, funnel=funnel,
                 chart=_chart_data(view), chart_js=url(CHART), dashboard_js=url("dashboard.js"), **context)  # fmt: skip
 
 
