@@ -21,6 +21,7 @@ from importlib import resources
 import phonenumbers
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
+from stdnum.exceptions import ValidationError
 from stdnum.pl import pesel as stdnum_pesel
 
 PII_TYPES = ("email", "phone", "person_name", "pesel", "iban", "address", "card_number")
@@ -258,8 +259,15 @@ def _digits(s: str) -> str:
 
 
 def _is_iban(candidate: str) -> bool:
+    """The ISO 13616 mod-97 check only: a bank's own check digit inside the BBAN is not the customer's concern."""
     compact = re.sub(r"\s", "", candidate).upper()
-    return 15 <= len(compact) <= 34 and stdnum_iban.is_valid(compact)
+    if not 15 <= len(compact) <= 34:
+        return False
+    try:
+        stdnum_iban.validate(compact, check_country=False)
+    except ValidationError:
+        return False
+    return True
 
 
 def _phone_context_says_phone(text: str, start: int) -> bool:
@@ -270,8 +278,11 @@ def _find_structured(text: str, spans: _Spans) -> None:
     for m in _EMAIL.finditer(text):
         spans.add("email", text, m.start(), m.end(), respect_protected=False)
     for m in _IBAN.finditer(text):
-        if _is_iban(m.group()):
-            spans.add("iban", text, m.start(), m.end(), respect_protected=False)
+        # the optional short last group may have caught the next word ("PL61...2874 i nic")
+        for candidate in (m.group(), m.group().rsplit(" ", 1)[0]):
+            if _is_iban(candidate):
+                spans.add("iban", text, m.start(), m.start() + len(candidate), respect_protected=False)
+                break
     for m in _NRB.finditer(text):
         if _is_iban("PL" + _digits(m.group())):
             spans.add("iban", text, m.start(), m.end(), respect_protected=False)
