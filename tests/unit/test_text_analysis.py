@@ -65,8 +65,9 @@ def test_the_shipped_weights_reproduce_the_recorded_dev_metrics():
     recorded = json.loads((ROOT / "data" / "text" / "dev_metrics.json").read_text(encoding="utf-8"))
     measured = labelled_report(ROOT / "data" / "text" / "comments.jsonl", "dev")
     for lang in ("pl", "en"):
-        assert measured[lang]["sentiment"]["macro_f1"] == pytest.approx(recorded[lang]["sentiment"]["macro_f1"], abs=0.005)
-        assert measured[lang]["themes"]["micro_f1"] == pytest.approx(recorded[lang]["themes"]["micro_f1"], abs=0.005)
+        got, want = measured[lang], recorded[lang]
+        assert got["sentiment"]["macro_f1"] == pytest.approx(want["sentiment"]["macro_f1"], abs=0.005)
+        assert got["themes"]["micro_f1"] == pytest.approx(want["themes"]["micro_f1"], abs=0.005)
         assert measured[lang]["masking"] == recorded[lang]["masking"]
 
 
