@@ -6,7 +6,6 @@ from npsloop import clock
 from npsloop.adapters.hosted_sign_in import HostedSignIn
 from npsloop.pages.session import WebAuthConfig, WebSignIn
 from npsloop.services.dashboard import DashboardService
-from npsloop.services.scores import ScoresService
 from npsloop.wiring.container import aggregates, component, link_keys, programs, routing, settings
 
 
@@ -20,5 +19,4 @@ def sign_in() -> WebSignIn:
 
 @component
 def dashboard_service() -> DashboardService:
-    scores = ScoresService(programs=programs(), aggregates=aggregates(), clock=clock.current())
-    return DashboardService(programs=programs(), routing=routing(), scores=scores, clock=clock.current())
+    return DashboardService(programs=programs(), routing=routing(), aggregates=aggregates(), clock=clock.current())
