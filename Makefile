@@ -76,7 +76,7 @@ validate: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed #
 build: $(SAM_VENV)/.installed ## sam build (no container)
 	$(SAM) build --template template.yaml --region $(REGION) --parallel --cached
 
-bench: $(VENV)/.installed ## Print cold-start, API-call and throughput figures
+bench: $(VENV)/.installed ## Print cold-start, API-call, throughput and dashboard-view figures
 	$(BIN)/python benchmarks/run.py
 
 lock: ## Re-pin the three environments from their current contents

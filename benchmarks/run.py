@@ -1,5 +1,5 @@
 """`make bench`: cold start (benchmarks/cold_start.py), AWS calls and DynamoDB units per invitation
-and response, demo throughput.
+and response, demo throughput, reads and server time per dashboard view (benchmarks/dashboard.py).
 
 Figures are printed, never asserted. Comparisons are ratios measured within this one run.
 """
@@ -264,6 +264,7 @@ def main() -> None:
     api_costs()
     demo_throughput()
     stream_consumers_and_score_api()
+    __import__("dashboard").report()  # benchmarks/dashboard.py
     __import__("calls_per_event").report()  # benchmarks/calls_per_event.py (this script's directory is on the path)
     __import__("cost").main()  # benchmarks/cost.py
 

@@ -48,6 +48,7 @@ class AwsMeter:
         self.calls: Counter[str] = Counter()
         self.write_units = 0.0
         self.read_units = 0.0
+        self.items_read = 0  # items a Query or Scan read (ScannedCount: what DynamoDB bills)
         self._lock = threading.Lock()
         self._events = boto3._get_default_session().events
 
@@ -68,6 +69,7 @@ class AwsMeter:
         with self._lock:
             self.calls.clear()
             self.write_units = self.read_units = 0.0
+            self.items_read = 0
 
     def snapshot(self) -> tuple[Counter[str], float, float]:
         with self._lock:
@@ -82,6 +84,8 @@ class AwsMeter:
             self.calls[name] += 1
             self.write_units += writes
             self.read_units += reads
+            if service == "dynamodb" and model.name in {"Query", "Scan"} and "Error" not in parsed:
+                self.items_read += int(parsed.get("ScannedCount", len(parsed.get("Items", []))))
 
 
 def _write_units(item: dict[str, Any] | None) -> float:

@@ -45,7 +45,9 @@ def test_a_persona_signs_in_without_javascript_and_its_token_reaches_only_its_sc
         assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
         page.get_by_label(label).check()
         page.get_by_role("button", name="Zaloguj / Sign in").click()
-        assert page.url == f"{stack.base_url}/cases"  # the web function's callback lands on "my cases"
+        assert page.url == f"{stack.base_url}/dashboard"  # a manager reads scores: the callback lands there
+        assert page.get_by_role("heading", name="Dashboard", level=1).is_visible()
+        page.goto(f"{stack.base_url}/cases")
         assert page.get_by_text("No cases here.").is_visible()  # an empty list says why, with the scope
         assert page.get_by_text(f"Your scope: {'store' if persona.startswith('store') else 'region'}").is_visible()
         page.screenshot(path=str(ARTIFACTS / f"signed-in-{persona}-{name}.png"), full_page=True)

@@ -93,3 +93,25 @@ def test_invalid_filters_get_a_friendly_400_with_the_reason(stack, table, clock)
         reply = browser.go(url)
         assert reply.status == 400, url
         assert reason in reply.body and "cannot be shown" in reply.body
+
+
+def test_the_table_toggles_between_stores_and_regions_by_a_link_and_says_when_nothing_is_tested(stack, table, clock):
+    seed(stack, table, clock)
+    browser = WebClient(stack.base_url)
+    browser.sign_in("cx-lead", start="/auth/sign-in?next=/dashboard")
+
+    stores = browser.go("/dashboard?period=day")
+    toggle = re.search(r'<nav class="table-toggle"[^>]*>(.*?)</nav>', stores.body, re.S)[1]
+    assert '<a href="/dashboard?period=day" aria-current="page">Show stores</a>' in toggle
+    assert '<a href="/dashboard?period=day&amp;by=region">Show regions</a>' in toggle
+    regions = browser.go("/dashboard?period=day&by=region")
+    assert regions.status == 200
+    assert ">malopolskie</a>: 12 answers" in regions.body and ">mazowieckie</a>: 8 answers" in regions.body
+    assert 'aria-current="page">Show regions</a>' in regions.body
+    # 20 answers, none in the period before: nothing is tested, and the page says so instead of "0 tested"
+    for body in (stores.body, regions.body):
+        assert "no change is tested yet" in body and "across the 0" not in body
+
+    manager = WebClient(stack.base_url)
+    manager.sign_in("store-KRK-02", start="/auth/sign-in?next=/dashboard")
+    assert '<nav class="table-toggle"' not in manager.go("/dashboard").body  # one store: no regions to show

@@ -93,3 +93,17 @@ def test_a_persona_signed_in_with_nothing_in_scope_is_told_why_the_list_is_empty
     assert page.status == 200 and page.url.endswith("/cases")
     assert "No cases here." in page.body or "Brak spraw." in page.body
     assert "answer needs a follow-up." in page.body or "wymaga reakcji" in page.body
+
+
+def test_a_sign_in_without_a_page_lands_on_the_dashboard_for_score_readers_and_on_cases_otherwise(stack):
+    landings = {}
+    for persona in ("cx-lead", "store-KRK-02", "owner-cx-desk"):
+        browser = WebClient(stack.base_url)
+        page = browser.sign_in(persona, start="/auth/sign-in")
+        landings[persona] = (page.status, urlsplit(page.url).path)
+
+    assert landings == {
+        "cx-lead": (200, "/dashboard"),
+        "store-KRK-02": (200, "/dashboard"),
+        "owner-cx-desk": (200, "/cases"),  # a plain case owner reads no scores
+    }

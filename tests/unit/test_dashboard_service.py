@@ -13,7 +13,6 @@ from npsloop.domain.scope import ScopeDenied, load_roles, scope_of
 from npsloop.domain.view_filters import ScoreGroup, ViewFilters
 from npsloop.services.dashboard import DashboardService, NoScoreReach
 from npsloop.services.score import ScoreService
-from npsloop.services.scores import ScoresService
 from tests.fakes import ListParking
 from tests.fakes_score import InMemoryAggregates, record, response
 from tests.stream_records import batch
@@ -46,9 +45,7 @@ def fill(aggregates, clock):
 
 @pytest.fixture
 def dashboard(aggregates, clock) -> DashboardService:
-    programs = load_programs()
-    scores = ScoresService(programs=programs, aggregates=aggregates, clock=clock)
-    return DashboardService(programs=programs, routing=load_routing(), scores=scores, clock=clock)
+    return DashboardService(programs=load_programs(), routing=load_routing(), aggregates=aggregates, clock=clock)
 
 
 def who(*groups: str):
@@ -183,4 +180,27 @@ def test_reads_per_view_do_not_grow_with_the_number_of_answers(dashboard, aggreg
     many = reads()
 
     assert few == many
-    assert few[0] == 6  # three tiles, the trend, the store table, the network's overall score
+    # the three tiles' store partitions (the trend and the store table reuse the selected program's),
+    # and the network's overall score: one query per partition
+    assert few[0] == 4
+
+
+@pytest.mark.parametrize(
+    ("view", "by", "queries", "answers"),
+    [
+        ({}, "store", 4, 75),
+        ({"store": "KRK-02"}, "store", 4, 45),
+        ({"region": "malopolskie"}, "store", 5, 45),
+        ({"region": "malopolskie"}, "region", 4, 45),
+    ],
+)
+def test_each_partition_a_view_needs_is_queried_once(dashboard, aggregates, fill, view, by, queries, answers):
+    fill({10: 40, 3: 5}, store="KRK-02", region="malopolskie", channel="store")
+    fill({9: 30}, store="WAW-01", region="mazowieckie", channel="web")
+    before = aggregates.queries
+
+    shown = dashboard.overview(ViewFilters.parse(view), CX_LEAD, by)
+
+    assert aggregates.queries - before == queries
+    assert shown.selected.total["n"] == answers  # answered from the partition read once, still right
+    assert sum(p["n"] for p in shown.trend) == answers

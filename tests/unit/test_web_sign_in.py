@@ -100,6 +100,7 @@ def test_an_hs256_token_keyed_with_the_public_key_is_refused():
 @pytest.mark.parametrize(
     ("asked", "kept"),
     [("/cases/inv-1", "/cases/inv-1"), ("/cases?status=open", "/cases?status=open"), (None, "/cases"),
+     ("/dashboard?store=KRK-02", "/dashboard?store=KRK-02"),
      ("https://evil.example.com/", "/cases"), ("//evil.example.com", "/cases"), ("/\\evil.example.com", "/cases"),
      ("/auth/sign-in", "/cases"), ("/cases\r\nSet-Cookie: x", "/cases")],
 )  # fmt: skip
@@ -125,11 +126,11 @@ class FakeProvider(IdentityProvider):
         return {"id_token": self.issued}
 
 
-def sign_in(clock=None, provider=None) -> tuple[WebSignIn, FakeProvider, ManualClock]:
+def sign_in(clock=None, provider=None, **landing) -> tuple[WebSignIn, FakeProvider, ManualClock]:
     provider = provider or FakeProvider()
     clock = clock or ManualClock(NOW)
     config = WebAuthConfig(issuer=ISSUER, client_id=CLIENT, hosted_ui_url="https://x.auth.eu-west-1.amazoncognito.com")
-    return WebSignIn(config=config, provider=provider, keys=Keys(), clock=clock), provider, clock
+    return WebSignIn(config=config, provider=provider, keys=Keys(), clock=clock, **landing), provider, clock
 
 
 CALLBACK = "https://feedback.example.com/auth/callback"
@@ -163,6 +164,26 @@ def test_the_flow_sends_a_pkce_challenge_and_exchanges_the_code_with_its_verifie
     who = web.session([f"{SESSION_COOKIE}={session.value}"])
     assert who is not None and who.groups == frozenset({"npsloop-store-KRK-02"})
     assert web.csrf_ok(who, who.csrf) and not web.csrf_ok(who, "x") and not web.csrf_ok(who, None)
+
+
+@pytest.mark.parametrize(
+    ("asked", "lands"), [(None, "/dashboard"), ("https://evil.example.com/", "/dashboard"), ("/cases/x", "/cases/x")]
+)
+def test_a_sign_in_that_asks_for_no_page_lands_where_the_persons_groups_say(asked, lands):
+    seen = []
+
+    def landing(subject: str, groups: frozenset[str]) -> str:
+        seen.append((subject, groups))
+        return "/dashboard"
+
+    web, _, _ = sign_in(landing=landing)
+    url, flow = web.start(asked, CALLBACK)
+    state = parse_qs(urlsplit(url).query)["state"][0]
+
+    target, _, _ = web.finish(code="c1", state=state, flow_cookie=flow.value, redirect_uri=CALLBACK)
+
+    assert target == lands
+    assert seen == ([] if asked == "/cases/x" else [("u-anna", frozenset({"npsloop-store-KRK-02"}))])
 
 
 def test_a_callback_with_another_state_a_forged_cookie_or_too_late_is_refused():

@@ -6,7 +6,9 @@
 - ``GET /auth/callback?code&state``: the state must equal the cookie's (else 400: start again), the
   code is exchanged at the token endpoint with the verifier, the ID token is verified
   (``npsloop.pages.tokens``), and it becomes the session cookie (HttpOnly, Secure, SameSite=Lax,
-  path ``/``, until the token expires); then the page asked for (``next``: a path of this site only).
+  path ``/``, until the token expires); then the page asked for (``next``: a path of this site only),
+  or, when none was, the landing page for the person's groups (``landing``: the web wiring sends people
+  who read scores to the dashboard, everyone else to their cases).
 - Every page verifies the session cookie's token again (signature, issuer, audience, ``token_use``,
   expiry on the injected clock): API Gateway's JWT authorizer only reads the Authorization header.
 - Forms carry a CSRF token: an HMAC of the session's token under a key derived from the link-signing
@@ -24,7 +26,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -69,12 +71,12 @@ class Session:
     csrf: str
 
 
-def safe_next(value: str | None) -> str:
-    """A path of this site to return to after sign-in; anything else (another host, ``//x``, ``\\x``) is ``/cases``."""
+def safe_next(value: str | None, fallback: str = "/cases") -> str:
+    """A path of this site to return to after sign-in; anything else (another host, ``//x``, ``\\x``): ``fallback``."""
     if not value or len(value) > MAX_NEXT or not value.startswith("/") or value.startswith(("//", "/\\")):
-        return "/cases"
+        return fallback
     if any(ord(c) < 0x21 or c == "\\" for c in value) or value.startswith("/auth/"):
-        return "/cases"
+        return fallback
     return value
 
 
@@ -134,12 +136,26 @@ def _s256(verifier: str) -> str:
     return _b64(hashlib.sha256(verifier.encode("ascii")).digest())
 
 
+def _groups(claims: Mapping[str, Any]) -> frozenset[str]:
+    groups = claims.get("cognito:groups", claims.get("groups")) or []
+    return frozenset(str(g) for g in ([groups] if isinstance(groups, str) else groups))
+
+
 class WebSignIn:
-    def __init__(self, *, config: WebAuthConfig, provider: IdentityProvider, keys: LinkKeyStore, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        config: WebAuthConfig,
+        provider: IdentityProvider,
+        keys: LinkKeyStore,
+        clock: Clock,
+        landing: Callable[[str, frozenset[str]], str] = lambda subject, groups: "/cases",
+    ) -> None:
         self._config = config
         self._provider = provider
         self._keys = keys
         self._clock = clock
+        self._landing = landing  # (subject, groups) -> the page after a sign-in that asked for none
 
     @property
     def _rules(self) -> TokenRules:
@@ -154,7 +170,7 @@ class WebSignIn:
         flow = seal(
             self._keys.signing_keys(),
             FLOW_LABEL,
-            {"s": state, "v": verifier, "n": safe_next(next_path), "x": int(expires.timestamp())},
+            {"s": state, "v": verifier, "n": safe_next(next_path, fallback=""), "x": int(expires.timestamp())},
         )
         query = {
             "response_type": "code",
@@ -185,7 +201,8 @@ class WebSignIn:
         claims = self._verify(token)
         max_age = max(int(float(claims["exp"]) - self._clock.now().timestamp()), 1)
         session = _cookie(SESSION_COOKIE, token, "/", max_age)
-        return safe_next(str(flow.get("n"))), session, _cookie(FLOW_COOKIE, "", "/auth", 0)
+        target = safe_next(str(flow.get("n") or ""), fallback="") or self._landing(str(claims["sub"]), _groups(claims))
+        return target, session, _cookie(FLOW_COOKIE, "", "/auth", 0)
 
     # -- every page ------------------------------------------------------------------------------
     def session(self, cookies: Iterable[str]) -> Session | None:
@@ -197,12 +214,10 @@ class WebSignIn:
             claims = self._verify(token)
         except InvalidToken:
             return None
-        groups = claims.get("cognito:groups", claims.get("groups")) or []
-        groups = [groups] if isinstance(groups, str) else groups
         return Session(
             subject=str(claims["sub"]),
             email=str(claims["email"]) if claims.get("email") else None,
-            groups=frozenset(str(g) for g in groups),
+            groups=_groups(claims),
             expires_at=datetime.fromtimestamp(float(claims["exp"]), tz=self._clock.now().tzinfo),
             csrf=csrf_token(self._keys.signing_keys(), token),
         )

@@ -1,9 +1,12 @@
 """The dashboard's overview (``GET /dashboard``): what one view's filters show, within the caller's scope.
 
 Everything comes from the day aggregates through ``ScoresService``, so the reads per view depend on
-days x groups and never on the number of answers: one query per program for the tiles, one for the
-selected program's trend, one for the store (or region) table and, for a segment, one for the
-network's overall score to compare with - six at most.
+days x groups and never on the number of answers. A view queries each program x dimension partition
+it needs once (``PartitionReads``): the tiles read each program's partition of the view's segment over
+the window and the one before it, and the selected program's trend, its table and, for a segment, the
+network's overall score reuse what was read where they can: four queries for a view of the network
+or of one store (the three tile partitions and one more: the store table's, or the network's), five
+for a region (its tiles, its table of stores, the network; four with its table of regions).
 
 Scope (``npsloop.domain.scope``) is enforced here, not in the form: a view without a segment shows a
 store or regional manager their own region or store (never the network as if it were theirs); a
@@ -19,11 +22,12 @@ from datetime import UTC, date
 from typing import Any
 
 from npsloop.clock import Clock
-from npsloop.domain.aggregates import OVERALL
+from npsloop.domain.aggregates import OVERALL, DayAggregate
 from npsloop.domain.alerts import RoutingTable
 from npsloop.domain.programs import ProgramCatalogue, SurveyProgram
 from npsloop.domain.scope import Scope
 from npsloop.domain.view_filters import GROUP_SCORES, InvalidFilters, ScoreGroup, ViewFilters
+from npsloop.ports.scoring import AggregateReader
 from npsloop.services.scores import ScoreQuery, ScoresService, control
 
 TABLE_DIMENSIONS = ("store", "region")
@@ -66,13 +70,36 @@ class Overview:
         return next(t for t in self.tiles if t.program.id == self.program.id)
 
 
+class PartitionReads(AggregateReader):
+    """One view's reads: a program x dimension partition is queried once, over the widest range asked
+    so far; a later read within that range (another value, fewer days) is answered from it.
+
+    Picking one value costs the same query either way (the value is the sort key's tail), so holding
+    all values of the range reads nothing more. Lives for one view: the next one reads afresh.
+    """
+
+    def __init__(self, aggregates: AggregateReader) -> None:
+        self._aggregates = aggregates
+        self._held: dict[tuple[str, str], tuple[date, date, list[DayAggregate]]] = {}
+
+    def read(
+        self, program_id: str, dimension: str, first_day: date, last_day: date, value: str | None = None
+    ) -> list[DayAggregate]:
+        held = self._held.get((program_id, dimension))
+        if held is None or not (held[0] <= first_day and last_day <= held[1]):
+            first, last = (first_day, last_day) if held is None else (min(held[0], first_day), max(held[1], last_day))
+            held = (first, last, self._aggregates.read(program_id, dimension, first, last))
+            self._held[(program_id, dimension)] = held
+        return [a for a in held[2] if first_day <= a.day <= last_day and (value is None or a.value == value)]
+
+
 class DashboardService:
     def __init__(
-        self, *, programs: ProgramCatalogue, routing: RoutingTable, scores: ScoresService, clock: Clock
+        self, *, programs: ProgramCatalogue, routing: RoutingTable, aggregates: AggregateReader, clock: Clock
     ) -> None:
         self._programs = programs
         self._routing = routing
-        self._scores = scores
+        self._aggregates = aggregates
         self._clock = clock
 
     def own_view(self, filters: ViewFilters, scope: Scope) -> ViewFilters:
@@ -88,6 +115,7 @@ class DashboardService:
 
     def overview(self, filters: ViewFilters, scope: Scope, by: str = "store") -> Overview:
         filters = self.own_view(filters, scope)
+        scores = ScoresService(programs=self._programs, aggregates=PartitionReads(self._aggregates), clock=self._clock)
         dimension, value = filters.segment
         scope.score_groups(dimension, value)  # ScopeDenied: a segment outside the caller's reach
         program = self._program(filters.program)
@@ -98,7 +126,7 @@ class DashboardService:
         for item in self._programs.program:
             if dimension != OVERALL and dimension not in item.dimensions:
                 continue  # this program does not count answers by the view's segment
-            compared = self._scores.compare(item.id, dimension, first, last, value=segment_value)
+            compared = scores.compare(item.id, dimension, first, last, value=segment_value)
             (group,) = compared["groups"]
             tiles.append(Tile(item, group["total"], group["previous"], group["change"]))
         family = [t.change for t in tiles if t.change is not None and t.change["testable"]]
@@ -110,16 +138,16 @@ class DashboardService:
         query = ScoreQuery.model_validate(
             {"from": first, "to": last, "period": filters.period, "group_by": dimension, "value": segment_value}
         )
-        (trend,) = self._scores.scores(program.id, query)["groups"]
+        (trend,) = scores.scores(program.id, query)["groups"]
         selected = next(t for t in tiles if t.program.id == program.id)
         counts = {int(k): v for k, v in selected.total["counts"].items()}
-        split = {group: sum(counts.get(s, 0) for s in scores) for group, scores in GROUP_SCORES[program.survey].items()}
+        split = {group: sum(counts.get(s, 0) for s in values) for group, values in GROUP_SCORES[program.survey].items()}
 
         by, only = self._table_groups(scope, by, dimension, value)
-        table = self._scores.compare(program.id, by, first, last, only=only)
+        table = scores.compare(program.id, by, first, last, only=only)
         network = None
         if dimension != OVERALL:
-            (overall,) = self._scores.compare(program.id, OVERALL, first, last)["groups"]
+            (overall,) = scores.compare(program.id, OVERALL, first, last)["groups"]
             network = overall["total"]
         return Overview(
             filters=filters,
