@@ -1,5 +1,6 @@
-"""The local sign-in in a real browser: two personas sign in through the hosted-sign-in page, land on their
-(empty) case list, and their session's token reaches only their scope."""
+"""The local sign-in in a real browser: every kind of persona signs in through the hosted-sign-in page and
+lands where its groups say (the dashboard, or their cases), told what it can see; a manager's session
+token reaches only their scope."""
 
 from __future__ import annotations
 
@@ -59,3 +60,36 @@ def test_a_persona_signs_in_without_javascript_and_its_token_reaches_only_its_sc
     assert claims["cognito:groups"] == [f"npsloop-{persona}"]
     assert cases_seen(stack, token, own_store) == 200
     assert cases_seen(stack, token, other_store) == 403
+
+
+@pytest.mark.parametrize(
+    ("persona", "label", "lands_on", "says"),
+    [
+        ("cx-lead", "CX lead (whole network)", "/dashboard", "· all stores"),
+        ("analyst", "Analyst (scores, no personal data)", "/dashboard", "· all stores"),
+        ("admin", "Admin", "/dashboard", "· all stores"),
+        ("region-malopolskie", "Regional manager malopolskie", "/dashboard", "· region malopolskie"),
+        ("store-KRK-02", "Store manager KRK-02", "/dashboard", "· store KRK-02"),
+        ("owner-cx-desk", "Case owner cx-desk", "/cases", "Your scope: no store (only the cases you own or manage)"),
+    ],
+)
+def test_every_kind_of_persona_signs_in_and_lands_on_a_page_that_says_what_they_can_see(
+    browser, stack, persona, label, lands_on, says
+):
+    from tests.e2e.accessibility import axe_violations
+
+    context = browser.new_context(
+        viewport={"width": 375, "height": 812}, locale="en-GB", bypass_csp=True
+    )  # axe is injected
+    page = context.new_page()
+    page.goto(f"{stack.base_url}/auth/sign-in")
+    persona_choice = page.locator(f"#p-{persona}")
+    assert label in persona_choice.locator("xpath=..").inner_text()  # the login page names the role in words
+    persona_choice.check()
+    page.get_by_role("button", name="Zaloguj / Sign in").click()
+    assert page.url == f"{stack.base_url}{lands_on}"
+    assert page.get_by_text(says).first.is_visible(), f"{persona} is not told what they can see"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert axe_violations(page) == []
+    page.screenshot(path=str(ARTIFACTS / f"landing-{persona}-phone.png"), full_page=True)
+    context.close()
