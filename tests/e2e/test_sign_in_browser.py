@@ -90,6 +90,10 @@ def test_every_kind_of_persona_signs_in_and_lands_on_a_page_that_says_what_they_
     assert page.url == f"{stack.base_url}{lands_on}"
     assert page.get_by_text(says).first.is_visible(), f"{persona} is not told what they can see"
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    header = page.locator("header").bounding_box()
+    for link in page.locator("header a").all():  # white on the header's colour: never spilling onto the page
+        box = link.bounding_box()
+        assert header["y"] <= box["y"] and box["y"] + box["height"] <= header["y"] + header["height"], link.inner_text()
     assert axe_violations(page) == []
     page.screenshot(path=str(ARTIFACTS / f"landing-{persona}-phone.png"), full_page=True)
     context.close()
