@@ -222,6 +222,12 @@ def test_the_stop_link_shows_a_page_then_stops_the_report_from_the_next_run(pers
     from tests.web_client import WebClient
 
     stack = personas_stack
+    due = {s.name.rsplit("-report-", 1)[-1]: s.next_due for s in stack.dispatcher.schedules if "-report-" in s.name}
+    assert due == {  # EventBridge Scheduler's cron read in Europe/Warsaw (UTC+1 in winter)
+        "store-weekly": datetime(2026, 11, 30, 6, 0, tzinfo=UTC),
+        "region-monthly": datetime(2026, 12, 1, 6, 0, tzinfo=UTC),
+        "management-monthly": datetime(2026, 12, 1, 7, 0, tzinfo=UTC),
+    }
     stack.test_clock.advance(MONDAY_AFTER - SUNDAY)
     stack.drain()
     first = {str(m["To"]): m for m in stack.outbox_messages()}
