@@ -293,3 +293,21 @@ def test_a_job_held_by_another_delivery_is_retried_by_sqs_then_dead_lettered_nev
     assert reason.startswith("invalid report job: ") and "period: Field required" in reason
     assert [m for m in stack.outbox_messages() if str(m["To"]) == "someone@example.com"] == []
     assert stack.test_clock.now() - SUNDAY >= timedelta(seconds=360 * 4)  # redelivered by the clock
+
+
+def test_the_demo_can_run_the_reports_of_its_simulated_weeks(personas_stack):
+    from npsloop_local.scheduled_reports import run_scheduled_reports
+
+    stack = personas_stack
+    store_managers = {"marek.kowalski@example.com", "ewa.mazur@example.com", "online-pl@example.com"}
+    # WHEN three simulated weeks pass at once (Sunday 29 November to Sunday 20 December)
+    sent = run_scheduled_reports(stack, datetime(2026, 12, 20, 12, 0, tzinfo=UTC))
+    # THEN each Monday's weekly run and the 1 December monthly runs went out, one by one
+    titles = ("Tydzień w Twoim sklepie", "Your store's week")
+    weekly = [m for m in stack.outbox_messages() if str(m["Subject"]).startswith(titles)]
+    assert sent["store-weekly"] == 3 * len(store_managers) == len(weekly)
+    assert Counter(str(m["To"]) for m in weekly) == dict.fromkeys(store_managers, 3)
+    assert len({str(m["Subject"]) for m in weekly}) == 3  # three different weeks
+    assert sent["region-monthly"] >= 1  # "no answers this period", as reports.toml says for it
+    assert sent["management-monthly"] == 0  # no answers at all: that report is configured to skip
+    assert sum(sent.values()) == len(stack.outbox)
