@@ -265,8 +265,8 @@ def main() -> None:
     demo_throughput()
     stream_consumers_and_score_api()
     __import__("calls_per_event").report()  # benchmarks/calls_per_event.py (this script's directory is on the path)
-    __import__("cost").main()  # benchmarks/cost.py
     __import__("reports").report()  # benchmarks/reports.py
+    __import__("cost").main()  # benchmarks/cost.py
 
 
 if __name__ == "__main__":
