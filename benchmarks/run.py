@@ -1,5 +1,6 @@
 """`make bench`: cold start (benchmarks/cold_start.py), AWS calls and DynamoDB units per invitation
-and response, demo throughput, reads and server time per dashboard view (benchmarks/dashboard.py).
+and response, demo throughput, reads and server time per dashboard view (benchmarks/dashboard.py), the scheduled
+reports (benchmarks/reports.py).
 
 Figures are printed, never asserted. Comparisons are ratios measured within this one run.
 """
@@ -266,6 +267,7 @@ def main() -> None:
     stream_consumers_and_score_api()
     __import__("dashboard").report()  # benchmarks/dashboard.py
     __import__("calls_per_event").report()  # benchmarks/calls_per_event.py (this script's directory is on the path)
+    __import__("reports").report()  # benchmarks/reports.py
     __import__("cost").main()  # benchmarks/cost.py
 
 

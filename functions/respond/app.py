@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from npsloop import web
 from npsloop.domain.links import ExpiredLink, InvalidLink
 from npsloop.observability import logger
+from npsloop.services.report_preferences import page_language
 from npsloop.services.respond import MalformedForm, UnknownInvitation, preferred_locale
 from npsloop.wiring import respond
 
@@ -37,6 +38,25 @@ def unsubscribe_page(token: str) -> Response:
 @app.post("/u/<token>")
 def unsubscribe(token: str) -> Response:
     return web.html(respond.respond_service().unsubscribe(token))
+
+
+@app.get("/reports/stop/<token>")
+def report_stop_page(token: str) -> Response:
+    locale = _report_locale()
+    return web.html(respond.report_stop_service().page(token, locale, action=_with_lang(token, locale)))
+
+
+@app.post("/reports/stop/<token>")
+def report_stop(token: str) -> Response:
+    return web.html(respond.report_stop_service().stop(token, _report_locale()))
+
+
+def _report_locale() -> str:
+    return page_language(app.current_event.get_query_string_value("lang"), _locale())
+
+
+def _with_lang(token: str, locale: str) -> str:
+    return f"{token}?lang={locale}"
 
 
 def _locale() -> str:

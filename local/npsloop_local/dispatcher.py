@@ -8,6 +8,7 @@ resolves its settings and environment, and turns each of its ``Events`` into a l
 - ``DynamoDB`` -> a stream poller of :mod:`.streams` (synchronous batches)
 - ``SNS`` -> an internal queue drained by :mod:`.sns` (asynchronous)
 - ``Schedule`` / ``ScheduleV2`` -> :mod:`.schedules` (asynchronous)
+- ``SQS`` -> a poller of :mod:`.sqs_source` (synchronous batches, partial failures, redelivery by the clock)
 
 Other event types are listed in ``unsupported_events`` and never fire. ``drain`` runs everything
 that is due, and, while only future retries remain and the clock can ``advance``, moves the clock
@@ -37,6 +38,7 @@ from .iam import Authorizer
 from .provision import fake_api_id
 from .schedules import Schedule
 from .sns import SnsSubscription
+from .sqs_source import SqsEventSource
 from .streams import StreamConsumer, StreamSettings
 from .template import SERVERLESS_FUNCTION, Resolver, TemplateError, scalar_to_string
 
@@ -67,6 +69,7 @@ class Dispatcher:
     streams: list[StreamConsumer] = field(default_factory=list)
     subscriptions: list[SnsSubscription] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
+    queues: list[SqsEventSource] = field(default_factory=list)
     unsupported_events: dict[str, str] = field(default_factory=dict)
     batching_windows: bool = False
     """Stream consumers wait out ``MaximumBatchingWindowInSeconds`` by the clock (see :mod:`.streams`)."""
@@ -177,6 +180,7 @@ class Dispatcher:
             "SNS": self._add_subscription,
             "Schedule": self._add_schedule,
             "ScheduleV2": self._add_schedule,
+            "SQS": self._add_queue,
         }
         for function in self.functions.values():
             for event_name, event_type, props in self._events(function):
@@ -312,9 +316,26 @@ class Dispatcher:
             constant_input=props.get("Input"),
             submit=self.invoker.submit,
             enabled=_enabled(props),
+            time_zone=props.get("ScheduleExpressionTimezone"),
         )
         schedule.start(self.clock.now())
         self.schedules.append(schedule)
+
+    def _add_queue(self, function: LambdaFunction, event_name: str, props: dict[str, Any]) -> None:
+        if props.get("Enabled", True) is False:
+            return
+        source = SqsEventSource(
+            function=function,
+            queue_arn=str(props["Queue"]),
+            batch_size=int(props.get("BatchSize", 10)),
+            report_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+            sqs_client=self.client("sqs"),
+            clock=self.clock,
+            region=self.resolver.region,
+            maximum_concurrency=(props.get("ScalingConfig") or {}).get("MaximumConcurrency"),
+        )
+        source.start()
+        self.queues.append(source)
 
     # ----- running ----------------------------------------------------------------------------
 
@@ -330,7 +351,8 @@ class Dispatcher:
             for _ in range(MAX_DRAIN_ROUNDS):
                 if self._pump():
                     continue
-                next_due = self.invoker.next_due()
+                dues = [self.invoker.next_due(), *(queue.next_due() for queue in self.queues)]
+                next_due = min((due for due in dues if due is not None), default=None)
                 advance = getattr(self.clock, "advance", None)
                 if next_due is None or advance is None:
                     return
@@ -350,7 +372,12 @@ class Dispatcher:
             if self._queue_has_messages(subscription.queue_name) is False:
                 continue  # an empty queue: skip the ReceiveMessage
             worked = subscription.poll() > 0 or worked
-        return self.invoker.run_due() > 0 or worked
+        worked = self.invoker.run_due() > 0 or worked
+        for queue in self.queues:
+            if self._queue_has_messages(queue.queue_name) is False and not queue.next_due():
+                continue  # an empty queue: skip the ReceiveMessage
+            worked = queue.poll() > 0 or worked
+        return worked
 
 
 def _enabled(props: dict[str, Any]) -> bool:

@@ -91,6 +91,23 @@ MANAGED_POLICIES: dict[str, dict[str, Any]] = {
             }
         ]
     },
+    # SAM attaches it to a function with an SQS event (the poller's side: Lambda receives and deletes).
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole": {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:GetQueueAttributes",
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                ],
+                "Resource": "*",
+            }
+        ]
+    },
     "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole": {
         "Statement": [
             {

@@ -214,6 +214,11 @@ def _ssm(action: str, operation: str, params: dict[str, Any], context: RequestCo
     return [(action, context.arn("ssm", f"parameter/{name.lstrip('/')}")) for name in names]
 
 
+def _cognito_idp(action: str, operation: str, params: dict[str, Any], context: RequestContext) -> list[Needed]:
+    pool = params.get("UserPoolId")
+    return [(action, context.arn("cognito-idp", f"userpool/{pool}") if pool else "*")]
+
+
 def _star(action: str, operation: str, params: dict[str, Any], context: RequestContext) -> list[Needed]:
     return [(action, "*")]
 
@@ -228,6 +233,7 @@ _RESOLVERS: dict[str, Callable[[str, str, dict[str, Any], RequestContext], list[
     "secretsmanager": _secretsmanager,
     "kms": _kms,
     "ssm": _ssm,
+    "cognito-idp": _cognito_idp,
     "cloudwatch": _star,  # PutMetricData and friends take no resource
     "xray": _star,
     "sts": _star,

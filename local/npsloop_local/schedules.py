@@ -4,6 +4,10 @@ The first occurrence comes one period (or the next cron match) after the stack s
 clock has jumped past several occurrences, a check fires once and moves on to the next future
 occurrence (missed runs coalesce). Firing is an asynchronous invocation, like EventBridge's.
 Supported cron syntax: ``*``, ``?``, numbers, names, ranges, lists and steps (not ``L``, ``W``, ``#``).
+A ``ScheduleV2`` (EventBridge Scheduler) with ``ScheduleExpressionTimezone`` reads its cron in that
+time zone, so ``cron(0 7 ? * MON *)`` in Europe/Warsaw fires at 06:00 UTC in winter and 05:00 UTC in
+summer, as Scheduler does; a local time that does not exist on a spring-forward day fires at the
+same wall-clock time shifted forward by the gap (zoneinfo's reading of it).
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .eventbridge import iso_seconds
 from .functions import LambdaFunction
@@ -91,15 +96,16 @@ class CronExpression:
             _field(parts[5], 1970, 2199),
         )
 
-    def next_after(self, instant: datetime) -> datetime:
-        """The first matching minute strictly after ``instant``."""
+    def next_after(self, instant: datetime, zone: tzinfo = UTC) -> datetime:
+        """The first matching minute strictly after ``instant``, the fields read as wall-clock time in
+        ``zone``; returned in UTC."""
         start = instant.astimezone(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
-        day = start.replace(hour=0, minute=0)
+        day = start.astimezone(zone).replace(hour=0, minute=0, tzinfo=None)
         for _ in range(366 * 5):
             if self._day_matches(day):
                 for hour in sorted(self.hours or range(24)):
                     for minute in sorted(self.minutes or range(60)):
-                        candidate = day.replace(hour=hour, minute=minute)
+                        candidate = day.replace(hour=hour, minute=minute, tzinfo=zone).astimezone(UTC)
                         if candidate >= start:
                             return candidate
             day += timedelta(days=1)
@@ -128,6 +134,7 @@ class Schedule:
     constant_input: str | None
     submit: Callable[[LambdaFunction, Any], None]
     enabled: bool = True
+    time_zone: str | None = None  # ScheduleV2's ScheduleExpressionTimezone (cron only; rates ignore it)
     next_due: datetime | None = None
     _rate: timedelta | None = field(default=None, repr=False)
     _cron: CronExpression | None = field(default=None, repr=False)
@@ -144,7 +151,7 @@ class Schedule:
         if self._rate is not None:
             return instant + self._rate
         assert self._cron is not None
-        return self._cron.next_after(instant)
+        return self._cron.next_after(instant, ZoneInfo(self.time_zone) if self.time_zone else UTC)
 
     def fire_if_due(self, now: datetime) -> bool:
         if not self.enabled or self.next_due is None or self.next_due > now:

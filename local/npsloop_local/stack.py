@@ -28,7 +28,7 @@ import botocore.loaders
 import botocore.session
 from moto import mock_aws
 
-from . import auth, function_logs, iam, moto_patches, ses_sending
+from . import auth, directory, function_logs, iam, moto_patches, ses_sending
 from .auth import JwtAuthorizer
 from .clock import Clock
 from .dispatcher import Dispatcher
@@ -137,6 +137,7 @@ class LocalStack:
             ses_events=SesEventPublisher.from_template(self._resolver, self.client("sns"), self.clock.now),
         )
         self._outbox.prepare()
+        self._populate_directory()
         self._start_functions(routes)
         self.sign_in = self._sign_in()
         self._server.fallback = lambda request: (
@@ -149,6 +150,49 @@ class LocalStack:
             len(self.provisioned.physical),
             len(self.provisioned.skipped),
         )
+
+    def _user_pools(self) -> list[str]:
+        resolver = self._require(self._resolver)
+        return [
+            resolver.physical[logical_id].ref
+            for logical_id in self.template.resources_of_type("AWS::Cognito::UserPool")
+            if logical_id in resolver.physical
+        ]
+
+    def _populate_directory(self) -> None:
+        """The user pool's people (:mod:`.directory`): the personas of routing.toml, in their groups."""
+        pools = self._user_pools()
+        if not pools:
+            return
+        resolver = self._require(self._resolver)
+        client = self.client("cognito-idp")
+        try:
+            from npsloop.domain.alerts import load_routing
+
+            personas = personas_from_routing(load_routing())
+        except ImportError:
+            personas = []
+        people: dict[str, tuple[str, set[str]]] = {}
+        for persona in personas:  # one user per subject, in every group of their personas
+            if persona.email:
+                people.setdefault(persona.subject, (persona.email, set()))[1].update(persona.groups)
+        for pool_id in pools:
+            directory.create_pool(client, resolver.account_id, self.region, pool_id, f"{self.stack_name}-people")
+            for subject, (email, groups) in people.items():
+                directory.add_person(
+                    client, resolver.account_id, self.region, pool_id,
+                    subject=subject, email=email, groups=sorted(groups),
+                )  # fmt: skip
+
+    def add_person(
+        self, subject: str, email: str, groups: Iterable[str], locale: str | None = None, zoneinfo: str | None = None
+    ) -> None:
+        """Add someone to the user pool's directory (an admin creating a user and adding them to groups)."""
+        (pool_id,) = self._user_pools()
+        directory.add_person(
+            self.client("cognito-idp"), self._require(self._resolver).account_id, self.region, pool_id,
+            subject=subject, email=email, groups=groups, locale=locale, zoneinfo=zoneinfo,
+        )  # fmt: skip
 
     def _sign_in(self) -> SignIn | None:
         """The user pool's hosted sign-in played locally, for the JWT authorizer's issuer and audience."""

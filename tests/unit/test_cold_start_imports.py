@@ -13,7 +13,8 @@ import pytest
 from tests.conftest import ROOT
 
 HEAVY = {
-    "jinja2": {"invite", "respond", "alert", "cases"},  # the functions that render
+    "jinja2": {"invite", "respond", "alert", "cases", "report_worker"},  # the functions that render
+    "PIL": {"report_worker"},  # the reports' charts
     "aws_lambda_powertools.utilities.parser": {"invite"},
     "aws_lambda_powertools.utilities.parameters": set(),  # secrets: npsloop.adapters.secret_json
     "aws_lambda_powertools.event_handler": {"api", "respond", "web"},  # the HTTP functions
@@ -22,6 +23,7 @@ HEAVY = {
     "npsloop.notices": {"alert", "cases", "api", "web"},  # the case service names notices; API and web send none
     "npsloop.services.score": {"score"},
     "npsloop.services.alert": {"alert"},
+    "npsloop.services.reports": {"report_planner", "report_worker"},
 }
 # The function's composition root, the service it builds on a cold start.
 ROOTS = {
@@ -34,6 +36,8 @@ ROOTS = {
     "invite": "invite.invite_service",
     "invite_sweep": "invite_sweep.invitation_sweep",
     "respond": "respond.respond_service",
+    "report_planner": "report_planner.planner",
+    "report_worker": "report_worker.worker",
     "score": "score.score_service",
     "web": "web.sign_in",
 }
@@ -60,6 +64,9 @@ ENVIRONMENT = {
     "JWKS_URL": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/jwks.json",
     "HOSTED_UI_URL": "https://npsloop-test.auth.eu-west-1.amazoncognito.com",
     "APP_CLIENT_ID": "client",
+    "USER_POOL_ID": "eu-west-1_abc",
+    "REPORT_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs",
+    "REPORT_DLQ_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
 }
 PROBE = """
 import importlib, importlib.util, json, sys

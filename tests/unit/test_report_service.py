@@ -189,3 +189,43 @@ def test_a_scopes_charts_are_drawn_once_for_all_its_recipients(world):
     for job in jobs:
         worker.handle(job)
     assert len(parts["mailer"].sent) == 5 and charts.drawn == 1  # the store's trend, once
+
+
+def test_a_person_without_their_own_language_or_time_zone_takes_their_regions(world):
+    # GIVEN a London regional manager whose user has no locale or zoneinfo attribute
+    people = [Recipient("u-lon", "lon@example.com", "", "", ("npsloop-region-london",))]
+    # WHEN the monthly regional report is planned (07:00 Warsaw on 1 December)
+    world["clock"].advance(timedelta(days=1))
+    (job,) = _plan(world, "region-monthly", people)
+    # THEN the job is in routing.toml's language and time zone for London, and so is its period
+    assert (job.language, job.time_zone, job.period) == ("en", "Europe/London", "2026-11")
+
+
+def test_a_job_that_can_never_be_sent_is_parked_with_the_reason_and_nothing_is_claimed(world):
+    from tests.fakes import ListParking
+
+    parking = ListParking()
+    worker, parts = _worker(world, parking=parking)
+    (job, *_) = _plan(world, "store-weekly")
+    broken = job.model_dump(mode="json") | {"email": "not an address", "report_id": "store-weekly"}
+    unknown = job.model_dump(mode="json") | {"report_id": "gone-weekly"}
+    import json
+
+    assert worker.handle_message(json.dumps(broken)) == "parked"
+    assert worker.handle_message(json.dumps(unknown)) == "parked"
+    reasons = [reason for _, reason in parking.parked]
+    assert reasons[0].startswith("invalid report job: email:") and "not an address" not in reasons[0]
+    assert reasons[1] == "unknown report 'gone-weekly' (not in reports.toml)"
+    assert parts["claims"].items == {} and parts["mailer"].sent == []
+
+
+def test_a_batch_reports_only_the_jobs_that_failed_for_sqs_to_retry(world):
+    jobs = _plan(world, "store-weekly")
+    mailer = RecordingMailer()
+    worker, _ = _worker(world, mailer=mailer)
+    mailer.unavailable_with = "TooManyRequestsException"  # SES throttles the whole batch
+    event = {"Records": [{"messageId": f"m{i}", "body": j.model_dump_json()} for i, j in enumerate(jobs)]}
+    assert worker.handle_batch(event) == {"batchItemFailures": [{"itemIdentifier": "m0"}, {"itemIdentifier": "m1"}]}
+    mailer.unavailable_with = None
+    assert worker.handle_batch(event) == {"batchItemFailures": []}
+    assert len(mailer.sent) == 2

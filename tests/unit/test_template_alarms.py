@@ -75,6 +75,7 @@ def test_the_template_has_the_functions_the_checks_below_expect():
         "ScoreDeadLetterQueue",
         "AlertDeadLetterQueue",
         "ExportDeadLetterQueue",
+        "ReportJobsDeadLetterQueue",
     }
 
 

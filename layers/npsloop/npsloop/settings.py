@@ -44,6 +44,11 @@ class Settings(BaseModel):
     hosted_ui_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+$")
     jwks_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
     dashboard_refresh_seconds: int = Field(default=30, ge=1, le=60)  # how often an open dashboard polls
+    # Scheduled reports: the planner's directory and queue, the worker's send rate and dead-letter queue.
+    user_pool_id: str | None = None
+    report_queue_url: str | None = None
+    report_dlq_url: str | None = None
+    report_send_rate: float = Field(default=5.0, gt=0, le=1000)  # emails a second, per worker environment
 
     @field_validator("public_base_url")
     @classmethod

@@ -12,9 +12,11 @@ sample is drawn hollow and its band left out (it is never ranked or compared).
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -30,6 +32,7 @@ class Point:
     low: float | None = None
     high: float | None = None
     small_sample: bool = False
+    n: int = 0  # answers that period (the table beside the chart shows them)
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,20 @@ def _fmt(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
 
 
+def _period_labels(
+    draw: ImageDraw.ImageDraw, points: list[Point], x: Any, *, slot: float, top: float, palette: Palette
+) -> None:
+    """Every k-th period's label, as many as fit side by side, always ending with the reported period."""
+    font = _font(12)
+    widest = max((font.getlength(p.label) for p in points), default=0) + 8 * SCALE
+    every = max(1, math.ceil(widest / slot))
+    for i, point in enumerate(points):
+        if (len(points) - 1 - i) % every == 0:
+            half = font.getlength(point.label) / 2
+            centre = min(x(i), WIDTH - 2 * SCALE - half)  # the last label stays inside the picture
+            draw.text((centre, top), point.label, font=font, fill=palette.muted, anchor="mt")
+
+
 def trend_chart(title: str, points: list[Point], limits: tuple[float, float], palette: Palette = Palette()) -> bytes:
     """The last periods' scores as a line with a shaded 95% band; ``limits`` is the scale's range."""
     height = 230 * SCALE
@@ -98,7 +115,7 @@ def trend_chart(title: str, points: list[Point], limits: tuple[float, float], pa
     values = [v for p in known for v in (p.value, p.low, p.high) if v is not None]
     lo, hi = (min(values), max(values)) if values else limits
     bottom, top, step = _axis(max(limits[0], lo), min(limits[1], hi))
-    left, right, upper, lower = 34 * SCALE, WIDTH - 8 * SCALE, 40 * SCALE, height - 28 * SCALE
+    left, right, upper, lower = 38 * SCALE, WIDTH - 8 * SCALE, 40 * SCALE, height - 28 * SCALE
 
     def y(value: float) -> float:
         return lower - (value - bottom) / (top - bottom) * (lower - upper)
@@ -109,10 +126,9 @@ def trend_chart(title: str, points: list[Point], limits: tuple[float, float], pa
     tick = bottom
     while tick <= top + 1e-9:
         draw.line([(left, y(tick)), (right, y(tick))], fill=palette.grid, width=SCALE)
-        draw.text((left - 5 * SCALE, y(tick)), _fmt(tick), font=_font(11), fill=palette.muted, anchor="rm")
+        draw.text((left - 5 * SCALE, y(tick)), _fmt(tick), font=_font(12), fill=palette.muted, anchor="rm")
         tick += step
-    for i, point in enumerate(points):
-        draw.text((x(i), lower + 6 * SCALE), point.label, font=_font(10), fill=palette.muted, anchor="mt")
+    _period_labels(draw, points, x, slot=(right - left) / max(len(points), 1), top=lower + 6 * SCALE, palette=palette)
     # The band: one polygon per run of consecutive points with an interval (a gap breaks it).
     runs: list[list[int]] = [[]]
     for i, point in enumerate(points):

@@ -85,6 +85,7 @@ def render_report(
             )
             images.append((cid, png))
             view["bars_cid"] = cid
+            view["bars_title"] = title
         views.append(view)
     title = t["title"].get(definition.id, t["title"]["default"])
     period_name = _period_name(t, job, locale)

@@ -60,12 +60,10 @@ def trend(answer: dict[str, Any], value: str) -> list[Point]:
     points = []
     for entry in group["periods"] if group else []:
         low, high = _interval(entry)
-        label = entry["period"].split("-", 1)[1] if "-W" in entry["period"] else entry["period"][2:]
-        points.append(
-            Point(
-                label, entry["score"] if entry["n"] else None, low, high, entry["small_sample"] if entry["n"] else False
-            )
-        )
+        period = entry["period"]  # 2026-W48, 2026-11
+        label = period.split("-", 1)[1] if "-W" in period else f"{period[5:7]}.{period[:4]}"
+        n = entry["n"]
+        points.append(Point(label, entry["score"] if n else None, low, high, entry["small_sample"] if n else False, n))
     return points
 
 

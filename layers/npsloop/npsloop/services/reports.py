@@ -12,21 +12,27 @@
 
 from __future__ import annotations
 
+import threading
+import time as _time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
 
 from npsloop.clock import Clock
 from npsloop.domain.aggregates import OVERALL, Period
 from npsloop.domain.alerts import RoutingTable
 from npsloop.domain.brand import Brand
+from npsloop.domain.cases import Case, CaseStatus
 from npsloop.domain.links import LinkPurpose, sign
-from npsloop.domain.programs import ProgramCatalogue
+from npsloop.domain.programs import ProgramCatalogue, _describe
 from npsloop.domain.reports import (
     NoAnswers,
+    Recipient,
     ReportDefinition,
     ReportJob,
     ReportsConfig,
@@ -37,10 +43,11 @@ from npsloop.domain.reports import (
     trend_periods,
     units_of,
 )
-from npsloop.domain.scope import RolesConfig, scope_of
+from npsloop.domain.scope import RolesConfig, Scope, scope_of
 from npsloop.domain.view_filters import ViewFilters
 from npsloop.observability import count, logger
-from npsloop.ports import LinkKeyStore, Mailer, MailRejected, MailUnavailable, OutgoingEmail
+from npsloop.ports import EventParking, LinkKeyStore, Mailer, MailRejected, MailUnavailable, OutgoingEmail
+from npsloop.ports.cases import CaseQuery, CaseRepository
 from npsloop.ports.reports import (
     CaseSource,
     ChartCache,
@@ -56,7 +63,7 @@ from npsloop.services.scores import ScoreQuery, ScoresService
 
 # The worker queue's visibility timeout x maxReceiveCount (template.yaml ReportJobsQueue): no redelivery
 # of a job comes after this, so a claim outlives them all (a unit test keeps them in step).
-REDELIVERY_HORIZON = timedelta(minutes=5) * 5
+REDELIVERY_HORIZON = timedelta(seconds=360) * 5
 CLAIM_LEASE = REDELIVERY_HORIZON + timedelta(minutes=5)
 PREFERENCE_LINK_TTL = timedelta(days=365)
 
@@ -108,20 +115,21 @@ class ReportPlanner:
             scope = scope_of(person.subject, person.groups, self._roles, self._routing)
             if not definition.audience.includes(person.subject, scope.roles):
                 continue
+            recipient = self._with_defaults(person, scope)
             units = units_of(scope, regions)
             if not units:
                 continue
-            period = definition.cadence.period(fired_at, person.time_zone)
+            period = definition.cadence.period(fired_at, recipient.time_zone)
             jobs.append(
                 ReportJob(
                     report_id=definition.id,
                     period=period.label,
                     start=period.start,
                     end=period.end,
-                    subject=person.subject,
-                    email=person.email,
-                    language=person.language,
-                    time_zone=person.time_zone,
+                    subject=recipient.subject,
+                    email=recipient.email,
+                    language=recipient.language,
+                    time_zone=recipient.time_zone,
                     units=tuple(units),
                     run=fired_at.astimezone(UTC).isoformat(),
                 )
@@ -131,6 +139,19 @@ class ReportPlanner:
         logger.info("report planned", report=definition.id, jobs=len(jobs))
         count("ReportRunsPlanned", report=definition.id)
         return {"report": definition.id, "jobs": len(jobs)}
+
+    def _with_defaults(self, person: Recipient, scope: Scope) -> Recipient:
+        """A person without their own language or time zone (the directory's ``locale`` / ``zoneinfo``)
+        takes their store's, else their region's, else routing.toml's fallback."""
+        if person.language and person.time_zone:
+            return person
+        context = {"store": min(scope.stores)} if scope.stores else {}
+        if scope.regions:
+            context = {"region": min(scope.regions)}
+        route = self._routing.route(context)
+        return replace(
+            person, language=person.language or route.language, time_zone=person.time_zone or route.time_zone
+        )
 
 
 @dataclass(frozen=True)
@@ -174,6 +195,8 @@ class ReportWorker:
         funnel: FunnelSource | None = None,
         comments: CommentSource | None = None,
         personal_data: Callable[[ReportJob], bool] | None = None,
+        pacer: SendPacer | None = None,
+        parking: EventParking | None = None,
     ) -> None:
         self._reports = reports
         self._programs = programs
@@ -191,6 +214,37 @@ class ReportWorker:
         self._funnel = funnel
         self._comments = comments
         self._personal_data = personal_data or (lambda job: False)
+        self._pacer = pacer
+        self._parking = parking
+
+    def handle_batch(self, event: dict[str, Any]) -> dict[str, Any]:
+        """An SQS batch (``ReportBatchItemFailures``): a job that failed is reported and SQS delivers it
+        again after its visibility timeout; one that can never succeed is parked with the reason."""
+        failures = []
+        for record in event.get("Records", []):
+            try:
+                self.handle_message(record["body"])
+            except Exception as exc:  # every failure is retried by SQS, then dead-lettered
+                logger.warning("report job failed: retried", error=type(exc).__name__, message_id=record["messageId"])
+                failures.append({"itemIdentifier": record["messageId"]})
+        return {"batchItemFailures": failures}
+
+    def handle_message(self, body: str) -> str:
+        try:
+            job = ReportJob.model_validate_json(body)
+        except ValidationError as exc:
+            return self._park(body, "invalid report job: " + "; ".join(_describe(exc.errors(include_input=False))))
+        if self._reports.get(job.report_id) is None:
+            return self._park(body, f"unknown report {job.report_id!r} (not in reports.toml)")
+        return self.handle(job)
+
+    def _park(self, body: str, reason: str) -> str:
+        if self._parking is None:
+            raise UnknownReport(reason)
+        self._parking.park({"body": body}, reason)
+        count("ReportJobsParked")
+        logger.warning("report job parked", reason=reason)
+        return "parked"
 
     def handle(self, job: ReportJob) -> str:
         definition = self._reports.get(job.report_id)
@@ -222,6 +276,8 @@ class ReportWorker:
         except Exception:
             self._claims.release(job.claim_id, token)  # nothing went out: a redelivery may take over
             raise
+        if self._pacer is not None:
+            self._pacer.wait()
         try:
             self._mailer.send(outgoing)
         except MailRejected as exc:
@@ -344,6 +400,7 @@ class ReportWorker:
         stop_url = (
             f"{self._sender.public_base_url}/reports/stop/"
             f"{sign(keys, LinkPurpose.REPORT_STOP, link_id, self._clock.now() + PREFERENCE_LINK_TTL)}"
+            f"?lang={job.language}"
         )
         raw = render_report(
             definition=definition,
@@ -385,3 +442,62 @@ class InProcessChartCache(ChartCache):
             self._items.pop(next(iter(self._items)))
         self._items[key] = png
         self.drawn += 1
+
+
+class RepositoryCaseSource(CaseSource):
+    """The cases of a store (the case list's by-store index), of a region's stores, or of the network
+    (every status's list): those opened since ``since`` or not yet final."""
+
+    PAGE = 200
+
+    def __init__(self, cases: CaseRepository, routing: RoutingTable) -> None:
+        self._cases = cases
+        self._routing = routing
+
+    def cases(self, unit: ReportUnit, since: datetime) -> list[Case]:
+        if unit.kind is UnitKind.STORE:
+            queries = [CaseQuery(store=unit.id, limit=self.PAGE)]
+        elif unit.kind is UnitKind.REGION:
+            stores = [s.id for s in self._routing.store if s.region == unit.id]
+            queries = [CaseQuery(store=store, limit=self.PAGE) for store in stores]
+        else:
+            queries = [CaseQuery(status=status, limit=self.PAGE) for status in CaseStatus]
+        found: dict[str, Case] = {}
+        for first in queries:
+            query = first
+            while True:
+                page = self._cases.find(query)
+                for case in page.cases:
+                    if not case.status.final or case.opened_at >= since or (case.closed_at and case.closed_at >= since):
+                        found[case.case_id] = case
+                if page.next_start is None:
+                    break
+                query = replace(query, start=page.next_start)
+        return list(found.values())
+
+
+class SendPacer:
+    """At most ``rate`` sends a second from one worker environment: the worker calls ``wait()`` before
+    each send. With the event source's MaximumConcurrency, environments x rate stays under SES's
+    maximum send rate (template.yaml ReportSendRate); SES's throttling answer is still retried by the
+    mailer and then by SQS."""
+
+    def __init__(
+        self,
+        rate: float,
+        monotonic: Callable[[], float] = _time.monotonic,
+        sleep: Callable[[float], None] = _time.sleep,
+    ) -> None:
+        self._interval = 1.0 / rate
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = self._monotonic()
+            if self._next > now:
+                self._sleep(self._next - now)
+                now = self._next
+            self._next = now + self._interval

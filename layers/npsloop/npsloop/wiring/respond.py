@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from npsloop import clock
+from npsloop.services.report_preferences import ReportStopService
 from npsloop.services.respond import RespondService
-from npsloop.wiring.container import brand, component, link_keys, programs, table
+from npsloop.wiring.container import brand, component, link_keys, programs, settings, table
 
 
 @component
@@ -16,6 +17,18 @@ def respond_service() -> RespondService:
         responses=store,
         customers=store,
         keys=link_keys(),
+        brand=brand(),
+        clock=clock.current(),
+    )
+
+
+@component
+def report_stop_service() -> ReportStopService:
+    from npsloop.adapters.dynamodb_reports import DynamoReportPreferences
+
+    return ReportStopService(
+        keys=link_keys(),
+        preferences=DynamoReportPreferences(settings().table_name),
         brand=brand(),
         clock=clock.current(),
     )
