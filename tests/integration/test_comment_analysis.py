@@ -1,0 +1,87 @@
+"""Comment analysis through the local stack: stream -> analyse -> response item -> theme aggregates.
+
+A comment planted with personal data of every type: its masked text is all that leaves the response.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+
+from npsloop.domain.responses import text_hash
+from tests.fakes_cases import response_image
+from tests.integration.test_alert_cases import write_response
+from tests.integration.test_score_handler import response_records
+from tests.stream_records import batch
+
+DAY = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+PII = {
+    "person_name": "Kasia",
+    "phone": "+48 601 234 567",
+    "email": "jan.kowalski@wp.pl",
+    "pesel": "44051401359",
+    "iban": "PL61 1090 1014 0000 0712 1981 2874",
+    "card_number": "4111 1111 1111 1111",
+    "address": "ul. Długa 5/12, 00-238 Warszawa",
+}
+COMMENT = (
+    f"Kurier się spóźnił, a pani {PII['person_name']} na infolinii była niemiła. Oddzwońcie: {PII['phone']}, "
+    f"{PII['email']}. PESEL {PII['pesel']}, zwrot na {PII['iban']}, karta {PII['card_number']}, "
+    f"adres {PII['address']}."
+)
+UNMASKED = [*PII.values(), "44051401359", "601 234 567", "1090 1014", "4111"]
+
+
+def theme_counts(table, dimension="all", value="all"):
+    item = table.get(f"THM#post-purchase-nps#{dimension}", f"2026-11-20#{value}")
+    if item is None:
+        return {}
+    return {k: int(v["N"]) for k, v in item.items() if k[:2] in ("a#", "s#", "t#")}
+
+
+def assert_no_pii(text: str, where: str) -> None:
+    for value in UNMASKED:
+        assert value not in text, f"{value!r} in {where}"
+
+
+def test_a_comment_is_analysed_once_masked_and_counted_in_the_theme_aggregates(stack, table, capsys, caplog):
+    write_response(table, response_image("inv-pii-1", score=2, comment=COMMENT, store="KRK-02", created_at=DAY))
+    stack.drain()
+
+    item = table.get("INV#inv-pii-1", "RESPONSE")
+    analysis = item["analysis"]["M"]
+    masked = analysis["masked"]["S"]
+    assert_no_pii(masked, "the stored analysis")
+    assert "[pesel]" in masked and "[iban]" in masked and "[person_name]" in masked
+    assert analysis["analysed_text_hash"]["S"] == text_hash(COMMENT)
+    assert analysis["sentiment"]["S"] in {"negative", "mixed", "neutral", "positive"}
+    themes = [t["S"] for t in analysis["themes"]["L"]]  # whatever the model names (unit tests pin the counting)
+    assert item["comment"]["S"] == COMMENT  # the original stays for the case owner
+
+    overall = theme_counts(table)
+    assert overall["a#detractor"] == 1
+    assert sum(v for k, v in overall.items() if k.startswith("t#")) == len(themes)
+    assert theme_counts(table, "store", "KRK-02") == overall
+
+    # Every function's log: ids and counts, never the comment nor its personal data.
+    logs = capsys.readouterr().out + caplog.text
+    assert "batch analysed" in logs
+    assert_no_pii(logs, "the functions' logs")
+
+
+def test_replayed_batches_analyse_nothing_again_and_count_nothing_twice(stack, table):
+    write_response(table, response_image("inv-pii-2", score=3, comment=COMMENT, created_at=DAY))
+    stack.drain()
+    before = table.get("INV#inv-pii-2", "RESPONSE")
+    counted = theme_counts(table)
+    records = response_records(stack)
+    assert [r["eventName"] for r in records] == ["INSERT", "MODIFY"]  # the answer, then its analysis
+
+    for function in ("AnalyseFunction", "ScoreFunction"):
+        reply = stack.invoke(function, batch(*copy.deepcopy(records)))
+        assert reply == {"batchItemFailures": []}
+    stack.drain()
+
+    assert table.get("INV#inv-pii-2", "RESPONSE") == before  # no second analysis written
+    assert len(response_records(stack)) == 2  # so no further stream record either
+    assert theme_counts(table) == counted
