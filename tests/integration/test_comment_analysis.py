@@ -6,11 +6,14 @@ A comment planted with personal data of every type: its masked text is all that 
 from __future__ import annotations
 
 import copy
+import gzip
+import json
 from datetime import UTC, datetime
 
 from npsloop.domain.responses import text_hash
 from tests.fakes_cases import response_image
-from tests.integration.test_alert_cases import write_response
+from tests.integration.test_alert_cases import Capture, write_response
+from tests.integration.test_athena_queries import run_named_query
 from tests.integration.test_score_handler import response_records
 from tests.stream_records import batch
 
@@ -45,6 +48,7 @@ def assert_no_pii(text: str, where: str) -> None:
 
 
 def test_a_comment_is_analysed_once_masked_and_counted_in_the_theme_aggregates(stack, table, capsys, caplog):
+    topic = Capture(stack)  # the alerts topic's subscribers: a wider audience
     write_response(table, response_image("inv-pii-1", score=2, comment=COMMENT, store="KRK-02", created_at=DAY))
     stack.drain()
 
@@ -62,6 +66,25 @@ def test_a_comment_is_analysed_once_masked_and_counted_in_the_theme_aggregates(s
     assert overall["a#detractor"] == 1
     assert sum(v for k, v in overall.items() if k.startswith("t#")) == len(themes)
     assert theme_counts(table, "store", "KRK-02") == overall
+
+    # The export: every row of this response (before and after its analysis) carries the masked text.
+    s3 = stack.client("s3")
+    bucket = stack.physical_id("ExportBucket")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []) if "responses/" in o["Key"]]
+    exported = [
+        json.loads(line)
+        for k in keys
+        for line in gzip.decompress(s3.get_object(Bucket=bucket, Key=k)["Body"].read()).decode().splitlines()
+    ]
+    assert len(exported) == 2 and all("[pesel]" in row["comment"] for row in exported)  # before and after analysis
+    assert exported[-1]["comment"] == masked and exported[-1]["sentiment"] == analysis["sentiment"]["S"]
+    assert exported[-1]["themes"] == themes
+    assert_no_pii(json.dumps(exported, ensure_ascii=False), "the export")
+
+    # The SNS alert (the detractor rule): masked.
+    (alert,) = topic.alerts()
+    assert alert["body"]["comment"] == masked or "[pesel]" in alert["body"]["comment"]
+    assert_no_pii(str(alert), "the SNS alert")
 
     # Every function's log: ids and counts, never the comment nor its personal data.
     logs = capsys.readouterr().out + caplog.text
@@ -85,3 +108,33 @@ def test_replayed_batches_analyse_nothing_again_and_count_nothing_twice(stack, t
     assert table.get("INV#inv-pii-2", "RESPONSE") == before  # no second analysis written
     assert len(response_records(stack)) == 2  # so no further stream record either
     assert theme_counts(table) == counted
+
+
+def test_the_themes_by_store_and_month_query_reads_the_exported_analysis(stack, table, tmp_path):
+    comment = "Kurier spóźnił się trzy dni, paczka przyszła uszkodzona."
+    write_response(table, response_image("inv-pii-3", score=2, comment=comment, store="KRK-02", created_at=DAY))
+    stack.drain()
+    themes = [t["S"] for t in table.get("INV#inv-pii-3", "RESPONSE")["analysis"]["M"]["themes"]["L"]]
+    assert themes  # a plain delivery complaint: the model names its theme
+    s3 = stack.client("s3")
+    bucket = stack.physical_id("ExportBucket")
+    for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+        target = tmp_path / "export" / item["Key"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+
+    none = tmp_path / "export" / "invitations" / "dt=2026-11-20" / "none.json.gz"  # the query reads no invitation
+    none.parent.mkdir(parents=True)
+    none.write_bytes(gzip.compress(b""))
+
+    rows = run_named_query(tmp_path / "export", "ThemesByStoreAndMonthQuery")
+
+    assert sorted(r["theme"] for r in rows) == sorted(themes)
+    for row in rows:
+        assert (row["store"], row["month"], int(row["mentions"]), int(row["from_detractors"])) == (
+            "KRK-02",
+            "2026-11",
+            1,
+            1,
+        )
+        assert int(row["analysed_comments"]) == 1

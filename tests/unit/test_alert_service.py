@@ -235,3 +235,40 @@ def test_a_changed_answer_to_a_promoter_still_updates_the_open_case(world):
     case = world.store.get("inv-1")
     assert (case.score, case.comment, case.status.value) == (9, "Jednak dobrze", "open")
     assert len(world.mailer.sent) == 1  # no alert for a promoter: only the first answer's email
+
+
+PII_COMMENT = "Pani Kasia była niemiła, oddzwońcie 601 234 567, PESEL 44051401359, jan.kowalski@wp.pl"
+
+
+def test_the_topic_gets_the_masked_comment_and_the_owners_email_the_words_as_written(world):
+    world.service.handle(batch(stream_record(response_image("inv-1", score=2, comment=PII_COMMENT))))
+
+    (message,) = world.topic.messages
+    for value in ("Kasia", "601 234 567", "44051401359", "jan.kowalski@wp.pl"):
+        assert value not in str(message.body)
+    assert message.body["comment"].startswith("Pani [person_name] była niemiła")
+    (mail,) = world.mailer.sent  # to the case owner only
+    assert PII_COMMENT in email.message_from_bytes(mail.raw, policy=policy.default).get_body(("plain",)).get_content()
+
+
+def test_the_analysis_arriving_as_a_modify_alerts_and_mails_nothing_again(world):
+    from npsloop.domain.responses import text_hash
+
+    first = response_image("inv-1", score=2, comment=PII_COMMENT)
+    analysed = {
+        **first,
+        "analysis": {
+            "sentiment": "negative",
+            "themes": ["staff"],
+            "masked": "Pani [person_name] była niemiła, oddzwońcie [phone], PESEL [pesel], [email]",
+            "provider": "builtin",
+            "model_version": "m1",
+            "taxonomy_version": "t1",
+            "analysed_text_hash": text_hash(PII_COMMENT),
+        },
+    }
+    world.service.handle(batch(stream_record(first)))
+    world.service.handle(batch(stream_record(analysed, old=first)))
+
+    assert world.alerts() == [("inv-1", "detractor")]
+    assert len(world.mailer.sent) == 1

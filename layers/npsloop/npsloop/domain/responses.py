@@ -155,3 +155,16 @@ class Response(BaseModel):
             updated_at=now,
             invited_at=invitation.created_at,
         )
+
+
+def masked_comment(response: Response) -> str | None:
+    """The comment as everyone but its case owner sees it (issue 12): the analysis's masked text, or, until
+    the comment is analysed, masked now. Exports, SNS alerts, digests and other people's pages show this."""
+    analysis = response.current_analysis
+    if analysis is not None:
+        return analysis.masked
+    if not response.comment:
+        return response.comment
+    from npsloop.text.masking import mask  # regexes and checksums only: no model
+
+    return mask(response.comment).text

@@ -34,7 +34,7 @@ from npsloop.domain.alerts import (
 )
 from npsloop.domain.cases import Case
 from npsloop.domain.digests import DigestItem
-from npsloop.domain.responses import Response
+from npsloop.domain.responses import Response, masked_comment
 from npsloop.notices import Notice, Notifier
 from npsloop.observability import count, logger
 from npsloop.ports import EventParking
@@ -225,7 +225,9 @@ class AlertService:
         logger.info("case opened", case_id=case.case_id, owner_id=case.owner.id, severity=case.severity.value)
         count("CasesOpened", severity=case.severity.value)
 
-    def _notice(self, response: Response, route: Route, opened_case: bool, **fields: Any) -> Notice:
+    def _notice(
+        self, response: Response, route: Route, opened_case: bool, *, comment: str | None, **fields: Any
+    ) -> Notice:
         return Notice(
             kind="alert",
             recipient=route.owner,
@@ -236,7 +238,7 @@ class AlertService:
             customer_id=response.customer_id,
             context=response.context,
             team=route.team,
-            comment=response.comment,
+            comment=comment,
             case_id=response.invitation_id if opened_case else None,
             case_url=case_url(self._base_url, response.invitation_id) if opened_case else None,
             time_zone=route.time_zone,
@@ -251,6 +253,7 @@ class AlertService:
                 response,
                 route,
                 opened_case,
+                comment=masked_comment(response),  # the topic's subscribers are a wider audience
                 severity=rule.severity.value,
                 rule=rule.rule_id,
                 keywords=rule.keywords,
@@ -270,6 +273,7 @@ class AlertService:
             response,
             route,
             opened_case,
+            comment=response.comment,  # to the case owner only: the words as written
             severity=severity.value,
             keywords=tuple(k for rule in fired for k in rule.keywords),
             fired=tuple(fired),
@@ -293,7 +297,7 @@ class AlertService:
                 severity=max((rule.severity for rule in fired), key=lambda s: s.rank).value,
                 survey_type=response.survey_type.value,
                 score=response.score,
-                comment=response.comment,
+                comment=masked_comment(response),  # digests and reports carry the masked text
                 keywords=tuple(k for rule in fired for k in rule.keywords),
                 rules=tuple(rule.kind for rule in fired),
                 store=response.context.get("store"),
