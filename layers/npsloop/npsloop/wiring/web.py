@@ -23,7 +23,7 @@ def sign_in() -> WebSignIn:
 
 @component
 def dashboard_service() -> DashboardService:
-    scores = ScoresService(programs=programs(), aggregates=aggregates(), clock=clock.current())
+    scores = ScoresService(programs=programs(), aggregates=aggregates(), clock=clock.current(), themes=aggregates())
     return DashboardService(programs=programs(), routing=routing(), scores=scores, clock=clock.current())
 
 
