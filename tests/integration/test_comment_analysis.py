@@ -138,3 +138,27 @@ def test_the_themes_by_store_and_month_query_reads_the_exported_analysis(stack, 
             1,
         )
         assert int(row["analysed_comments"]) == 1
+
+
+def test_a_backfill_to_a_new_version_moves_the_theme_counts_and_a_second_run_writes_nothing(stack, table, tmp_path):
+    from npsloop.adapters.dynamodb_analysis import DynamoAnalyses
+    from npsloop.text.backfill import backfill
+    from tests.unit.test_analyse_service import CountingProvider
+
+    for n in range(3):
+        write_response(table, response_image(f"inv-bf-{n}", score=2, comment=f"{COMMENT} ({n})", created_at=DAY))
+    stack.drain()
+    store = DynamoAnalyses(table.name, stack.client("dynamodb"))
+    v2 = CountingProvider("m2")  # says "negative, staff" of everything
+
+    first = backfill(store, v2, version=("fake", "m2", "t1"), checkpoint=tmp_path / "a.json", page_size=2)
+    stack.drain()
+    second = backfill(store, v2, version=("fake", "m2", "t1"), checkpoint=tmp_path / "b.json", page_size=2)
+    stack.drain()
+
+    assert (first.analysed, second.analysed, second.current) == (3, 0, 3)
+    counts = theme_counts(table)
+    assert counts["a#detractor"] == 3  # each comment once, of its current version
+    assert counts["t#staff#negative#detractor"] == 3
+    assert sum(v for k, v in counts.items() if k.startswith("t#")) == 3  # version 1's themes left with it
+    assert_no_pii(" ".join(v2.seen), "what the provider was given")
