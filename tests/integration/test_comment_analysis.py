@@ -8,8 +8,10 @@ from __future__ import annotations
 import copy
 import gzip
 import json
+import re
 from datetime import UTC, datetime
 
+from npsloop.adapters.dynamodb_answers import answer_index_keys
 from npsloop.domain.responses import text_hash
 from tests.fakes_cases import response_image
 from tests.integration.test_alert_cases import Capture, write_response
@@ -164,3 +166,49 @@ def test_a_backfill_to_a_new_version_moves_the_theme_counts_and_a_second_run_wri
     assert counts["t#staff#negative#detractor"] == 3
     assert sum(v for k, v in counts.items() if k.startswith("t#")) == 3  # version 1's themes left with it
     assert_no_pii(" ".join(v2.seen), "what the provider was given")
+
+
+def analysed_image(number: int, score: int, themes, sentiment: str, clock, comment: str = "Kurier spóźniony"):
+    image = response_image(f"inv-th{number:03d}", score=score, comment=f"{comment} {number}", store="KRK-02")
+    image["created_at"] = image["updated_at"] = clock.now().isoformat()
+    image |= answer_index_keys(image["program_id"], image["context"], clock.now(), image["invitation_id"])
+    image["analysis"] = {
+        "sentiment": sentiment,
+        "themes": list(themes),
+        "masked": f"{comment} {number}",
+        "provider": "builtin",
+        "model_version": "m1",
+        "taxonomy_version": "t1",
+        "analysed_text_hash": text_hash(f"{comment} {number}"),
+    }
+    return image
+
+
+def seed_themes(stack, table, clock) -> None:
+    for i in range(6):  # detractors: 4 delivery (2 also staff), 2 price
+        themes = ("delivery", "staff") if i < 2 else ("delivery",) if i < 4 else ("price",)
+        write_response(table, analysed_image(i, 2, themes, "negative", clock))
+    for i in range(6, 10):
+        write_response(table, analysed_image(i, 10, ("staff",), "positive", clock, comment="Miła obsługa"))
+    stack.drain()
+
+
+def test_the_dashboard_themes_card_shows_shares_and_drills_down_to_the_answers(stack, table, clock):
+    from tests.web_client import WebClient
+
+    seed_themes(stack, table, clock)
+    browser = WebClient(stack.base_url)
+    browser.sign_in("cx-lead", start="/auth/sign-in?next=/dashboard")
+
+    page = browser.go("/dashboard?lang=en")
+    card = page.body[page.body.index('aria-labelledby="themes-title"') :]
+    card = card[: card.index("</section>")]
+
+    assert page.status == 200
+    assert "of 6 analysed comments" in card and "of 4 analysed comments" in card
+    assert "67% (4)" in card and "33% (2)" in card and "100% (4)" in card
+    link = re.search(r'href="(/answers\?[^"]*group=detractor&amp;theme=delivery)"', card)[1].replace("&amp;", "&")
+    answers = browser.go(link)
+    assert answers.status == 200
+    shown = sorted(set(re.findall(r"Kurier spóźniony (\d+)", answers.body)))
+    assert shown == ["0", "1", "2", "3"]  # the delivery detractors only

@@ -56,6 +56,7 @@ class Overview:
     network: dict[str, Any] | None  # the overall score of the selected program, when the view is a segment
     tile_tests: int  # the size of the tiles' Benjamini-Hochberg family
     false_discovery_rate: float
+    themes: dict[str, Any] | None = None  # per score group: analysed comments and top themes (services/themes.py)
 
     @property
     def segment(self) -> tuple[str, str]:
@@ -135,6 +136,7 @@ class DashboardService:
             network=network,
             tile_tests=len(family),
             false_discovery_rate=settings.false_discovery_rate,
+            themes=trend.get("themes"),
         )
 
     def _program(self, program_id: str | None) -> SurveyProgram:
