@@ -9,8 +9,9 @@ from typing import Any
 
 from npsloop.domain.aggregates import AggregateKey, AnyDelta, DayAggregate, FunnelDelta
 from npsloop.domain.funnel import FunnelDay
-from npsloop.domain.responses import Response
-from npsloop.ports.scoring import AggregateReader, AggregateWriter, ChunkJournal, FunnelReader
+from npsloop.domain.responses import Response, ResponseAnalysis
+from npsloop.domain.themes import ThemeDay, ThemeDelta
+from npsloop.ports.scoring import AggregateReader, AggregateWriter, ChunkJournal, FunnelReader, ThemeReader
 from tests.stream_records import lambda_record, marshal
 
 
@@ -44,7 +45,7 @@ class _FunnelCounts:
     marks: set[str] = field(default_factory=set)
 
 
-class InMemoryAggregates(AggregateWriter, AggregateReader, FunnelReader):
+class InMemoryAggregates(AggregateWriter, AggregateReader, FunnelReader, ThemeReader):
     """Journal entries and marked conditional adds, like the DynamoDB adapter; counts every call.
 
     ``fail_adds`` / ``crash_adds``: 1-based numbers of add() calls that fail before writing, or that
@@ -54,6 +55,7 @@ class InMemoryAggregates(AggregateWriter, AggregateReader, FunnelReader):
     def __init__(self) -> None:
         self.items: dict[AggregateKey, _Counts] = {}
         self.funnel: dict[AggregateKey, _FunnelCounts] = {}
+        self.theme_days: dict[AggregateKey, _FunnelCounts] = {}
         self.journal: dict[str, _Journal] = {}
         self.add_calls: list[tuple[str, AggregateKey, AnyDelta]] = []
         self.opened: list[str] = []
@@ -79,8 +81,9 @@ class InMemoryAggregates(AggregateWriter, AggregateReader, FunnelReader):
         number = len(self.add_calls)
         if number in self.fail_adds:
             raise ChunkRefused(f"add call {number}")
-        if isinstance(delta, FunnelDelta):
-            day = self.funnel.setdefault(key, _FunnelCounts())
+        if isinstance(delta, FunnelDelta | ThemeDelta):
+            store = self.funnel if isinstance(delta, FunnelDelta) else self.theme_days
+            day = store.setdefault(key, _FunnelCounts())
             if journal_id in day.marks:
                 return False
             day.marks.add(journal_id)
@@ -150,6 +153,28 @@ class InMemoryAggregates(AggregateWriter, AggregateReader, FunnelReader):
             and (value is None or key.value == value)
         ]
 
+    def read_themes(
+        self, program_id: str, dimension: str, first_day: date, last_day: date, value: str | None = None
+    ) -> list[ThemeDay]:
+        self.queries += 1
+        return [
+            ThemeDay(key.dimension, key.value, key.day, {s: k for s, k in day.counts.items() if k})
+            for key, day in sorted(self.theme_days.items())
+            if key.program_id == program_id
+            and key.dimension == dimension
+            and first_day <= key.day <= last_day
+            and (value is None or key.value == value)
+        ]
+
+    def themes(self, dimension: str = "all", value: str = "all") -> dict[str, int]:
+        """The theme counters of one segment, summed over days (zeros left out)."""
+        total: dict[str, int] = {}
+        for key, day in self.theme_days.items():
+            if key.dimension == dimension and key.value == value:
+                for name, k in day.counts.items():
+                    total[name] = total.get(name, 0) + k
+        return {s: k for s, k in total.items() if k}
+
     def stages(self, dimension: str = "all", value: str = "all") -> dict[str, int]:
         """The funnel's counters of one segment, summed over days (zeros left out)."""
         total: dict[str, int] = {}
@@ -182,6 +207,7 @@ def response(
     program_id: str = "post-purchase-nps",
     survey_type: str = "nps",
     version: int = 1,
+    analysis: ResponseAnalysis | None = None,
 ) -> Response:
     return Response(
         invitation_id=f"inv-{number:05d}",
@@ -196,6 +222,7 @@ def response(
         version=version,
         created_at=created_at,
         updated_at=created_at,
+        analysis=analysis,
     )
 
 

@@ -19,6 +19,7 @@ GLUE_TYPES = {
     "int": "INTEGER",
     "boolean": "BOOLEAN",
     "map<string,string>": "MAP(VARCHAR, VARCHAR)",
+    "array<string>": "VARCHAR[]",
 }
 
 

@@ -54,7 +54,14 @@ def test_the_shipped_rules_have_the_default_thresholds_and_unique_ids():
         3,
     )
     assert (RULES.cluster.detractors, RULES.cluster.within_hours) == (3, 24)
-    assert len({rule.id for rule in RULES.rules()}) == 4
+    assert len({rule.id for rule in RULES.rules()}) == 5
+    (staff,) = RULES.theme
+    assert (staff.id, staff.themes, staff.sentiments, staff.opens_case) == (
+        "negative-staff-comment",
+        ("staff",),
+        ("negative", "mixed"),
+        False,
+    )
 
 
 def test_the_shipped_routing_has_the_polish_holidays_of_2026_and_2027():

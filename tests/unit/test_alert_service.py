@@ -235,3 +235,62 @@ def test_a_changed_answer_to_a_promoter_still_updates_the_open_case(world):
     case = world.store.get("inv-1")
     assert (case.score, case.comment, case.status.value) == (9, "Jednak dobrze", "open")
     assert len(world.mailer.sent) == 1  # no alert for a promoter: only the first answer's email
+
+
+PII_COMMENT = "Pani Kasia była niemiła, oddzwońcie 601 234 567, PESEL 44051401359, jan.kowalski@wp.pl"
+
+
+def test_the_topic_gets_the_masked_comment_and_the_owners_email_the_words_as_written(world):
+    world.service.handle(batch(stream_record(response_image("inv-1", score=2, comment=PII_COMMENT))))
+
+    (message,) = world.topic.messages
+    for value in ("Kasia", "601 234 567", "44051401359", "jan.kowalski@wp.pl"):
+        assert value not in str(message.body)
+    assert message.body["comment"].startswith("Pani [person_name] była niemiła")
+    (mail,) = world.mailer.sent  # to the case owner only
+    assert PII_COMMENT in email.message_from_bytes(mail.raw, policy=policy.default).get_body(("plain",)).get_content()
+
+
+def analysed(image, themes=("staff",), sentiment="negative", model="m1"):
+    from npsloop.domain.responses import text_hash
+
+    masked = "Pani [person_name] była niemiła, oddzwońcie [phone], PESEL [pesel], [email]"
+    return {
+        **image,
+        "analysis": {
+            "sentiment": sentiment,
+            "themes": list(themes),
+            "masked": masked,
+            "provider": "builtin",
+            "model_version": model,
+            "taxonomy_version": "t1",
+            "analysed_text_hash": text_hash(image["comment"]),
+        },
+    }
+
+
+def test_the_analysis_arriving_fires_the_theme_rule_once_and_repeats_no_other_alert(world):
+    first = response_image("inv-1", score=2, comment=PII_COMMENT)
+    world.service.handle(batch(stream_record(first)))
+    with_analysis = analysed(first)
+
+    world.service.handle(batch(stream_record(with_analysis, old=first)))
+    world.service.handle(batch(stream_record(with_analysis, old=first)))  # redelivered
+    world.service.handle(batch(stream_record(analysed(first, model="m2"), old=with_analysis)))  # a backfill
+
+    assert world.alerts() == [("inv-1", "detractor"), ("inv-1", "negative-staff-comment")]
+    theme_alert = next(m for m in world.topic.messages if m.attributes["rule"] == "negative-staff-comment")
+    assert theme_alert.body["comment"] == with_analysis["analysis"]["masked"]
+    assert len(world.mailer.sent) == 2  # the detractor's email, then one for the theme
+    body = email.message_from_bytes(world.mailer.sent[1].raw, policy=policy.default).get_body(("plain",)).get_content()
+    assert "Komentarz o: obsługa" in body or "Comment about staff" in body
+    assert len(world.store.cases) == 1  # the detractor's case; the theme rule opens none
+
+
+def test_an_analysis_no_theme_rule_watches_alerts_nothing(world):
+    first = response_image("inv-1", score=9, comment="Dostawa szybka")
+    world.service.handle(batch(stream_record(first)))
+    world.service.handle(batch(stream_record(analysed(first, themes=("delivery",), sentiment="positive"), old=first)))
+    world.service.handle(batch(stream_record(analysed(first, themes=("staff",), sentiment="positive"), old=first)))
+
+    assert (world.topic.messages, world.mailer.sent) == ([], [])

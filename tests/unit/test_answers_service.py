@@ -191,3 +191,38 @@ def test_the_csv_reads_every_page_and_ends_with_a_clear_line_when_cut():
     rows = _rows(cut.text)
     assert cut.truncated and 0 < cut.rows < 450 and rows[-1][0].startswith(f"cut after {cut.rows} (2026-")
     assert len(rows) == cut.rows + 2
+
+
+def _analysed(a, themes: tuple[str, ...], sentiment: str):
+    from npsloop.domain.responses import ResponseAnalysis, text_hash
+
+    analysis = ResponseAnalysis(
+        sentiment=sentiment,
+        themes=themes,
+        masked=f"masked: {a.comment}",
+        provider="builtin",
+        model_version="m1",
+        taxonomy_version="t1",
+        analysed_text_hash=text_hash(a.comment),
+    )
+    return a.model_copy(update={"analysis": analysis})
+
+
+def test_theme_and_sentiment_narrow_the_list_to_comments_so_analysed_shown_masked():
+    delivery = _analysed(answer(1, NOON, score=2, comment="Kurier"), ("delivery",), "negative")
+    staff = _analysed(answer(2, NOON - timedelta(hours=1), score=3, comment="Obsługa"), ("staff",), "negative")
+    happy = _analysed(answer(3, NOON - timedelta(hours=2), comment="Szybki kurier"), ("delivery",), "positive")
+    unanalysed = answer(4, NOON - timedelta(hours=3), score=1, comment="Pani Kasia, tel. 601 234 567")
+    answers = service(InMemoryAnswers([delivery, staff, happy, unanalysed]))
+    manager = scope("npsloop-store-KRK-02")
+
+    by_theme = answers.page(answers.plan(view(theme="delivery"), manager, TODAY))
+    negative_delivery = answers.page(answers.plan(view(theme="delivery", sentiment="negative"), manager, TODAY))
+    everything = answers.plan(view(), manager, TODAY)
+    rows = _rows(answers_csv(answers.everything(everything), everything, "cut").text)
+
+    assert [a.invitation_id for a in by_theme.answers] == ["inv-00001", "inv-00003"]
+    assert [a.invitation_id for a in negative_delivery.answers] == ["inv-00001"]
+    comments = [row[7] for row in rows[1:]]
+    assert comments[:3] == ["masked: Kurier", "masked: Obsługa", "masked: Szybki kurier"]
+    assert comments[3] == "Pani [person_name], tel. [phone]"  # not analysed yet: masked on the fly

@@ -24,10 +24,13 @@ HEAVY = {
     "npsloop.services.score": {"score"},
     "npsloop.services.alert": {"alert"},
     "npsloop.services.reports": {"report_planner", "report_worker"},
+    "npsloop.services.analyse": {"analyse"},
+    "numpy": {"analyse"},  # the comment model: only the analyse function loads it (the score function never)
 }
 # The function's composition root, the service it builds on a cold start.
 ROOTS = {
     "alert": "alert.alert_service",
+    "analyse": "analyse.analyse_service",
     "api": "api.scores_service",
     "cases": "cases.sweep_service",
     "delivery": "delivery.delivery_service",
@@ -54,6 +57,7 @@ ENVIRONMENT = {
     "DELIVERY_DLQ_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
     "SCORE_DLQ_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
     "ALERT_DLQ_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
+    "ANALYSE_DLQ_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
     "EXPORT_DLQ_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
     "PARKING_BUCKET": "parking",
     "EVENT_BUS_NAME": "bus",

@@ -103,6 +103,8 @@ def test_an_inserted_response_becomes_one_row_with_segments_and_a_pseudonym():
         "vip": False,
         "score": 9,
         "comment": "Quick delivery",
+        "sentiment": None,
+        "themes": [],
         "version": 1,
         "created_at": "2026-11-20T10:30:00.000Z",
         "updated_at": "2026-11-20T10:30:00.000Z",
@@ -409,3 +411,38 @@ def test_the_pseudonym_key_comes_from_the_secrets_key_field():
     assert secrets.calls == ["npsloop-pseudonym"]
     with pytest.raises(ValueError, match="no 'key'"):
         SecretPseudonymKey("npsloop-pseudonym", CachedSecret("npsloop-pseudonym", client=_Secrets({}))).pseudonym_key()
+
+
+PLANTED = (
+    "Pani Kasia była niemiła. PESEL 44051401359, IBAN PL61 1090 1014 0000 0712 1981 2874, "
+    "karta 4111 1111 1111 1111, ul. Długa 5/12, 00-238 Warszawa, tel. 601 234 567, jan@wp.pl"
+)
+
+
+def test_an_unanalysed_comment_is_exported_masked_of_every_type_of_personal_data():
+    (row,) = rows_of(stream_record("INSERT", 301, new=response_image(comment=PLANTED)))
+
+    for value in ("Kasia", "44051401359", "PL61", "4111", "Długa", "601 234 567", "jan@wp.pl"):
+        assert value not in row.row.comment
+    assert "[pesel]" in row.row.comment and "[person_name]" in row.row.comment
+    assert (row.row.sentiment, row.row.themes) == (None, [])
+
+
+def test_the_analysis_brings_its_masked_text_sentiment_and_themes_into_a_new_row():
+    from npsloop.domain.responses import text_hash
+
+    old = response_image(comment=PLANTED)
+    analysis = {
+        "sentiment": "negative",
+        "themes": ["staff"],
+        "masked": "Pani [person_name] była niemiła. [rest masked]",
+        "provider": "builtin",
+        "model_version": "m1",
+        "taxonomy_version": "t1",
+        "analysed_text_hash": text_hash(PLANTED),
+    }
+    new = {**old, "analysis": analysis}
+
+    (row,) = rows_of(stream_record("MODIFY", 302, new=new, old=old))
+
+    assert (row.row.comment, row.row.sentiment, row.row.themes) == (analysis["masked"], "negative", ["staff"])

@@ -238,3 +238,40 @@ def test_malformed_queries_fail_validation(params):
 def test_an_unknown_program_is_not_found(scores):
     with pytest.raises(UnknownProgram):
         scores.scores("no-such-program", query())
+
+
+def test_each_group_carries_its_score_groups_top_themes_with_shares(aggregates, clock):
+    from npsloop.services.themes import describe, top_detractor_themes
+    from tests.unit.test_theme_aggregates import analysis
+
+    scorer = ScoreService(programs=load_programs(), aggregates=aggregates, parking=ListParking(), clock=clock)
+    comment = "Kurier spóźnił się trzy dni."
+    delivery = analysis(themes=("delivery",), comment=comment)
+    staff = analysis(themes=("staff", "delivery"), sentiment="positive", comment=comment)
+    answers = [
+        response(1, 2, store="S01", comment=comment, created_at=NOV, analysis=delivery),
+        response(2, 3, store="S01", comment=comment, created_at=NOV, analysis=delivery),
+        response(3, 5, store="S02", comment=comment, created_at=NOV, analysis=staff),
+        response(4, 4, store="S02", comment=comment, created_at=NOV),  # not analysed yet
+        response(5, 10, store="S02", comment=comment, created_at=NOV, analysis=staff),
+    ]
+    scorer.handle(batch(*(record("INSERT", new=r) for r in answers)))
+    service = ScoresService(programs=load_programs(), aggregates=aggregates, clock=clock, themes=aggregates)
+
+    body = service.scores("post-purchase-nps", query(group_by="store"))
+
+    s01, s02 = body["groups"]
+    assert s01["themes"]["detractor"] == {
+        "analysed": 2,
+        "top": [{"theme": "delivery", "count": 2, "share": 1.0, "negative": 2}],
+    }
+    assert s02["themes"]["detractor"]["top"] == [
+        {"theme": "delivery", "count": 1, "share": 1.0, "negative": 0},
+        {"theme": "staff", "count": 1, "share": 1.0, "negative": 0},
+    ]
+    assert s02["themes"]["promoter"]["analysed"] == 1
+    per_program = top_detractor_themes(aggregates, ["post-purchase-nps"], NOV.date(), NOV.date())
+    assert [(t.theme, t.count) for t in per_program["post-purchase-nps"].themes] == [("delivery", 3), ("staff", 1)]
+    assert describe(per_program) == [
+        "post-purchase-nps: delivery 100% (3), staff 33% (1) of 3 analysed detractor comments"
+    ]

@@ -68,11 +68,12 @@ def alarms_on(namespace: str, metric: str, dimension: str, logical_id: str) -> l
 
 def test_the_template_has_the_functions_the_checks_below_expect():
     assert {"InviteFunction", "GuardFunction"} <= set(FUNCTIONS)
-    assert stream_consumers() == ["AlertFunction", "ExportFunction", "ScoreFunction"]
+    assert stream_consumers() == ["AlertFunction", "AnalyseFunction", "ExportFunction", "ScoreFunction"]
     assert dead_letter_queues() == {
         "InviteDeadLetterQueue",
         "DeliveryDeadLetterQueue",
         "ScoreDeadLetterQueue",
+        "AnalyseDeadLetterQueue",
         "AlertDeadLetterQueue",
         "ExportDeadLetterQueue",
         "ReportJobsDeadLetterQueue",

@@ -69,3 +69,15 @@ def test_with_a_comment_only_is_a_filter_of_the_view_and_nothing_else_is_accepte
     assert view.href("/answers.csv") == "/answers.csv?store=KRK-02&comment=1"
     with pytest.raises(InvalidFilters, match="comment:"):
         ViewFilters.parse({"comment": "yes"})
+
+
+def test_theme_and_sentiment_round_trip_and_refuse_what_is_no_theme_or_sentiment():
+    view = ViewFilters.parse({"store": "KRK-02", "theme": "delivery", "sentiment": "negative"})
+
+    assert (view.theme, view.sentiment) == ("delivery", "negative")
+    assert view.query() == {"store": "KRK-02", "theme": "delivery", "sentiment": "negative"}
+    assert view.href("/answers", sentiment=None) == "/answers?store=KRK-02&theme=delivery"
+    with pytest.raises(InvalidFilters, match="sentiment"):
+        ViewFilters.parse({"sentiment": "angry"})
+    with pytest.raises(InvalidFilters, match="theme"):
+        ViewFilters.parse({"theme": "<script>"})

@@ -113,6 +113,10 @@ def _rule_lines(notice: Notice, t: dict[str, Any], found: list[str]) -> list[str
         if rule.kind == "keyword":
             quoted = ", ".join(t["alert"]["quote"].format(word) for word in found)
             lines.append(labels["keyword"].format(keywords=quoted or "-"))
+        elif rule.kind == "theme":
+            names = t["comment_themes"]["name"]
+            themes = ", ".join(names.get(theme, theme) for theme in rule.themes)
+            lines.append(t["comment_themes"]["rule"].format(themes=themes))
         else:
             lines.append(labels[rule.kind])
     return lines
@@ -187,6 +191,8 @@ def render_digest(route: Route, period: DigestPeriod, items: list[DigestItem], b
                 )
             elif kind == "trend":
                 rules.append(d["rule_trend"])
+            elif kind == "theme":
+                rules.append(t["comment_themes"]["rule_any"])
             elif kind in a["rule"]:
                 rules.append(a["rule"][kind])
         high = SCALES[SurveyType(item.survey_type)].high

@@ -30,6 +30,7 @@ class Settings(BaseModel):
     parking_queue_url: str | None = None  # invite's dead-letter queue
     delivery_dlq_url: str | None = None
     score_dlq_url: str | None = None
+    analyse_dlq_url: str | None = None
     alert_dlq_url: str | None = None
     export_dlq_url: str | None = None
     parking_bucket: str | None = None  # bodies too large for a dead-letter queue

@@ -17,7 +17,8 @@ Live traffic writes today's and yesterday's keys, always with the update.
 
 Reading a dimension over a date range is one Query (paged) on its partition: the items read grow
 with days x values and never with the number of responses behind them. Funnel days
-(``FUN#<program>#<dimension>``, domain/funnel.py) are written and read the same way.
+(``FUN#<program>#<dimension>``, domain/funnel.py) and theme days (``THM#<program>#<dimension>``,
+domain/themes.py) are written and read the same way.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from npsloop.adapters.dynamodb_table import StorageError, _unmarshal
 from npsloop.domain.aggregates import AggregateKey, AnyDelta, DayAggregate, partition_of
 from npsloop.domain.funnel import FUNNEL_PREFIX, FunnelDay
 from npsloop.domain.surveys import SurveyType
-from npsloop.ports.scoring import AggregateReader, AggregateWriter, ChunkJournal, FunnelReader
+from npsloop.domain.themes import THEME_PREFIX, ThemeDay
+from npsloop.ports.scoring import AggregateReader, AggregateWriter, ChunkJournal, FunnelReader, ThemeReader
 
 JOURNAL_SK = "CHUNK"
 _COUNT = re.compile(r"^c([0-9]{1,2})$")
@@ -83,10 +85,11 @@ def _update(
     names["#mark"] = mark
     sets.append("#mark = :mark")
     adds: list[str] = []
-    for attribute, amount in delta.counters():
-        names[f"#{attribute}"] = attribute
-        values[f":{attribute}"] = {"N": str(amount)}
-        adds.append(f"#{attribute} :{attribute}")
+    for n, (attribute, amount) in enumerate(delta.counters()):
+        # Indexed placeholders: theme counters ("t#delivery#negative#detractor") are no placeholder names.
+        names[f"#a{n}"] = attribute
+        values[f":a{n}"] = {"N": str(amount)}
+        adds.append(f"#a{n} :a{n}")
     removes = []
     for n, name in enumerate(sorted(drop - {mark})):
         names[f"#d{n}"] = name
@@ -147,7 +150,15 @@ def _aggregate_from(item: dict[str, Any]) -> DayAggregate:
     )
 
 
-class DynamoAggregates(AggregateWriter, AggregateReader, FunnelReader):
+def _theme_day_from(item: dict[str, Any]) -> ThemeDay:
+    data = _unmarshal(item)
+    dimension = str(data["pk"]).rsplit("#", 1)[1]  # THM#<program>#<dimension>
+    day, value = str(data["sk"]).split("#", 1)  # <yyyy-mm-dd>#<value>
+    counts = {k: int(v) for k, v in data.items() if k[:2] in ("a#", "s#", "t#") and int(v)}
+    return ThemeDay(dimension=dimension, value=value, day=date.fromisoformat(day), counts=counts)
+
+
+class DynamoAggregates(AggregateWriter, AggregateReader, FunnelReader, ThemeReader):
     def __init__(self, table_name: str, client: Any | None = None) -> None:
         self._table = table_name
         self._client = client or boto3.client("dynamodb", config=CLIENT_CONFIG)
@@ -311,6 +322,12 @@ class DynamoAggregates(AggregateWriter, AggregateReader, FunnelReader):
     ) -> list[FunnelDay]:
         items = self._days(partition_of(program_id, dimension, FUNNEL_PREFIX), first_day, last_day, value)
         return [_funnel_day_from(item) for item in items]
+
+    def read_themes(
+        self, program_id: str, dimension: str, first_day: date, last_day: date, value: str | None = None
+    ) -> list[ThemeDay]:
+        items = self._days(partition_of(program_id, dimension, THEME_PREFIX), first_day, last_day, value)
+        return [_theme_day_from(item) for item in items]
 
     def _days(self, partition: str, first_day: date, last_day: date, value: str | None) -> list[dict[str, Any]]:
         request: dict[str, Any] = {

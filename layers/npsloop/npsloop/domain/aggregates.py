@@ -18,10 +18,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, timedelta
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeAlias, TypeVar
 
 from npsloop.domain.responses import Response
 from npsloop.domain.surveys import SurveyType
+
+if TYPE_CHECKING:
+    from npsloop.domain.themes import ThemeDelta
 
 OVERALL = "all"
 MAX_VALUE_LENGTH = 128  # a context value longer than this is not a segment anyone groups by: it is left out
@@ -35,7 +38,7 @@ class AggregateKey:
     dimension: str
     value: str
     day: date
-    prefix: str = AGGREGATE_PREFIX  # "AGG#" score aggregates, "FUN#" funnel days (domain/funnel.py)
+    prefix: str = AGGREGATE_PREFIX  # "AGG#" scores, "FUN#" funnel days (domain/funnel.py), "THM#" themes
 
     @property
     def pk(self) -> str:
@@ -112,7 +115,7 @@ class FunnelDelta:
         return not any(self.counts.values())
 
 
-AnyDelta = Delta | FunnelDelta
+AnyDelta: TypeAlias = "Delta | FunnelDelta | ThemeDelta"  # theme days: domain/themes.py
 
 
 def keys_of(response: Response, dimensions: Iterable[str]) -> list[AggregateKey]:

@@ -159,6 +159,25 @@ class VipRule(_Rule):
         return response.vip and response.score < PROMOTER_FLOOR[response.survey_type]
 
 
+Sentiment = Literal["positive", "negative", "neutral", "mixed"]
+
+
+class ThemeRule(_Rule):
+    """A comment whose analysis (issue 12) names one of ``themes`` with one of ``sentiments``: e.g. a negative
+    staff comment at any store, to the store's manager. Fires once per response, when the analysis arrives
+    (a MODIFY after the analyse function); the response's other rules are not fired again by it."""
+
+    themes: Annotated[tuple[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")], ...], Field(min_length=1)]
+    sentiments: Annotated[tuple[Sentiment, ...], Field(min_length=1)] = ("negative", "mixed")
+
+    def matches(self, response: Response) -> tuple[str, ...]:
+        """The rule's themes the comment's current analysis names (empty: it does not fire)."""
+        analysis = response.current_analysis
+        if analysis is None or analysis.sentiment not in self.sentiments:
+            return ()
+        return tuple(t for t in analysis.themes if t in self.themes)
+
+
 class ClusterRule(_Rule):
     """``detractors`` detractors within ``within_hours`` at the same store (the response included)."""
 
@@ -205,6 +224,7 @@ class AlertRules(_Config):
     vip: VipRule
     cluster: ClusterRule
     trend: TrendRule | None = None
+    theme: tuple[ThemeRule, ...] = ()  # [[theme]] tables
     cases: CaseSettings
 
     @model_validator(mode="after")
@@ -216,7 +236,7 @@ class AlertRules(_Config):
         return self
 
     def rules(self) -> tuple[_Rule, ...]:
-        return (self.detractor, self.keywords, self.vip, self.cluster)
+        return (self.detractor, self.keywords, self.vip, self.cluster, *self.theme)
 
     def get(self, rule_id: str) -> _Rule | None:
         return next((rule for rule in self.rules() if rule.id == rule_id), None)
@@ -225,13 +245,14 @@ class AlertRules(_Config):
 @dataclass(frozen=True)
 class FiredRule:
     rule_id: str
-    kind: Literal["detractor", "keyword", "vip", "cluster"]
+    kind: Literal["detractor", "keyword", "vip", "cluster", "theme"]
     severity: Severity
     opens_case: bool
     keywords: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()  # a theme rule's themes the comment's analysis names
 
 
-def _fired(rule: _Rule, kind: Literal["detractor", "keyword", "vip", "cluster"], **extra: Any) -> FiredRule:
+def _fired(rule: _Rule, kind: Literal["detractor", "keyword", "vip", "cluster", "theme"], **extra: Any) -> FiredRule:
     return FiredRule(rule.id, kind, rule.severity, rule.opens_case, **extra)
 
 
@@ -256,6 +277,16 @@ def evaluate(rules: AlertRules, response: Response, cluster_reached: bool = Fals
         fired.append(_fired(rules.vip, "vip"))
     if rules.cluster.enabled and cluster_reached:
         fired.append(_fired(rules.cluster, "cluster"))
+    return fired + evaluate_themes(rules, response)
+
+
+def evaluate_themes(rules: AlertRules, response: Response) -> list[FiredRule]:
+    """The theme rules that fire on the comment's current analysis, in the configured order."""
+    fired = []
+    for rule in rules.theme:
+        found = rule.matches(response) if rule.enabled else ()
+        if found:
+            fired.append(_fired(rule, "theme", themes=found))
     return fired
 
 

@@ -6,7 +6,9 @@ there without a field here, or the reverse, fails the unit test that compares th
 
 What never leaves: the customer id (replaced by an HMAC pseudonym under a key that is not in the
 export), email addresses and phone numbers (the invitation's contact details are not columns, and any
-that a customer typed into a comment, or that an upstream system put into the context, are redacted).
+that an upstream system put into the context are redacted), and any personal data a customer typed
+into a comment: the comment is exported masked (``npsloop.text.masking``, issue 12), with its sentiment
+and themes once the analyse function has judged it (that MODIFY exports the row again).
 
 Every change becomes one row carrying ``change_seq`` (the zero-padded stream sequence number); the
 Athena queries keep the latest row per id, so duplicates from redelivered batches are harmless and a
@@ -29,7 +31,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from npsloop.changes import Change, ChangeKind
 from npsloop.domain.invitations import InvitationStatus
-from npsloop.domain.responses import Response
+from npsloop.domain.responses import Response, masked_comment
 
 # An address anywhere in a text, and a phone number: 9 to 15 digits with the usual separators.
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
@@ -97,7 +99,9 @@ class ResponseRow(BaseModel):
     context: dict[str, str]
     vip: bool
     score: int
-    comment: str | None
+    comment: str | None  # masked: personal data replaced by typed placeholders ([phone], [person_name]...)
+    sentiment: str | None  # of the comment's current analysis (none until analysed)
+    themes: list[str]
     version: int
     created_at: str
     updated_at: str
@@ -177,6 +181,7 @@ def response_row(image: dict[str, Any], change_seq: str, pseudonym: Callable[[st
         response = Response.model_validate(image)
     except ValidationError as exc:
         raise UnexportableChange(f"response image: {_describe(exc)}") from None
+    analysis = response.current_analysis
     return ResponseRow(
         response_id=response.invitation_id,
         program_id=response.program_id,
@@ -188,7 +193,9 @@ def response_row(image: dict[str, Any], change_seq: str, pseudonym: Callable[[st
         context=_clean_context(response.context),
         vip=response.vip,
         score=response.score,
-        comment=redact(response.comment),
+        comment=masked_comment(response),
+        sentiment=analysis.sentiment if analysis else None,
+        themes=list(analysis.themes) if analysis else [],
         version=response.version,
         created_at=iso_utc(response.created_at),
         updated_at=iso_utc(response.updated_at),

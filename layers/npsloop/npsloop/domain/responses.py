@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from datetime import datetime
@@ -84,6 +85,29 @@ class Answer(BaseModel):
     comment: Comment = None
 
 
+def text_hash(comment: str) -> str:
+    """What an analysis records of the text it judged (sha-256, 32 hex): never the text itself."""
+    return hashlib.sha256(comment.encode("utf-8")).hexdigest()[:32]
+
+
+class ResponseAnalysis(BaseModel):
+    """The comment analysis stored on a response (issue 12): written by the analyse function and the backfill."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sentiment: str
+    themes: tuple[str, ...] = ()
+    masked: str  # the comment with its personal data replaced by typed placeholders
+    provider: str
+    model_version: str
+    taxonomy_version: str
+    analysed_text_hash: str
+
+    @property
+    def version(self) -> str:
+        return f"{self.provider}/{self.model_version}/{self.taxonomy_version}"
+
+
 class Response(BaseModel):
     """A stored response: the answer plus what the scoring and alerting need from the invitation."""
 
@@ -103,6 +127,14 @@ class Response(BaseModel):
     created_at: AwareDatetime
     updated_at: AwareDatetime
     invited_at: AwareDatetime | None = None  # the invitation's created_at: its funnel day (none when imported)
+    analysis: ResponseAnalysis | None = None  # set by the analyse function after the response is stored
+
+    @property
+    def current_analysis(self) -> ResponseAnalysis | None:
+        """The analysis of the comment as it is now (none while a changed comment waits for its new one)."""
+        if self.analysis is None or not self.comment or self.analysis.analysed_text_hash != text_hash(self.comment):
+            return None
+        return self.analysis
 
     @classmethod
     def first(cls, invitation: Invitation, answer: Answer, now: datetime) -> Response:
@@ -123,3 +155,16 @@ class Response(BaseModel):
             updated_at=now,
             invited_at=invitation.created_at,
         )
+
+
+def masked_comment(response: Response) -> str | None:
+    """The comment as everyone but its case owner sees it (issue 12): the analysis's masked text, or, until
+    the comment is analysed, masked now. Exports, SNS alerts, digests and other people's pages show this."""
+    analysis = response.current_analysis
+    if analysis is not None:
+        return analysis.masked
+    if not response.comment:
+        return response.comment
+    from npsloop.text.masking import mask  # regexes and checksums only: no model
+
+    return mask(response.comment).text

@@ -7,10 +7,12 @@ drill-down is the same URL with one filter more:
     program=post-purchase-nps  period=week  from=2026-09-01  to=2026-11-30
     store=KRK-02 | region=malopolskie | channel=web | ctx.<key>=<value>   (segments)
     group=detractor | score=6  q=kolejka  comment=1                       (answers only)
+    theme=delivery  sentiment=negative                                    (answers only: the comment analysis)
 
 Scores come from the day aggregates, which count one dimension at a time: a view takes at most one
 segment (``store``, ``region``, ``channel`` or one ``ctx.<key>``). ``group``, ``score``, ``q`` and
-``comment=1`` (with a comment only) narrow the answers list; the overview's tiles ignore them. A
+``comment=1`` (with a comment only), ``theme`` and ``sentiment`` (of the comment's analysis, issue 12)
+narrow the answers list; the overview's tiles ignore them. A
 query string that names an unknown key or an impossible value is refused with the reason
 (``InvalidFilters``), never silently widened.
 """
@@ -93,6 +95,8 @@ class ViewFilters(BaseModel):
     score: Annotated[int, Field(ge=0, le=10)] | None = None
     q: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     comment: Literal["1"] | None = None  # answers with a comment only
+    theme: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")] | None = None  # a theme id of themes.toml
+    sentiment: Literal["positive", "negative", "neutral", "mixed"] | None = None
 
     @model_validator(mode="after")
     def _one_segment(self) -> Self:
@@ -175,6 +179,10 @@ class ViewFilters(BaseModel):
             out["q"] = self.q
         if self.comment:
             out["comment"] = self.comment
+        if self.theme:
+            out["theme"] = self.theme
+        if self.sentiment:
+            out["sentiment"] = self.sentiment
         return out
 
     def with_(self, **changes: object) -> ViewFilters:

@@ -23,6 +23,7 @@ from npsloop import clock
 from npsloop.domain.answers import highlight
 from npsloop.domain.cursors import InvalidCursor, open_cursor, sign_cursor
 from npsloop.domain.responses import Response as Answer
+from npsloop.domain.responses import masked_comment
 from npsloop.domain.view_filters import InvalidFilters, ScoreGroup, ViewFilters, group_of
 from npsloop.observability import logger
 from npsloop.pages.site import SignInRequired, Visitor, page, visitor
@@ -59,7 +60,9 @@ def _rows(answers: list[Answer], plan: AnswerPlan, who: Visitor) -> list[AnswerR
     rows = []
     for answer in answers:
         zone = ZoneInfo(routing.route(answer.context).time_zone)
-        parts = highlight(answer.comment, plan.query) if plan.personal and answer.comment else None
+        # Masked: the words as written are for the case owner, on the case page (issue 12).
+        shown = masked_comment(answer) if plan.personal else None
+        parts = highlight(shown, plan.query) if shown else None
         rows.append(
             AnswerRow(
                 answer=answer,

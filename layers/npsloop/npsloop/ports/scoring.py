@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from npsloop.domain.aggregates import AggregateKey, AnyDelta, DayAggregate
 from npsloop.domain.funnel import FunnelDay
+from npsloop.domain.themes import ThemeDay
 
 # Aggregate keys per chunk: one UpdateItem each, so this bounds a chunk's time (and a redelivery's work).
 MAX_UPDATES_PER_CHUNK = 99
@@ -71,4 +72,15 @@ class FunnelReader(ABC):
         """The funnel days of one dimension between two invitation days (inclusive), optionally of one value.
 
         One query (paged): the items read grow with days x values, never with the number of invitations.
+        """
+
+
+class ThemeReader(ABC):
+    @abstractmethod
+    def read_themes(
+        self, program_id: str, dimension: str, first_day: date, last_day: date, value: str | None = None
+    ) -> list[ThemeDay]:
+        """The theme days (domain/themes.py) of one dimension between two days (inclusive), optionally of one value.
+
+        One query (paged): the items read grow with days x values, never with the number of comments.
         """

@@ -30,11 +30,12 @@ from npsloop.domain.alerts import (
     RoutingTable,
     case_severity,
     evaluate,
+    evaluate_themes,
     is_detractor,
 )
 from npsloop.domain.cases import Case
 from npsloop.domain.digests import DigestItem
-from npsloop.domain.responses import Response
+from npsloop.domain.responses import Response, masked_comment
 from npsloop.notices import Notice, Notifier
 from npsloop.observability import count, logger
 from npsloop.ports import EventParking
@@ -156,12 +157,19 @@ class AlertService:
         if change.kind is ChangeKind.REMOVE or change.entity != "response":
             return RecordOutcome("ignored")
         response = Response.model_validate(change.new)
+        email = email_step(response, "")
         if change.kind is ChangeKind.MODIFY and not _answer_changed(change.old, response):
-            return RecordOutcome("unchanged", response.invitation_id)
-        if change.kind is ChangeKind.MODIFY:
-            self._follow(response)
+            if not _analysis_arrived(change.old, response):
+                return RecordOutcome("unchanged", response.invitation_id)
+            # The comment's analysis arrived: only the theme rules look at it. The answer's own rules
+            # fired on its INSERT (their claims would stop a repeat anyway), and its email is sent.
+            fired = evaluate_themes(self._rules, response)
+            email = email_step(response, "themes#")
+        else:
+            if change.kind is ChangeKind.MODIFY:
+                self._follow(response)
+            fired = evaluate(self._rules, response, cluster_reached=self._cluster_reached(response))
         route = self._routing.route(response.context)
-        fired = evaluate(self._rules, response, cluster_reached=self._cluster_reached(response))
         if not fired:
             return RecordOutcome("no_rule", response.invitation_id)
         severity = case_severity(fired)
@@ -177,7 +185,7 @@ class AlertService:
             deliver = self._mail if route.immediate else self._digest
             self._once(
                 response.invitation_id,
-                email_step(response, route.owner.id),
+                email + route.owner.id,
                 lambda: deliver(response, fired, route, opened_case=severity is not None),
             )
         return RecordOutcome("alerted", response.invitation_id, [rule.rule_id for rule in fired])
@@ -225,7 +233,9 @@ class AlertService:
         logger.info("case opened", case_id=case.case_id, owner_id=case.owner.id, severity=case.severity.value)
         count("CasesOpened", severity=case.severity.value)
 
-    def _notice(self, response: Response, route: Route, opened_case: bool, **fields: Any) -> Notice:
+    def _notice(
+        self, response: Response, route: Route, opened_case: bool, *, comment: str | None, **fields: Any
+    ) -> Notice:
         return Notice(
             kind="alert",
             recipient=route.owner,
@@ -236,7 +246,7 @@ class AlertService:
             customer_id=response.customer_id,
             context=response.context,
             team=route.team,
-            comment=response.comment,
+            comment=comment,
             case_id=response.invitation_id if opened_case else None,
             case_url=case_url(self._base_url, response.invitation_id) if opened_case else None,
             time_zone=route.time_zone,
@@ -251,6 +261,7 @@ class AlertService:
                 response,
                 route,
                 opened_case,
+                comment=masked_comment(response),  # the topic's subscribers are a wider audience
                 severity=rule.severity.value,
                 rule=rule.rule_id,
                 keywords=rule.keywords,
@@ -270,6 +281,7 @@ class AlertService:
             response,
             route,
             opened_case,
+            comment=response.comment,  # to the case owner only: the words as written
             severity=severity.value,
             keywords=tuple(k for rule in fired for k in rule.keywords),
             fired=tuple(fired),
@@ -293,7 +305,7 @@ class AlertService:
                 severity=max((rule.severity for rule in fired), key=lambda s: s.rank).value,
                 survey_type=response.survey_type.value,
                 score=response.score,
-                comment=response.comment,
+                comment=masked_comment(response),  # digests and reports carry the masked text
                 keywords=tuple(k for rule in fired for k in rule.keywords),
                 rules=tuple(rule.kind for rule in fired),
                 store=response.context.get("store"),
@@ -309,3 +321,14 @@ def _answer_changed(old: dict[str, Any] | None, new: Response) -> bool:
     if not old:
         return True
     return old.get("score") != new.score or (old.get("comment") or None) != new.comment
+
+
+def _analysis_arrived(old: dict[str, Any] | None, new: Response) -> bool:
+    """The change brought the comment's analysis (or a new version of it): theme rules may fire."""
+    if new.current_analysis is None:
+        return False
+    try:
+        before = Response.model_validate(old).current_analysis if old else None
+    except ValidationError:
+        before = None
+    return before != new.current_analysis

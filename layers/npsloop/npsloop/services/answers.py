@@ -30,7 +30,7 @@ from datetime import date, timedelta
 from npsloop.domain.alerts import RoutingTable
 from npsloop.domain.answers import csv_cell, matches, position_of
 from npsloop.domain.programs import ProgramCatalogue, SurveyProgram
-from npsloop.domain.responses import Response
+from npsloop.domain.responses import Response, masked_comment
 from npsloop.domain.scope import Scope
 from npsloop.domain.view_filters import GROUP_SCORES, InvalidFilters, ViewFilters, group_of
 from npsloop.ports.answers import AnswerIndex, AnswerSource, Narrowing
@@ -61,7 +61,9 @@ class AnswerPlan:
     high: str  # the window's end (exclusive)
     narrowing: Narrowing
     query: str | None
-    personal: bool  # comments and customer ids may be shown
+    personal: bool  # comments (masked) and customer ids may be shown
+    theme: str | None = None  # the comment's analysis names this theme
+    sentiment: str | None = None  # the comment's analysis has this sentiment
 
     def sources(self) -> list[list[AnswerSource]]:
         """Each list is one stream of partitions, read newest first; streams are merged by time."""
@@ -125,10 +127,15 @@ def plan_for(
         low=first.isoformat(),
         high=(last + timedelta(days=1)).isoformat(),
         narrowing=Narrowing(
-            scores=scores, channel=filters.channel, context=context, comment_only=bool(filters.comment)
+            scores=scores,
+            channel=filters.channel,
+            context=context,
+            comment_only=bool(filters.comment or filters.theme or filters.sentiment),
         ),
         query=filters.q if personal else None,
         personal=personal,
+        theme=filters.theme,
+        sentiment=filters.sentiment,
     )
 
 
@@ -155,7 +162,7 @@ class AnswerService:
                 continue  # a month after the page's end
             batch = self._index.read(source, plan.low, high, wanted, plan.narrowing)
             out.reads += 1
-            out.found += [a for a in batch.answers if matches(a.comment, plan.query)]
+            out.found += [a for a in batch.answers if _analysed_as(a, plan) and matches(masked_comment(a), plan.query)]
             if batch.frontier is not None:
                 out.frontiers.append(batch.frontier)
                 return
@@ -256,7 +263,7 @@ def answers_csv(answers: Iterable[Response], plan: AnswerPlan, cut_note: str,
             "yes" if answer.comment else "no",
         ]
         if plan.personal:
-            cells += [answer.comment or "", answer.customer_id]
+            cells += [masked_comment(answer) or "", answer.customer_id]
         cells.append(answer.invitation_id)
         line = _csv_line(cells)
         size = _escaped_size(line)
@@ -269,3 +276,15 @@ def answers_csv(answers: Iterable[Response], plan: AnswerPlan, cut_note: str,
         rows += 1
         last = str(cells[0])
     return CsvFile("".join(lines), rows, truncated=False)
+
+
+def _analysed_as(answer: Response, plan: AnswerPlan) -> bool:
+    """The theme and sentiment filters: on the comment's current analysis (unanalysed comments never match)."""
+    if plan.theme is None and plan.sentiment is None:
+        return True
+    analysis = answer.current_analysis
+    if analysis is None:
+        return False
+    return (plan.theme is None or plan.theme in analysis.themes) and (
+        plan.sentiment is None or analysis.sentiment == plan.sentiment
+    )

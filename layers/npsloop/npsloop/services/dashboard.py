@@ -27,7 +27,7 @@ from npsloop.domain.alerts import RoutingTable
 from npsloop.domain.programs import ProgramCatalogue, SurveyProgram
 from npsloop.domain.scope import Scope
 from npsloop.domain.view_filters import GROUP_SCORES, InvalidFilters, ScoreGroup, ViewFilters
-from npsloop.ports.scoring import AggregateReader
+from npsloop.ports.scoring import AggregateReader, ThemeReader
 from npsloop.services.scores import ScoreQuery, ScoresService, control
 
 TABLE_DIMENSIONS = ("store", "region")
@@ -60,6 +60,7 @@ class Overview:
     network: dict[str, Any] | None  # the overall score of the selected program, when the view is a segment
     tile_tests: int  # the size of the tiles' Benjamini-Hochberg family
     false_discovery_rate: float
+    themes: dict[str, Any] | None = None  # per score group: analysed comments and top themes (services/themes.py)
 
     @property
     def segment(self) -> tuple[str, str]:
@@ -95,11 +96,18 @@ class PartitionReads(AggregateReader):
 
 class DashboardService:
     def __init__(
-        self, *, programs: ProgramCatalogue, routing: RoutingTable, aggregates: AggregateReader, clock: Clock
+        self,
+        *,
+        programs: ProgramCatalogue,
+        routing: RoutingTable,
+        aggregates: AggregateReader,
+        clock: Clock,
+        themes: ThemeReader | None = None,
     ) -> None:
         self._programs = programs
         self._routing = routing
         self._aggregates = aggregates
+        self._themes = themes  # the theme aggregates (issue 12): the themes card; none, no card
         self._clock = clock
 
     def own_view(self, filters: ViewFilters, scope: Scope) -> ViewFilters:
@@ -115,7 +123,9 @@ class DashboardService:
 
     def overview(self, filters: ViewFilters, scope: Scope, by: str = "store") -> Overview:
         filters = self.own_view(filters, scope)
-        scores = ScoresService(programs=self._programs, aggregates=PartitionReads(self._aggregates), clock=self._clock)
+        scores = ScoresService(
+            programs=self._programs, aggregates=PartitionReads(self._aggregates), clock=self._clock, themes=self._themes
+        )
         dimension, value = filters.segment
         scope.score_groups(dimension, value)  # ScopeDenied: a segment outside the caller's reach
         program = self._program(filters.program)
@@ -163,6 +173,7 @@ class DashboardService:
             network=network,
             tile_tests=len(family),
             false_discovery_rate=settings.false_discovery_rate,
+            themes=trend.get("themes"),
         )
 
     def _program(self, program_id: str | None) -> SurveyProgram:

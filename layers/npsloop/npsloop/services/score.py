@@ -1,7 +1,8 @@
 """Response and invitation changes from the table's stream folded into the day aggregates, exactly once.
 
-Responses move the score aggregates (domain/aggregates.py) and, with invitations, the funnel days
-(domain/funnel.py): the same keyed counters, written by the same chunks.
+Responses move the score aggregates (domain/aggregates.py), the theme days of their comment analysis
+(domain/themes.py) and, with invitations, the funnel days (domain/funnel.py): the same keyed
+counters, written by the same chunks.
 
 The batch is split, in record order, into chunks of at most ``MAX_UPDATES_PER_CHUNK`` aggregate
 keys. A chunk is one journal entry and one conditional UpdateItem per key; no transaction, so an
@@ -49,6 +50,7 @@ from npsloop.domain.funnel import FunnelInvitation, invitation_changes, response
 from npsloop.domain.programs import DEFAULT_DIMENSIONS, ProgramCatalogue
 from npsloop.domain.responses import Response
 from npsloop.domain.surveys import SCALES
+from npsloop.domain.themes import theme_contributions
 from npsloop.observability import count, logger
 from npsloop.ports import EventParking
 from npsloop.ports.scoring import MAX_UPDATES_PER_CHUNK, AggregateWriter
@@ -227,7 +229,11 @@ class ScoreService:
         if outside:
             return self._poison(record, change, change.event_id, f"score outside the {outside[0].survey_type} scale")
         dimensions = self._dimensions((new or old).program_id)  # type: ignore[union-attr]
-        planned.deltas = {**contributions(old, new, dimensions), **response_changes(old, new, dimensions)}
+        planned.deltas = {
+            **contributions(old, new, dimensions),
+            **response_changes(old, new, dimensions),
+            **theme_contributions(old, new, dimensions),  # the comment analysis (domain/themes.py)
+        }
         return planned
 
     def _plan_invitation(self, planned: _Planned, change: Change) -> _Planned:

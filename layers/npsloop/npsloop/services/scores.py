@@ -34,7 +34,9 @@ from npsloop.domain.aggregates import (
 from npsloop.domain.programs import ProgramCatalogue, SurveyProgram
 from npsloop.domain.statistics import Estimate, benjamini_hochberg, ces, change, csat, nps
 from npsloop.domain.surveys import SCALES, SurveyType
-from npsloop.ports.scoring import AggregateReader
+from npsloop.domain.themes import ThemeDay
+from npsloop.ports.scoring import AggregateReader, ThemeReader
+from npsloop.services.themes import themes_json, themes_of
 
 MAX_RANGE_DAYS = 400
 _PLACES = 4  # derived statistics are rounded to this many decimals; the score itself is exact
@@ -103,10 +105,18 @@ def _days(start: date, end: date) -> list[date]:
 
 
 class ScoresService:
-    def __init__(self, *, programs: ProgramCatalogue, aggregates: AggregateReader, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        programs: ProgramCatalogue,
+        aggregates: AggregateReader,
+        clock: Clock,
+        themes: ThemeReader | None = None,
+    ) -> None:
         self._programs = programs
         self._aggregates = aggregates
         self._clock = clock
+        self._themes = themes  # the theme aggregates: each group's top themes (none: no "themes")
 
     def scores(self, program_id: str, query: ScoreQuery) -> dict[str, Any]:
         program = self._programs.get(program_id)
@@ -154,6 +164,12 @@ class ScoresService:
             }
             for value in sorted(in_range)
         ]
+        if self._themes is not None:
+            theme_days: dict[str, list[ThemeDay]] = defaultdict(list)
+            for day in self._themes.read_themes(program.id, dimension, first, last, query.value):
+                theme_days[day.value].append(day)
+            for group in groups:
+                group["themes"] = themes_json(themes_of(theme_days[group["value"]]))
         ranking = _rank(groups) if dimension != OVERALL else None
         tests = _control(groups, settings.false_discovery_rate)
         return {

@@ -5,6 +5,8 @@
         OUT: {"id", "sentiment", "themes": [str], "masked_text", "pii": [{"type", "text"}]} per line, same order
     python -m npsloop.text report [--data data/text/comments.jsonl] [--split dev] [--write FILE]
         the labelled split's metrics per language (sentiment, themes, masking), optionally written as JSON
+    python -m npsloop.text backfill --table TABLE [--program ID] [--checkpoint FILE]
+        re-analyse stored comments whose analysis is of another version (npsloop/text/backfill.py)
 
 Both run `npsloop.text.analysis.analyse` with the built-in provider: the code path of the deployed function.
 A bad input line stops the run before anything is written, naming the line and the field.
@@ -138,7 +140,17 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--data", type=Path, default=Path("data/text/comments.jsonl"))
     rep.add_argument("--split", default="dev", help="train | dev | all")
     rep.add_argument("--write", type=Path, help="also write the metrics as JSON to this file")
+    back = sub.add_parser("backfill", help="re-analyse stored comments whose analysis version differs")
+    back.add_argument("--table", required=True, help="the stack's DynamoDB table name")
+    back.add_argument("--program", help="only this program's responses")
+    back.add_argument("--checkpoint", type=Path, default=Path(".backfill-checkpoint.json"), help="resume file")
     args = parser.parse_args(argv)
+    if args.command == "backfill":
+        from npsloop.text.backfill import run
+
+        done = run(args.table, args.program, args.checkpoint)
+        print(f"backfill done: {done.analysed} re-analysed, {done.current} already current, {done.refused} refused")
+        return 0
     if args.command == "evaluate":
         try:
             n = evaluate(args.source, args.target)

@@ -9,4 +9,4 @@ from npsloop.wiring.container import aggregates, component, programs
 
 @component
 def scores_service() -> ScoresService:
-    return ScoresService(programs=programs(), aggregates=aggregates(), clock=clock.current())
+    return ScoresService(programs=programs(), aggregates=aggregates(), clock=clock.current(), themes=aggregates())

@@ -28,7 +28,9 @@ def landing(subject: str, groups: frozenset[str]) -> str:
 
 @component
 def dashboard_service() -> DashboardService:
-    return DashboardService(programs=programs(), routing=routing(), aggregates=aggregates(), clock=clock.current())
+    return DashboardService(
+        programs=programs(), routing=routing(), aggregates=aggregates(), themes=aggregates(), clock=clock.current()
+    )
 
 
 @component
