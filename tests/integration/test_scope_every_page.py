@@ -32,7 +32,8 @@ PUBLIC = {
     "GET /auth/sign-out": "ends a session",
     "GET /auth/signed-out": "a static farewell",
     "GET /static/{name}": "the stack's own scripts and vendored libraries (test_static_files)",
-    "GET /reports/stop/{token}": "stops a scheduled report: signed token, names no data",
+    "GET /reports/stop/{token}": "shows the stop button of a scheduled report: signed token, names no data",
+    "POST /reports/stop/{token}": "stops a scheduled report: signed token (test_scheduled_reports)",
 }
 _serializer = TypeSerializer()
 
