@@ -530,17 +530,20 @@ def _scan(stack: LocalStack) -> tuple[list[dict[str, Any]], int]:
     and a count of the imported answers, read from moto's state: a Scan of the year's tens of thousands
     of items would cost moto most of a minute of serialisation for what is only counted here."""
     table = stack.outputs["TableName"]
-    items = moto_peek.table_items(stack.dispatcher.resolver.account_id, stack.region, table)
-    if items is None:
-        raise RuntimeError(f"table {table} not found in moto")
-    live, imported = [], 0
-    for item in items:
-        if item["pk"]["S"].startswith("AGG"):
-            continue
-        if "imported" in item and item.get("entity", {}).get("S") == "response":
+    imported = 0
+
+    def keep(item: dict[str, Any]) -> bool:
+        nonlocal imported
+        if str(item["pk"]).startswith("AGG"):
+            return False
+        if "imported" in item and item.get("entity") == "response":
             imported += 1
-        elif "imported" not in item or item.get("entity", {}).get("S") == "suppression":
-            live.append(item)
+            return False
+        return "imported" not in item or item.get("entity") == "suppression"
+
+    live = moto_peek.table_items(stack.dispatcher.resolver.account_id, stack.region, table, keep)
+    if live is None:
+        raise RuntimeError(f"table {table} not found in moto")
     return live, imported
 
 
@@ -811,16 +814,23 @@ def _verdict(moved: statistics.Change | None, small: bool) -> str:
 
 
 def _download_exports(stack: LocalStack, target: Path) -> dict[str, list[Path]]:
+    """The export bucket copied to ``target``: read from moto's state (the API when it cannot be found)."""
     shutil.rmtree(target, ignore_errors=True)
-    s3 = stack.client("s3")
     bucket = stack.outputs["ExportBucketName"]
+    objects = moto_peek.bucket_objects(stack.dispatcher.resolver.account_id, bucket)
+    if objects is None:
+        s3 = stack.client("s3")
+        objects = {
+            entry["Key"]: s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+            for entry in page.get("Contents", [])
+        }
     found: dict[str, list[Path]] = defaultdict(list)
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        for entry in page.get("Contents", []):
-            path = target / entry["Key"]
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read())
-            found[entry["Key"].split("/", 1)[0]].append(path)
+    for key, body in sorted(objects.items()):
+        path = target / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+        found[key.split("/", 1)[0]].append(path)
     return found
 
 
