@@ -42,8 +42,8 @@ setup: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed /usr
 demo: $(VENV)/.installed ## Run the feedback loop on the local stack and print a summary
 	$(BIN)/python -m npsloop_local.demo $(DEMO_ARGS)
 
-local: $(VENV)/.installed ## Start the local stack and keep it running
-	$(BIN)/python -m npsloop_local
+local: $(VENV)/.installed ## Start the local stack and keep it running (DEMO=1: on the data make demo saved)
+	$(BIN)/python -m npsloop_local $(if $(DEMO),--demo-data)
 
 test: lint validate build $(VENV)/.installed /usr/bin/chromium ## Every check and every test tier
 	$(BIN)/pytest

@@ -2,8 +2,10 @@
 
 Prints the base URL, the resolved outputs, the outbox directory, how to put an event and a dev
 token for the JWT-guarded routes. A background thread drains the stack every half second, so
-events put from other code are handled. ``python -m npsloop_local token [--sub ID] [--group G]``
-prints a dev token and exits (see :mod:`.auth`: never valid in AWS).
+events put from other code are handled. ``--demo-data`` starts it on the data ``make demo`` saved
+(:mod:`.demo_state`), its clock moving on from where the demo's ended; without it the stack starts
+empty and says how to get data. ``python -m npsloop_local token [--sub ID] [--group G]`` prints a
+dev token and exits (see :mod:`.auth`: never valid in AWS).
 """
 
 from __future__ import annotations
@@ -18,12 +20,30 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from . import auth
+from . import auth, demo_state
+from .clock import Clock
 from .provision import Provisioner
 from .stack import LocalStack
 from .template import Resolver, Template
 
 DRAIN_INTERVAL_SECONDS = 0.5
+DEMO_STATE = Path(".local") / "demo-state"
+
+EMPTY = """\
+The stack starts empty: its pages have no answers, scores or cases yet. To get a year of them,
+run `make demo` (about two and a half minutes; it saves its data), then `make local DEMO=1`.
+Or put a business event on the bus (below) and answer the email it sends.
+"""
+
+DEMO_DATA = """\
+Started on the demo's data ({items} items from {directory}); the clock carries on from where the
+demo ended ({ended:%Y-%m-%d %H:%M} UTC, now {now:%Y-%m-%d %H:%M}). Open {url} and sign in as a persona
+(below): the CX lead sees the whole network, the store manager KRK-02 its drop.
+"""
+EMPTY_NOTICE = (
+    "This local stack has no data yet. To see a network of stores with a year of answers and cases, "
+    "stop it, run make demo, then make local DEMO=1."
+)
 
 AWS_EXAMPLE = """\
 The emulated AWS answers on {aws} too, so the AWS CLI and any SDK can drive this stack:
@@ -64,6 +84,12 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--outbox", default=None, help="where sent emails are written (.eml)")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="template parameter override")
     parser.add_argument("--verbose", action="store_true", help="log every request and invocation")
+    parser.add_argument(
+        "--demo-data", action="store_true", help="start on the data `make demo` saved (make local DEMO=1)"
+    )
+    parser.add_argument(
+        "--state", type=Path, default=DEMO_STATE, help=f"where make demo saved it (default: {DEMO_STATE})"
+    )
     return parser.parse_args(argv)
 
 
@@ -156,9 +182,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for noisy in ("botocore", "boto3", "urllib3", "moto", "werkzeug"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    clock: Clock | None = None
+    saved: demo_state.DemoState | None = None
+    if args.demo_data:
+        try:
+            saved = demo_state.read(args.state)
+        except demo_state.MissingState as exc:
+            print(f"python -m npsloop_local --demo-data: {exc}", file=sys.stderr)
+            return 2
+        clock = demo_state.OffsetClock(saved.ended_at)
     stack = LocalStack(
         template_path=args.template,
         parameters=_parameters(args.param),
+        clock=clock,
         outbox_dir=args.outbox,
         region=args.region,
         port=args.port,
@@ -167,6 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     with stack:
+        if saved is not None:
+            saved = demo_state.load(stack, args.state)
         outputs = stack.outputs
         print(f"npsloop local stack: {stack.base_url}")
         print("routes:", ", ".join(stack.routes) or "(none)")
@@ -180,6 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             )
         print(EXAMPLE.format(bus=outputs.get("EventBusName", "default"), url=stack.base_url))
+        _print_data(stack, saved)
         if stack.sign_in is not None:
             personas = "\n".join(
                 f"    {p.label_en:<34} {p.subject:<24} {' '.join(p.groups) or '(no group: own cases)'}"
@@ -207,6 +246,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"email sent: {path}", flush=True)
         print("stopping")
     return 0
+
+
+def _print_data(stack: LocalStack, saved: demo_state.DemoState | None) -> None:
+    """What the stack holds: the demo's data, or nothing yet and how to get some (the sign-in page says so too)."""
+    if saved is None:
+        print(EMPTY)
+        if stack.sign_in is not None:
+            stack.sign_in.notice = EMPTY_NOTICE
+        return
+    page = "/dashboard" if "GET /dashboard" in stack.routes else "/cases"
+    print(
+        DEMO_DATA.format(
+            items=saved.items,
+            directory=saved.directory,
+            ended=saved.ended_at,
+            now=stack.clock.now(),
+            url=stack.base_url + page,
+        )
+    )
 
 
 def _serve_aws(port: int) -> str | None:

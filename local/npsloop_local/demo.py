@@ -40,7 +40,7 @@ from npsloop.clock import ManualClock
 from npsloop.domain import statistics
 from npsloop.domain.programs import load_programs
 from npsloop.domain.surveys import SurveyType
-from npsloop_local import athena, delighted_export, moto_peek, population
+from npsloop_local import athena, delighted_export, demo_state, moto_peek, population
 from npsloop_local.stack import LocalStack
 from npsloop_local.template import Template
 
@@ -318,6 +318,13 @@ class Outcome:
     stats: Stats
     summary: str
     phases: dict[str, float] = field(default_factory=dict)
+    browse: str = ""  # how to browse the saved state (printed after the summary)
+
+
+STATE_DIR = ROOT / ".local" / "demo-state"
+LOCAL_URL = "http://127.0.0.1:3000"  # where `make local` serves (python -m npsloop_local's default port)
+# Who to sign in as to see the demo, by the local sign-in's persona keys (routing.toml's people).
+BROWSING_PERSONAS = ("cx-lead", f"store-{population.DETERIORATING_STORE}", "region-malopolskie", "analyst")
 
 
 def simulate(customers: int, days: int, workers: int, outbox: Path, quiet: bool = False) -> Stats:
@@ -325,7 +332,7 @@ def simulate(customers: int, days: int, workers: int, outbox: Path, quiet: bool 
     return _run(Scale(history=0, history_days=0, customers=customers, live_days=days), workers, outbox, quiet).stats
 
 
-def _run(scale: Scale, workers: int, outbox: Path, quiet: bool) -> Outcome:
+def _run(scale: Scale, workers: int, outbox: Path, quiet: bool, state_dir: Path | None = None) -> Outcome:
     started = time.monotonic()
     phases: dict[str, float] = {}
     start, days = scale.live_start, scale.live_days
@@ -372,7 +379,45 @@ def _run(scale: Scale, workers: int, outbox: Path, quiet: bool) -> Outcome:
         mark = time.monotonic()
         summary = summarise(stack, pop, stats, outbox, api, clock, scale, history, phases, started)
         phases["summary"] = time.monotonic() - mark
-    return Outcome(stats, summary, phases)
+        browse = ""
+        if state_dir is not None:
+            mark = time.monotonic()
+            saved = demo_state.save(stack, state_dir)
+            phases["save the state for make local DEMO=1"] = time.monotonic() - mark
+            browse = browsing(stack, saved, phases["save the state for make local DEMO=1"])
+    return Outcome(stats, summary, phases, browse)
+
+
+def browsing(stack: LocalStack, saved: demo_state.DemoState, seconds: float) -> str:
+    """What a newcomer does next: start the stack on the saved data, open the dashboard, sign in as someone."""
+    # The dashboard once the web function serves it; until then the case list, the staff pages' first page.
+    page = "/dashboard" if "GET /dashboard" in stack.routes else "/cases"
+    personas = {p.key: p for p in (stack.sign_in.personas if stack.sign_in else [])}
+    chosen = [personas[key] for key in BROWSING_PERSONAS if key in personas]
+    return "\n".join(
+        [
+            "",
+            "Browse the demo's data",
+            "-" * 78,
+            f"saved {saved.items} items to {_shown(saved.directory)} in {seconds:.1f} s "
+            f"(the clock ended at {saved.ended_at:%Y-%m-%d %H:%M} UTC)",
+            "start the local stack on them (Ctrl-C stops it):",
+            "",
+            "    make local DEMO=1        (or: python -m npsloop_local --demo-data)",
+            "",
+            f"then open {LOCAL_URL}{page}",
+            "and sign in as one of these personas (the sign-in page lists them all):",
+            *[f"    {p.label_en:<36} {p.label_pl}" for p in chosen],
+            "",
+        ]
+    )
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT)) + "/"
+    except ValueError:
+        return str(path)
 
 
 def _import_history(  # noqa: PLR0917 - the run's parts
@@ -485,17 +530,20 @@ def _scan(stack: LocalStack) -> tuple[list[dict[str, Any]], int]:
     and a count of the imported answers, read from moto's state: a Scan of the year's tens of thousands
     of items would cost moto most of a minute of serialisation for what is only counted here."""
     table = stack.outputs["TableName"]
-    items = moto_peek.table_items(stack.dispatcher.resolver.account_id, stack.region, table)
-    if items is None:
-        raise RuntimeError(f"table {table} not found in moto")
-    live, imported = [], 0
-    for item in items:
-        if item["pk"]["S"].startswith("AGG"):
-            continue
-        if "imported" in item and item.get("entity", {}).get("S") == "response":
+    imported = 0
+
+    def keep(item: dict[str, Any]) -> bool:
+        nonlocal imported
+        if str(item["pk"]).startswith("AGG"):
+            return False
+        if "imported" in item and item.get("entity") == "response":
             imported += 1
-        elif "imported" not in item or item.get("entity", {}).get("S") == "suppression":
-            live.append(item)
+            return False
+        return "imported" not in item or item.get("entity") == "suppression"
+
+    live = moto_peek.table_items(stack.dispatcher.resolver.account_id, stack.region, table, keep)
+    if live is None:
+        raise RuntimeError(f"table {table} not found in moto")
     return live, imported
 
 
@@ -766,16 +814,23 @@ def _verdict(moved: statistics.Change | None, small: bool) -> str:
 
 
 def _download_exports(stack: LocalStack, target: Path) -> dict[str, list[Path]]:
+    """The export bucket copied to ``target``: read from moto's state (the API when it cannot be found)."""
     shutil.rmtree(target, ignore_errors=True)
-    s3 = stack.client("s3")
     bucket = stack.outputs["ExportBucketName"]
+    objects = moto_peek.bucket_objects(stack.dispatcher.resolver.account_id, bucket)
+    if objects is None:
+        s3 = stack.client("s3")
+        objects = {
+            entry["Key"]: s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+            for entry in page.get("Contents", [])
+        }
     found: dict[str, list[Path]] = defaultdict(list)
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        for entry in page.get("Contents", []):
-            path = target / entry["Key"]
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read())
-            found[entry["Key"].split("/", 1)[0]].append(path)
+    for key, body in sorted(objects.items()):
+        path = target / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+        found[key.split("/", 1)[0]].append(path)
     return found
 
 
@@ -805,15 +860,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, help=f"the live population (default {FULL.customers})")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--outbox", type=Path, default=ROOT / ".local" / "outbox")
+    parser.add_argument(
+        "--state", type=Path, default=STATE_DIR, help=f"where the data is saved for make local DEMO=1 ({STATE_DIR})"
+    )
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else FULL
     if args.history is not None:
         scale = replace(scale, history=args.history)
     if args.customers is not None:
         scale = replace(scale, customers=args.customers)
-    outcome = _run(scale, args.workers, args.outbox, quiet=False)
-    print(outcome.summary)
+    outcome = _run(scale, args.workers, args.outbox, quiet=False, state_dir=args.state)
+    print(report(outcome))
     return 0
+
+
+def report(outcome: Outcome) -> str:
+    """What ``make demo`` prints last: the summary, then how to browse the data it saved."""
+    return "\n".join(part for part in (outcome.summary, outcome.browse) if part)
 
 
 if __name__ == "__main__":

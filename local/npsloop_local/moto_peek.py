@@ -11,9 +11,10 @@ the reading itself still goes through the public API. When a backend cannot be f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["queue_has_messages", "stream_records", "stream_tails", "table_items", "take_messages"]
+__all__ = ["bucket_objects", "queue_has_messages", "stream_records", "stream_tails", "table_items", "take_messages"]
 
 
 def _shard(account_id: str, region: str, stream_arn: str) -> Any:
@@ -91,11 +92,14 @@ def take_messages(account_id: str, region: str, queue_name: str) -> list[str] | 
     return [message.body for message in taken]
 
 
-def table_items(account_id: str, region: str, table_name: str) -> list[dict[str, Any]] | None:
+def table_items(
+    account_id: str, region: str, table_name: str, keep: Callable[[dict[str, Any]], bool] | None = None
+) -> list[dict[str, Any]] | None:
     """Every item of a table, in the shape Scan returns (attribute -> {type: value}); None if unknown.
 
     For a person's look at a whole table (the demo's summary): a Scan of tens of thousands of items
-    costs moto seconds of serialisation for what is only read back here.
+    costs moto seconds of serialisation for what is only read back here. ``keep`` sees each item's
+    top-level attributes as plain values (strings, numbers...) and picks the ones to serialise.
     """
     try:
         from moto.dynamodb.models import dynamodb_backends
@@ -105,4 +109,25 @@ def table_items(account_id: str, region: str, table_name: str) -> list[dict[str,
         return None
     if table is None:
         return None
-    return [item.to_json()["Attributes"] for item in table.all_items()]
+    return [
+        item.to_json()["Attributes"]
+        for item in table.all_items()
+        if keep is None or keep({name: value.value for name, value in item.attrs.items()})
+    ]
+
+
+def bucket_objects(account_id: str, bucket_name: str) -> dict[str, bytes] | None:
+    """Every object of a bucket (key -> its current bytes), as GetObject would give them; None if unknown.
+
+    For the demo's summary, which downloads the whole export (hundreds of small objects) to run a
+    query on it: a ListObjectsV2 and a GetObject per object cost moto seconds of request handling.
+    """
+    try:
+        from moto.s3.models import s3_backends
+
+        bucket: Any = s3_backends[account_id]["aws"].buckets.get(bucket_name)
+    except (ImportError, KeyError):
+        return None
+    if bucket is None:
+        return None
+    return {key.name: key.value for key in bucket.keys.values() if getattr(key, "value", None) is not None}

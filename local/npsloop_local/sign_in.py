@@ -126,6 +126,8 @@ class SignIn:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     logout_urls: tuple[str, ...] = ()
+    notice: str | None = None
+    """Shown on the persona page, e.g. that the stack has no data yet and how to get some."""
 
     PATHS = frozenset(
         {"/oauth2/authorize", "/login", "/oauth2/token", "/logout", "/.well-known/jwks.json", "/auth/sign-in",
@@ -189,7 +191,11 @@ class SignIn:
         problem = self._check_request(query)
         if problem:
             return _text(400, problem)
-        return 200, [("Content-Type", "text/html; charset=utf-8")], _page(self.personas, query, error).encode()
+        return (
+            200,
+            [("Content-Type", "text/html; charset=utf-8")],
+            _page(self.personas, query, error, self.notice).encode(),
+        )
 
     def _login(self, form: dict[str, str]) -> Reply:
         query = {k: v for k, v in form.items() if k != "persona"}
@@ -347,6 +353,7 @@ padding:.8rem 1.5rem;min-height:44px;width:100%}
 button:focus,input:focus{outline:3px solid #f5a623;outline-offset:2px}
 .error{background:#fde8e8;color:#8a1c1c;border-radius:.5rem;padding:.75rem}
 .note{font-size:.85rem;color:#4a5059}
+.notice{background:#fff4d6;color:#3d2f00;border-radius:.5rem;padding:.75rem}
 code,textarea{font-family:ui-monospace,Menlo,monospace;font-size:.8rem}
 textarea{width:100%;box-sizing:border-box;height:6rem}
 table{border-collapse:collapse;width:100%;background:#fff}
@@ -364,7 +371,7 @@ GROUPS = [
 ]
 
 
-def _page(personas: list[Persona], query: dict[str, str], error: str | None) -> str:
+def _page(personas: list[Persona], query: dict[str, str], error: str | None, notice: str | None = None) -> str:
     e = html.escape
     hidden = "".join(f'<input type="hidden" name="{e(k)}" value="{e(v)}">' for k, v in query.items())
     sets = []
@@ -381,6 +388,7 @@ def _page(personas: list[Persona], query: dict[str, str], error: str | None) -> 
         if rows:
             sets.append(f'<fieldset><legend><span lang="pl">{pl}</span> / {en}</legend>{"".join(rows)}</fieldset>')
     alert = f'<p class="error" role="alert">{e(error)}</p>' if error else ""
+    note = f'<p class="notice" role="status">{e(notice)}</p>' if notice else ""
     return f"""<!doctype html>
 <html lang="pl"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Logowanie (lokalnie) / Sign in (local)</title><style>{STYLE}</style></head>
@@ -388,7 +396,7 @@ def _page(personas: list[Persona], query: dict[str, str], error: str | None) -> 
 <h1>Zaloguj się jako… <span lang="en">/ Sign in as…</span></h1>
 <p class="lead">Lokalny stos: wybierz osobę zamiast hasła. <span lang="en">Local stack: pick a persona
 instead of a password. In AWS this page is the user pool's hosted sign-in.</span></p>
-{alert}
+{note}{alert}
 <form method="post" action="/login">{hidden}{"".join(sets)}
 <button type="submit">Zaloguj / Sign in</button></form>
 <p class="note">Tokeny są podpisane lokalnym kluczem i nigdy nie działają w AWS. <span lang="en">Tokens are

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import re
+import urllib.request
+from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
 
 from npsloop.domain.statistics import DEFAULT_MINIMUM_SAMPLE
 from npsloop_local import demo, population
+from tests.e2e.test_local_command import local_command
+from tests.web_client import WebClient
 
 
-def test_the_quick_demo_imports_history_runs_the_loop_and_summarises_both(tmp_path: Path):
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory) -> tuple[demo.Outcome, Path]:
+    """The demo's small version, run once for this module: a short history imported, then a week live."""
+    work = tmp_path_factory.mktemp("demo")
+    outcome = demo._run(demo.QUICK, workers=2, outbox=work / "outbox", quiet=True, state_dir=work / "state")
+    return outcome, work
+
+
+def test_the_quick_demo_imports_history_runs_the_loop_and_summarises_both(quick):
     # GIVEN the demo's small version: a short history imported, then a week of live traffic
-    outcome = demo._run(demo.QUICK, workers=2, outbox=tmp_path / "outbox", quiet=True)
+    outcome, tmp_path = quick
     stats, summary = outcome.stats, outcome.summary
 
     def number(label: str) -> float:
@@ -73,3 +89,49 @@ def test_the_quick_demo_imports_history_runs_the_loop_and_summarises_both(tmp_pa
     assert re.search(r"\.\.\. \d+ rows in all", summary)  # the named query ran in DuckDB
     assert len(list((tmp_path / "outbox").glob("*.eml"))) >= number("invitations sent")  # and notices to staff
     assert re.search(r"^finished in \d+\.\d s", summary, re.MULTILINE)
+
+
+def test_the_demo_ends_with_where_to_browse_it_and_its_saved_data_serves_that_page(quick, tmp_path):
+    outcome, work = quick
+    printed = demo.report(outcome)
+
+    # THEN make demo ends by printing the command, the page's local URL and the personas to sign in as
+    tail = printed[printed.index("Browse the demo's data") :]
+    assert "make local DEMO=1" in tail
+    url = re.search(r"then open (http://127\.0\.0\.1:3000(/\S*))$", tail, re.MULTILINE)
+    assert url, tail
+    for label in ("CX lead", "Store manager KRK-02", "Regional manager malopolskie", "Analyst"):
+        assert re.search(rf"^    {re.escape(label)}", tail, re.MULTILINE), label
+
+    # WHEN `make local DEMO=1` starts on the saved data (on a free port instead of 3000)
+    with local_command(tmp_path, "--demo-data", "--state", str(work / "state"), aws=False) as (_p, banner, base, _a):
+        # AND the CX lead follows the printed URL and signs in
+        browser = WebClient(base)
+        page = browser.sign_in("cx-lead", start=urlsplit(url.group(1)).path)
+        # AND an analyst's token reads the score API, with its default window (the last days before "now")
+        token = _token(base, banner)
+        history = _scores(base, token, f"from={demo.QUICK.history_start.date()}&to={demo.QUICK.live_start.date()}")
+        recent = _scores(base, token, "")
+
+    # THEN the page answers as printed, and shows the demo's cases (the staff worked some, others wait)
+    assert page.status == 200 and urlsplit(page.url).path == url.group(2)
+    assert re.findall(r'href="/cases/[a-z0-9]+"', page.body), page.body[:2000]
+    assert "No cases here." not in page.body
+    # AND the score API counts every imported answer of the history
+    assert history["groups"][0]["total"]["n"] == demo.QUICK.history
+    # AND the clock carries on from the demo's end, so "now" has the live weeks' answers
+    assert date.fromisoformat(recent["to"]) >= demo.LIVE_END.date() - timedelta(days=1)
+    assert recent["groups"][0]["total"]["n"] > 0
+
+
+def _token(base: str, banner: str) -> str:
+    found = re.search(r"^\s+TOKEN=(\S+)$", banner, re.MULTILINE)
+    assert found, banner
+    return found.group(1)
+
+
+def _scores(base: str, token: str, query: str) -> dict:
+    request = urllib.request.Request(f"{base}/api/programs/post-purchase-nps/scores?{query}")
+    request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        return json.loads(reply.read())

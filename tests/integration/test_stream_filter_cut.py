@@ -1,0 +1,60 @@
+"""Stream filters match the record cut to the fields a pattern names: the answers moto gives on the whole record."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+from moto.events.models import EventPattern
+
+from npsloop_local import streams
+from npsloop_local.template import Template
+from tests.conftest import ROOT
+
+
+def template_patterns() -> list[str]:
+    found = []
+    for resource in Template.load(ROOT / "template.yaml").resources.values():
+        for event in (resource.get("Properties") or {}).get("Events", {}).values():
+            if event.get("Type") == "DynamoDB":
+                found += [f["Pattern"] for f in event["Properties"].get("FilterCriteria", {}).get("Filters", [])]
+    return found
+
+
+EXTRA = [
+    '{"$or": [{"dynamodb": {"NewImage": {"entity": {"S": ["case"]}}}}, {"eventName": ["REMOVE"]}]}',
+    '{"dynamodb": {"NewImage": {"score": {"N": [{"numeric": ["<", 7]}]}}}}',
+    '{"dynamodb": {"NewImage": {"comment": {"S": [{"exists": true}]}}}}',
+]
+
+
+def records() -> list[dict]:
+    made = []
+    for event_name, entity, imported, comment in itertools.product(
+        ("INSERT", "MODIFY", "REMOVE"), ("response", "invitation", "case"), (None, True), (None, "Za drogo")
+    ):
+        image = {"pk": {"S": "INV#1"}, "sk": {"S": "R"}, "entity": {"S": entity}, "score": {"N": "5"}}
+        if imported:
+            image["imported"] = {"BOOL": True}
+        if comment:
+            image["comment"] = {"S": comment}
+        dynamodb = {"Keys": {"pk": image["pk"], "sk": image["sk"]}, "SequenceNumber": "1"}
+        if event_name != "REMOVE":
+            dynamodb["NewImage"] = image
+        if event_name != "INSERT":
+            dynamodb["OldImage"] = {**image, "score": {"N": "9"}}
+        made.append({"eventName": event_name, "eventSource": "aws:dynamodb", "dynamodb": dynamodb})
+    return made
+
+
+def test_every_pattern_decides_the_cut_record_as_moto_decides_the_whole_one():
+    patterns = template_patterns() + EXTRA
+    assert len(patterns) >= 5  # the template's score, alert and export filters, at least
+    decided = 0
+    for pattern in patterns:
+        matcher, paths = EventPattern.load(pattern), streams._named_paths(json.loads(pattern))
+        for record in records():
+            whole = matcher.matches_event(record)
+            assert matcher.matches_event(streams._cut(record, paths)) == whole, (pattern, record)
+            decided += whole
+    assert decided > 0  # some records pass, some do not
