@@ -65,6 +65,7 @@ def _worker(world, reports=None, **changes):
         "reports": reports or load_reports(),
         "programs": world["programs"],
         "scores": ScoresService(programs=world["programs"], aggregates=world["aggregates"], clock=world["clock"]),
+        "roles": load_roles(),
         "routing": load_routing(),
         "claims": InMemoryReportClaims(),
         "preferences": InMemoryPreferences(),
