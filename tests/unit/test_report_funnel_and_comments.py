@@ -69,7 +69,7 @@ def test_a_store_managers_report_shows_the_stores_funnel_of_the_week_as_a_chart_
     assert "999" not in html and "77" not in html  # not the day before, not another store
     funnel_cid = [p["Content-ID"].strip("<>") for p in message.walk() if p.get_content_type() == "image/png"]
     assert len(funnel_cid) == 2 and all(f"cid:{cid}" in html for cid in funnel_cid)  # the trend and the funnel
-    assert 'alt="Lejek ankiety"' in html
+    assert 'alt="Lejek ankiety: Wysłane zaproszenia 40, Doręczone 38, Z odpowiedzią 12"' in html
     assert "Wysłane zaproszenia 40, Doręczone 38, Z odpowiedzią 12" in _text(parts["mailer"].sent[0])
 
 
@@ -125,9 +125,11 @@ def test_a_store_managers_report_shows_the_lowest_and_highest_comments_of_the_we
     assert worker.handle(job) == "sent"
     html = _html(parts["mailer"].sent[0])[1]
     assert "Comments" in html
-    assert "Lowest score" in html and "0/10" in html and "Kolejka do kasy na pół godziny." in html
-    assert "2/10" in html and "[phone]" in html and "601 234 567" not in html and "Kowalski" not in html
-    assert "Highest score" in html and "10/10" in html and "Świetna obsługa, dziękuję!" in html
+    assert "The lowest scores with a comment, and the highest" in html
+    shown = [html.index(text) for text in ("0/10", "Kolejka do kasy na pół godziny.", "2/10", "[phone]", "10/10",
+                                           "Świetna obsługa, dziękuję!")]  # fmt: skip
+    assert shown == sorted(shown)  # lowest first
+    assert "601 234 567" not in html and "Kowalski" not in html and "Pan [person_name] nie oddzwonił" in html
     assert "Dobrze" not in html  # neither among the two lowest nor the highest
     assert "Mokotów" not in html and "Tydzień wcześniej" not in html  # another store, another week
     assert "are replaced by a label in square brackets" in html
@@ -190,7 +192,7 @@ def test_a_unit_outside_the_recipients_scope_is_refused_even_if_a_job_names_it(i
     assert index.reads == []
 
 
-def test_notable_takes_the_lowest_two_and_the_highest_ties_to_the_newest_each_once():
+def test_notable_takes_the_highest_and_the_two_lowest_of_the_rest_ties_to_the_newest_each_once():
     at = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
     picked = sections.notable(
         [
@@ -202,12 +204,15 @@ def test_notable_takes_the_lowest_two_and_the_highest_ties_to_the_newest_each_on
         ],
         "Europe/Warsaw",
     )
-    assert [(c["kind"], c["score"]) for c in picked] == [("lowest", 1), ("lowest", 3), ("highest", 8)]
+    assert [c["score"] for c in picked] == [1, 3, 8]
     assert picked[1]["text"] == "newer three"
     assert len(picked[2]["text"]) == sections.COMMENT_CHARS and picked[2]["text"].endswith("…")
     assert picked[0]["out_of"] == 10 and picked[0]["day"] == date(2026, 11, 25)
     (only,) = sections.notable([answer(1, at, score=7, comment="jedyny")], "UTC")
-    assert only["kind"] == "lowest"  # one comment is shown once
+    assert only["text"] == "jedyny"  # one comment is shown once
+    # the highest is never taken for one of the lowest: two comments are the lowest and the highest
+    pair = sections.notable([answer(1, at, score=9, comment="nine"), answer(2, at, score=2, comment="two")], "UTC")
+    assert [c["text"] for c in pair] == ["two", "nine"]
     assert sections.notable([], "UTC") == []
 
 

@@ -232,14 +232,14 @@ def comparison_chart(
     return _png(image)
 
 
-def funnel_chart(title: str, steps: list[Step], palette: Palette = Palette()) -> bytes:
-    """One bar per step, as long as its share of the first step (the invitations sent), with its count."""
+def funnel_chart(steps: list[Step], palette: Palette = Palette()) -> bytes:
+    """One bar per step, as long as its share of the first step (the invitations sent), with its count.
+    No title: the email's heading above it names it."""
     row = 34 * SCALE
-    top_margin = 40 * SCALE
-    height = top_margin + row * max(len(steps), 1) + 8 * SCALE
+    top_margin = 6 * SCALE
+    height = top_margin + row * max(len(steps), 1) + 6 * SCALE
     image = Image.new("RGB", (WIDTH, height), palette.background)
     draw = ImageDraw.Draw(image)
-    draw.text((8 * SCALE, 8 * SCALE), title, font=_font(14, bold=True), fill=palette.text)
     label_font, value_font = _font(12), _font(12, bold=True)
     left = 8 * SCALE + max((label_font.getlength(s.label) for s in steps), default=0) + 8 * SCALE
     left = min(left, 130 * SCALE)

@@ -61,13 +61,13 @@ def _funnel(
     words = t["funnel_section"]
     of_sent = str(words["of_sent"])
     steps = [
-        draw.Step(str(words["sent"]), numbers["sent"]),
+        draw.Step(str(words["chart_sent"]), numbers["sent"]),
         draw.Step(str(words["delivered"]), numbers["delivered"],
                   of_sent.format(pct=percent(numbers["delivered_rate"], locale))),
         draw.Step(str(words["answered"]), numbers["answered"],
                   of_sent.format(pct=percent(numbers["response_rate"], locale))),
     ]  # fmt: skip
-    return _chart(cache, key, partial(draw.funnel_chart, str(t["funnel"]), steps, palette))
+    return _chart(cache, key, partial(draw.funnel_chart, steps, palette))
 
 
 def render_report(

@@ -157,28 +157,30 @@ def _keep(best: list[Response], answer: Response, key: Any, size: int) -> None:
 
 
 def notable(answers: Iterable[Response], time_zone: str) -> list[dict[str, Any]]:
-    """A few notable comments of the period: the ``NOTABLE_LOWEST`` lowest scores with a comment and the
-    ``NOTABLE_HIGHEST`` highest (a tie goes to the newest), each masked (``mask``) and cut to
-    ``COMMENT_CHARS``. One pass: the answers may be a whole month of the network, read a page at a time."""
+    """A few notable comments of the period: the ``NOTABLE_HIGHEST`` highest scores with a comment and the
+    ``NOTABLE_LOWEST`` lowest of the others (a tie goes to the newest), lowest first, each masked
+    (``mask``) and cut to ``COMMENT_CHARS``. One pass: the answers may be a month of the network, read a
+    page at a time."""
     from npsloop.text.masking import mask  # the worker alone loads the name lexicon, on its first comment
+
+    def newest(a: Response) -> float:
+        return -a.created_at.timestamp()
 
     lowest: list[Response] = []
     highest: list[Response] = []
     for answer in answers:
         if not answer.comment or not answer.comment.strip():
             continue
-        _keep(lowest, answer, lambda a: (a.score, -a.created_at.timestamp()), NOTABLE_LOWEST)
-        _keep(highest, answer, lambda a: (-a.score, -a.created_at.timestamp()), NOTABLE_HIGHEST)
-    picked = [("lowest", a) for a in lowest]
-    picked += [("highest", a) for a in highest if a not in lowest]
+        _keep(lowest, answer, lambda a: (a.score, newest(a)), NOTABLE_LOWEST + NOTABLE_HIGHEST)
+        _keep(highest, answer, lambda a: (-a.score, newest(a)), NOTABLE_HIGHEST)
+    picked = [a for a in lowest if a not in highest][:NOTABLE_LOWEST] + highest
     out = []
-    for kind, answer in picked:
+    for answer in sorted(picked, key=lambda a: (a.score, newest(a))):
         text = re.sub(r"\s+", " ", mask(answer.comment or "").text).strip()
         if len(text) > COMMENT_CHARS:
             text = text[: COMMENT_CHARS - 1].rstrip() + "…"
         out.append(
             {
-                "kind": kind,
                 "score": answer.score,
                 "out_of": SCALE_TOP[answer.survey_type],
                 "store": answer.context.get("store"),

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -204,6 +205,7 @@ class ReportWorker:
         comments: CommentSource | None = None,
         pacer: SendPacer | None = None,
         parking: EventParking | None = None,
+        memo: RunMemo | None = None,
     ) -> None:
         self._reports = reports
         self._programs = programs
@@ -223,6 +225,7 @@ class ReportWorker:
         self._comments = comments
         self._pacer = pacer
         self._parking = parking
+        self._memo = memo or RunMemo()
 
     def handle_batch(self, event: dict[str, Any]) -> dict[str, Any]:
         """An SQS batch (``ReportBatchItemFailures``): a job that failed is reported and SQS delivers it
@@ -318,31 +321,32 @@ class ReportWorker:
                 program = self._programs.get(program_id)
                 if program is None:
                     continue
-                own = self._scores.scores(
+                own = self._scores_of(
+                    job.run,
                     program.id,
-                    ScoreQuery.model_validate(
-                        {
-                            "from": trend[0].start,
-                            "to": period.end,
-                            "period": kind,
-                            "group_by": dimension,
-                            "value": value,
-                        }
-                    ),
+                    {"from": trend[0].start, "to": period.end, "period": kind, "group_by": dimension, "value": value},
                 )
                 own_scores = sections.scores(own, value or OVERALL)
                 comparison = None
                 if Section.COMPARISON in wanted:
-                    comparison = self._comparison(program.id, unit, period, kind, own_scores)
+                    comparison = self._comparison(job.run, program.id, unit, period, kind, own_scores)
                 cases = None
                 if Section.CASES in wanted and self._cases is not None:
                     start = datetime.combine(period.start, time(0), ZoneInfo(job.time_zone))
                     end = datetime.combine(period.end + timedelta(days=1), time(0), ZoneInfo(job.time_zone))
-                    found = [c for c in self._cases.cases(unit, start) if c.program_id == program.id]
+                    every = self._memo.get(
+                        (job.run, "cases", unit.key, start.isoformat()), partial(self._cases.cases, unit, start)
+                    )
+                    found = [c for c in every if c.program_id == program.id]
                     cases = sections.cases(found, start, end, self._clock.now())
                 funnel = None
                 if Section.FUNNEL in wanted and self._funnel is not None:
-                    funnel = sections.funnel(self._funnel.funnel(program.id, unit, period.start, period.end))
+                    funnel = sections.funnel(
+                        self._memo.get(
+                            (job.run, "funnel", program.id, unit.key, period.start.isoformat(), period.end.isoformat()),
+                            partial(self._funnel.funnel, program.id, unit, period.start, period.end),
+                        )
+                    )
                 comments = None
                 if Section.COMMENTS in wanted and self._comments is not None and own_scores["n"]:
                     comments = self._comments.notable(
@@ -369,17 +373,21 @@ class ReportWorker:
                 )
         return out
 
-    def _comparison(
-        self, program_id: str, unit: ReportUnit, period: Period, kind: Any, own: dict[str, Any]
+    def _scores_of(self, run: str, program_id: str, query: dict[str, Any]) -> dict[str, Any]:
+        """A ScoresService answer, read once per run and container (``RunMemo``)."""
+        key = (run, "scores", program_id, *sorted((k, str(v)) for k, v in query.items()))
+        return self._memo.get(key, partial(self._scores.scores, program_id, ScoreQuery.model_validate(query)))
+
+    def _comparison(  # noqa: PLR0917
+        self, run: str, program_id: str, unit: ReportUnit, period: Period, kind: Any, own: dict[str, Any]
     ) -> dict[str, Any]:
         from npsloop.reports import sections
 
         def read(dimension: str, value: str | None) -> dict[str, Any]:
-            return self._scores.scores(
+            return self._scores_of(
+                run,
                 program_id,
-                ScoreQuery.model_validate(
-                    {"from": period.start, "to": period.end, "period": kind, "group_by": dimension, "value": value}
-                ),
+                {"from": period.start, "to": period.end, "period": kind, "group_by": dimension, "value": value},
             )
 
         parent = None
@@ -431,6 +439,27 @@ def _dimension(unit: ReportUnit) -> tuple[str, str | None]:
     if unit.kind is UnitKind.NETWORK:
         return OVERALL, None
     return unit.kind.value, unit.id
+
+
+class RunMemo:
+    """What one run reads (scores, cases, funnel of a unit), kept per container and keyed by the run's
+    instant: the planner queues a scope's recipients together, so a scope's numbers are read once per run
+    and container, not once per recipient; a later run (or a replayed schedule) reads afresh."""
+
+    def __init__(self, limit: int = 512) -> None:
+        self._items: dict[tuple[str, ...], Any] = {}
+        self._limit = limit
+        self.reads = 0
+
+    def get(self, key: tuple[str, ...], read: Callable[[], Any]) -> Any:
+        if key in self._items:
+            return self._items[key]
+        value = read()
+        self.reads += 1
+        if len(self._items) >= self._limit:
+            self._items.pop(next(iter(self._items)))
+        self._items[key] = value
+        return value
 
 
 class InProcessChartCache(ChartCache):
