@@ -253,13 +253,12 @@ def funnel_chart(steps: list[Step], palette: Palette = Palette()) -> bytes:
         )  # fmt: skip
         value = f"{step.count:,}".replace(",", "\u202f") + (f"  {step.note}" if step.note else "")
         room = right - left
-        length = room * min(step.count / base, 1.0)
-        draw.rectangle([left, middle - 11 * SCALE, left + max(length, SCALE), middle + 11 * SCALE], fill=palette.band)
-        draw.rectangle(
-            [left, middle - 11 * SCALE, left + max(length, SCALE), middle + 11 * SCALE],
-            outline=palette.accent,
-            width=SCALE,
-        )
-        draw.text((left + 6 * SCALE, middle), _fit(value, value_font, room - 12 * SCALE), font=value_font,
-                  fill=palette.text, anchor="lm")  # fmt: skip
+        end = left + max(room * min(step.count / base, 1.0), SCALE)
+        box = [left, middle - 11 * SCALE, end, middle + 11 * SCALE]
+        draw.rectangle(box, fill=palette.band, outline=palette.accent, width=SCALE)
+        # The count inside its bar when it fits there, else just after the bar's end.
+        inside = value_font.getlength(value) + 12 * SCALE <= end - left
+        start = left + 6 * SCALE if inside else end + 6 * SCALE
+        draw.text((start, middle), _fit(value, value_font, right - start), font=value_font, fill=palette.text,
+                  anchor="lm")  # fmt: skip
     return _png(image)
