@@ -4,7 +4,9 @@ the cost per 1,000 recipients at list prices (benchmarks/prices.toml). Part of `
 The whole path runs in the local stack as template.yaml wires it: the weekly store report's schedule
 fires the planner, which reads the user pool's directory and queues one SQS job per recipient; the
 worker (the SQS event source, batches of 10) renders and sends each. 20 stores in 4 regions, 12 weeks
-and 12 months of answers; 10 store managers per store and 2 regional managers per region. Times are
+and 12 months of answers, funnel days, and 20 answers per store in the reported week in the answer
+index (half with a comment, for the comments section); 10 store managers per store and 2 regional
+managers per region. Times are
 in-process with moto (an upper bound for the AWS calls); chart drawing and rendering are pure Python and
 Pillow, the same as on Lambda's arm64 at 1 GB (which has about 0.6 of a vCPU).
 """
@@ -84,7 +86,8 @@ def _routing() -> Iterator[dict[str, str]]:
 
 def _seed(stack: Any, stores: dict[str, str]) -> None:
     from npsloop.adapters.dynamodb_aggregates import DynamoAggregates
-    from npsloop.domain.aggregates import AggregateKey, Delta
+    from npsloop.domain.aggregates import AggregateKey, Delta, FunnelDelta
+    from npsloop.domain.funnel import FUNNEL_PREFIX
     from npsloop.domain.surveys import SurveyType
 
     aggregates = DynamoAggregates(stack.outputs["TableName"], client=stack.client("dynamodb"))
@@ -100,6 +103,45 @@ def _seed(stack: Any, stores: dict[str, str]) -> None:
         for (dimension, value), delta in totals.items():
             key = AggregateKey("post-purchase-nps", dimension, value, day)
             aggregates.add(f"bench-{dimension}-{value}-{day}", key, delta, AFTER_RUNS, AFTER_RUNS)
+        funnels: dict[tuple[str, str], FunnelDelta] = {}
+        for i, (store, region) in enumerate(stores.items()):
+            sent = 120 + i
+            counts = {"invited": sent, "delivered": sent - 3, "answered": 40 + i, "bounced": 3, "complained": i % 2}
+            for key in (("store", store), ("region", region), ("all", "all")):
+                total = funnels.setdefault(key, FunnelDelta())
+                for stage, k in counts.items():
+                    total.counts[stage] = total.counts.get(stage, 0) + k
+        for (dimension, value), funnel in funnels.items():
+            key = AggregateKey("post-purchase-nps", dimension, value, day, prefix=FUNNEL_PREFIX)
+            aggregates.add(f"bench-f-{dimension}-{value}-{day}", key, funnel, AFTER_RUNS, AFTER_RUNS)
+    _seed_answers(stack, stores)
+
+
+def _seed_answers(stack: Any, stores: dict[str, str]) -> None:
+    """20 answers per store in the reported week, every other with a comment, as the importer writes them."""
+    from npsloop.adapters.dynamodb_import import DynamoImportWriter
+    from npsloop.domain.responses import Response
+    from npsloop.domain.surveys import SurveyType
+    from npsloop.importing.records import ImportedResponse
+
+    writer = DynamoImportWriter(stack.outputs["TableName"], client=stack.client("dynamodb"), sleep=lambda _: None)
+    at = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    records = []
+    for s, (store, region) in enumerate(stores.items()):
+        for i in range(20):
+            n = s * 100 + i
+            created = at + timedelta(hours=5 * i, minutes=s)
+            comment = f"Kolejka przy kasie {i}, pani Anna Nowak pomogła. Tel. 601 234 {n:03d}" if i % 2 else None
+            answer = Response(
+                invitation_id=f"bench-{n:05d}", program_id="post-purchase-nps", program_version=1,
+                survey_type=SurveyType.NPS, customer_id=f"C-{n}", locale="pl",
+                context={"store": store, "region": region, "channel": "web"}, score=(i * 7) % 11,
+                comment=comment, version=1, created_at=created, updated_at=created,
+            )  # fmt: skip
+            records.append(ImportedResponse(answer, source="bench", source_id=str(n)))
+    for first in range(0, len(records), 25):
+        writer.put(records[first : first + 25])
+    stack.drain()  # the stream's records are scored before the runs
 
 
 def report() -> None:
@@ -150,7 +192,7 @@ def report() -> None:
         meter._events.register("after-call", count, unique_id="npsloop-bench-reports")
         worker = stack.dispatcher.function("ReportWorkerFunction")
         worker_time = _Timer(worker, "call")
-        draw = [_Timer(charts, "trend_chart"), _Timer(charts, "comparison_chart")]
+        draw = [_Timer(charts, "trend_chart"), _Timer(charts, "comparison_chart"), _Timer(charts, "funnel_chart")]
         render = _Timer(email, "render_report")
         try:
             clock.advance(AFTER_RUNS - SUNDAY)

@@ -12,11 +12,14 @@ import pytest
 
 import npsloop.domain.alerts as alerts
 from npsloop.adapters.dynamodb_aggregates import DynamoAggregates
+from npsloop.adapters.dynamodb_import import DynamoImportWriter
 from npsloop.domain.aggregates import AggregateKey, Delta
 from npsloop.domain.alerts import Person, StoreRoute
 from npsloop.domain.surveys import SurveyType
+from npsloop.importing.records import ImportedResponse
 from npsloop_local.stack import LocalStack
 from tests.conftest import ROOT
+from tests.fakes_answers import answer
 
 PROGRAM = "post-purchase-nps"
 REGIONS = ("mazowieckie", "malopolskie", "slaskie", "pomorskie")
@@ -29,6 +32,7 @@ NEW_STORES = {  # with routing.toml's WAW-01, KRK-02 (and online-pl): 20 stores,
 SUNDAY = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 AFTER_RUNS = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)  # Tuesday 09:30 in Warsaw: all three schedules fired
 ANSWERS = re.compile(r"(?:odpowiedzi: (\d+)|(\d+) answers)")
+COMMENT = re.compile(r"uwaga-([\w-]+):")
 
 
 @pytest.fixture
@@ -97,6 +101,23 @@ def _seed(stack, routing) -> dict[str, int]:
     return week_n
 
 
+def _seed_comments(stack, routing) -> None:
+    """One answer with a comment per store in the reported week, in the answer index as the importer
+    writes it; the table's stream then counts them into the aggregates: one answer more in each store's week."""
+    writer = DynamoImportWriter(stack.outputs["TableName"], client=stack.client("dynamodb"), sleep=lambda _: None)
+    at = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    records = [
+        ImportedResponse(
+            answer(i, at + timedelta(minutes=i), store=store, region=region, score=3,
+                   comment=f"uwaga-{store}: Anna Nowak prosi o telefon 601 234 5{i:02d}"),
+            source="test", source_id=str(i),
+        )
+        for i, (store, region) in enumerate(sorted(_stores(routing).items()))
+    ]  # fmt: skip
+    writer.put(records)
+    stack.drain()  # the score function takes the stream's records before any schedule is due
+
+
 def _directory(stack, routing) -> dict[str, tuple[str, str, str]]:
     """300 people: 14 managers for each of the 20 stores, 4 for each of the 4 regions, 4 CX leads;
     address -> (scope kind, its id, subject)."""
@@ -124,6 +145,7 @@ def _html(message) -> str:
 def test_three_hundred_recipients_get_exactly_one_report_each_with_only_their_own_scope(report_stack, routing):
     # GIVEN 20 stores in 4 regions with answers, and 300 people of the user pool in their groups
     week_n = _seed(report_stack, routing)
+    _seed_comments(report_stack, routing)
     people = _directory(report_stack, routing)
     stores = _stores(routing)
     assert len(people) == 300 and len(stores) == 20 and set(stores.values()) == set(REGIONS)
@@ -147,14 +169,19 @@ def test_three_hundred_recipients_get_exactly_one_report_each_with_only_their_ow
         html = _html(message)
         counts = {int(a or b) for a, b in ANSWERS.findall(html)}
         named = {store for store in stores if store in html}
+        commented = set(COMMENT.findall(html))
+        assert "601 234" not in html and "Nowak" not in html, address  # comments are masked for everyone
         if kind == "store":
             assert named == {value}, address
-            assert counts == {week_n[value]}, address  # the store's own week, nothing else
+            assert counts == {week_n[value] + 1}, address  # the store's own week, nothing else
+            assert commented == {value}, address  # its own comment only
         elif kind == "region":
             assert named == {s for s, r in stores.items() if r == value}, address  # the region's stores only
             assert not {r for r in REGIONS if r != value and f"Region {r}" in html}, address
+            assert commented and {stores[s] for s in commented} == {value}, address
         else:
             assert all(f"Region {r}" in html or r in html for r in REGIONS), address  # the network by region
+            assert commented, address  # the network's month of comments (the month partitions, GSI1)
 
     # AND a replayed job sends nothing more: a schedule's retry queues every job again, and one job's
     # message delivered twice more

@@ -64,3 +64,21 @@ def test_the_comparison_grows_with_its_stores_and_keeps_polish_names():
         )
     )
     assert many.height > few.height
+
+
+def test_the_funnel_draws_a_bar_per_step_as_long_as_its_share_with_polish_labels():
+    from npsloop.reports.charts import Step, funnel_chart
+
+    palette = Palette()
+    steps = [Step("Wysłane", 200), Step("Doręczone", 100, "50% wysłanych"), Step("Z odpowiedzią", 0, "0% wysłanych")]
+    image = _image(funnel_chart(steps, palette))
+    assert image.width == WIDTH and image.height < 150 * SCALE
+
+    def bar_end(row: int) -> int:  # the last column of the bar's outline on the row's top edge
+        y = (6 + 34 * row + 17 - 11) * SCALE
+        return max(x for x in range(image.width) if image.getpixel((x, y)) == (0x1D, 0x4E, 0xD8))
+
+    left = bar_end(2)  # a step of none is a sliver at the bars' start
+    assert abs((bar_end(1) - left) / (bar_end(0) - left) - 0.5) < 0.02
+    ascii_ = _image(funnel_chart([Step("Wyslane", 200), *steps[1:]], palette))
+    assert ascii_.tobytes() != image.tobytes()

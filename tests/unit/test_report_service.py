@@ -65,6 +65,7 @@ def _worker(world, reports=None, **changes):
         "reports": reports or load_reports(),
         "programs": world["programs"],
         "scores": ScoresService(programs=world["programs"], aggregates=world["aggregates"], clock=world["clock"]),
+        "roles": load_roles(),
         "routing": load_routing(),
         "claims": InMemoryReportClaims(),
         "preferences": InMemoryPreferences(),
@@ -189,6 +190,24 @@ def test_a_scopes_charts_are_drawn_once_for_all_its_recipients(world):
     for job in jobs:
         worker.handle(job)
     assert len(parts["mailer"].sent) == 5 and charts.drawn == 1  # the store's trend, once
+
+
+def test_a_scopes_numbers_are_read_once_per_run_for_all_its_recipients(world):
+    people = [
+        Recipient(f"u-{i}", f"m{i}@example.com", "pl", "Europe/Warsaw", ("npsloop-store-WAW-01",)) for i in range(5)
+    ]
+    aggregates = world["aggregates"]
+    worker, parts = _worker(world)
+    (first, *others) = _plan(world, "store-weekly", people)
+    worker.handle(first)
+    one = aggregates.queries
+    for job in others:
+        worker.handle(job)
+    assert len(parts["mailer"].sent) == 5 and aggregates.queries == one  # the others read nothing more
+    # A later run (the next week's schedule, or a replayed one) reads afresh.
+    world["clock"].advance(timedelta(weeks=1))
+    worker.handle(_plan(world, "store-weekly", people)[0])
+    assert aggregates.queries == 2 * one
 
 
 def test_a_person_without_their_own_language_or_time_zone_takes_their_regions(world):

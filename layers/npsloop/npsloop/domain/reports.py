@@ -12,8 +12,9 @@ or program the other files do not know is refused (``check_against``).
   EventBridge Scheduler schedule fires then (``schedule_expression``, ``ScheduleExpressionTimezone``).
   The period reported is the last complete week or month *in the recipient's own time zone*
   (``Cadence.period``), so a run at Monday 07:00 Warsaw reports Monday-Sunday of the week before.
-- **Sections**: ``scores``, ``trend``, ``comparison``, ``cases``, and the seams ``funnel`` and
-  ``comments`` (shown once their data source is wired; until then absent, never empty).
+- **Sections**: ``scores``, ``trend``, ``comparison``, ``cases``, ``funnel`` (sent, delivered, answered,
+  response rate, bounces) and ``comments`` (a few notable ones, masked, only for a role that may see
+  personal data; for another role the section is absent).
 
 Pure: no I/O beyond reading the file in ``load_reports``.
 """
@@ -45,6 +46,7 @@ _WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 
 ReportId = Annotated[str, StringConstraints(min_length=1, max_length=48, pattern=r"^[a-z0-9][a-z0-9-]*$")]
 Subject = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")]
+GroupName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
 class ReportsConfigError(ValueError):
@@ -56,8 +58,8 @@ class Section(StrEnum):
     TREND = "trend"  # the last 12 periods, as a chart (and a table for images off)
     COMPARISON = "comparison"  # the scope against its parent; a region's stores with intervals
     CASES = "cases"  # opened, resolved, overdue, median time to first contact, top root causes
-    FUNNEL = "funnel"  # sent, delivered, answered, response rate, bounces (seam: wired after merge)
-    COMMENTS = "comments"  # notable comments, masked, as the role may see (seam: wired after merge)
+    FUNNEL = "funnel"  # sent, delivered, answered, response rate, bounces (the funnel aggregates)
+    COMMENTS = "comments"  # notable comments, masked, only for a role with personal data (the answer index)
 
 
 class Every(StrEnum):
@@ -253,6 +255,9 @@ class ReportJob(BaseModel):
     time_zone: TimeZoneName
     units: tuple[ReportUnit, ...]
     run: str  # the run's instant (ISO): logs and the claim's audit
+    # The recipient's groups: the worker rebuilds their scope with ``scope_of`` and reads comments only
+    # as that scope allows (a job queued without them shows no comments).
+    groups: Annotated[tuple[GroupName, ...], Field(max_length=100)] = ()
 
     @property
     def claim_id(self) -> str:

@@ -1,5 +1,5 @@
 """Ports of the scheduled reports: the directory of recipients, the job queue, claims, preferences, and
-the seams of the sections whose data comes from other areas (funnel, comments)."""
+the sources of the sections whose data comes from other areas (cases, funnel, comments)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from npsloop.domain.cases import Case
+from npsloop.domain.funnel import Funnel
 from npsloop.domain.reports import Recipient, ReportJob, ReportUnit
+from npsloop.domain.scope import Scope
 
 
 class RecipientDirectory(ABC):
@@ -73,16 +75,15 @@ class CaseSource(ABC):
 
 
 class FunnelSource(Protocol):
-    """Seam: sent, delivered, answered and bounced invitations of a unit and period (the funnel area's
-    aggregates). Until the lead wires it, the funnel section is absent from the email."""
+    """The survey funnel of a unit over a period's invitation days (the funnel aggregates)."""
 
-    def funnel(self, program_id: str, unit: ReportUnit, start: date, end: date) -> dict[str, int] | None: ...
+    def funnel(self, program_id: str, unit: ReportUnit, start: date, end: date) -> Funnel: ...
 
 
 class CommentSource(Protocol):
-    """Seam: notable comments of a unit and period, masked, only as ``personal_data`` allows (the answers
-    area's index). Until the lead wires it, the comments section is absent from the email."""
+    """A few notable comments of a unit and period (the answer index), masked, read as ``scope`` allows:
+    ``None`` when the scope may not see comments (the section is then absent); days in ``time_zone``."""
 
     def notable(
-        self, program_id: str, unit: ReportUnit, start: date, end: date, personal_data: bool
-    ) -> list[dict[str, Any]]: ...
+        self, program_id: str, unit: ReportUnit, start: date, end: date, *, scope: Scope, time_zone: str
+    ) -> list[dict[str, Any]] | None: ...

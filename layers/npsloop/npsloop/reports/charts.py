@@ -1,4 +1,5 @@
-"""The report's charts as PNG: a trend with its 95% band, and bars of stores with their intervals.
+"""The report's charts as PNG: a trend with its 95% band, bars of stores with their intervals, and the
+survey funnel (sent, delivered, answered).
 
 Mail clients show PNG attached inline (``cid:``); SVG and ``data:`` URIs are blocked or dropped by
 many of them. Pillow draws them with the vendored DejaVu Sans (``fonts/``, Polish glyphs included);
@@ -43,6 +44,13 @@ class Bar:
     high: float | None = None
     small_sample: bool = False
     highlight: bool = False  # the recipient's own store
+
+
+@dataclass(frozen=True)
+class Step:
+    label: str  # "Sent", "Delivered", "Answered" in the reader's language
+    count: int
+    note: str = ""  # e.g. "62.5% of sent", drawn after the count
 
 
 @dataclass(frozen=True)
@@ -221,4 +229,36 @@ def comparison_chart(
         draw.text((right + 6 * SCALE, middle), label, font=_font(11), fill=palette.text, anchor="lm")
     if small_label and any(b.small_sample for b in bars):
         draw.text((8 * SCALE, height - 6 * SCALE), f"* {small_label}", font=_font(10), fill=palette.muted, anchor="ls")
+    return _png(image)
+
+
+def funnel_chart(steps: list[Step], palette: Palette = Palette()) -> bytes:
+    """One bar per step, as long as its share of the first step (the invitations sent), with its count.
+    No title: the email's heading above it names it."""
+    row = 34 * SCALE
+    top_margin = 6 * SCALE
+    height = top_margin + row * max(len(steps), 1) + 6 * SCALE
+    image = Image.new("RGB", (WIDTH, height), palette.background)
+    draw = ImageDraw.Draw(image)
+    label_font, value_font = _font(12), _font(12, bold=True)
+    left = 8 * SCALE + max((label_font.getlength(s.label) for s in steps), default=0) + 8 * SCALE
+    left = min(left, 130 * SCALE)
+    right = WIDTH - 8 * SCALE
+    base = max((s.count for s in steps[:1]), default=0) or max((s.count for s in steps), default=0) or 1
+    for i, step in enumerate(steps):
+        middle = top_margin + row * i + row / 2
+        draw.text(
+            (left - 8 * SCALE, middle), _fit(step.label, label_font, left - 16 * SCALE),
+            font=label_font, fill=palette.text, anchor="rm",
+        )  # fmt: skip
+        value = f"{step.count:,}".replace(",", "\u202f") + (f"  {step.note}" if step.note else "")
+        room = right - left
+        end = left + max(room * min(step.count / base, 1.0), SCALE)
+        box = [left, middle - 11 * SCALE, end, middle + 11 * SCALE]
+        draw.rectangle(box, fill=palette.band, outline=palette.accent, width=SCALE)
+        # The count inside its bar when it fits there, else just after the bar's end.
+        inside = value_font.getlength(value) + 12 * SCALE <= end - left
+        start = left + 6 * SCALE if inside else end + 6 * SCALE
+        draw.text((start, middle), _fit(value, value_font, right - start), font=value_font, fill=palette.text,
+                  anchor="lm")  # fmt: skip
     return _png(image)

@@ -47,6 +47,29 @@ def _chart(cache: ChartCache, key: str, draw_it: Any) -> tuple[str, bytes]:
     return f"{hashlib.sha256(key.encode()).hexdigest()[:16]}@npsloop", png
 
 
+def percent(value: float | None, locale: str) -> str:
+    """62.5 -> "62.5%" (en) or "62,5%" (pl); no share (nothing sent) -> "–"."""
+    if value is None:
+        return "–"
+    text = f"{value:.1f}".removesuffix(".0")
+    return (text.replace(".", ",") if locale == "pl" else text) + "%"
+
+
+def _funnel(
+    cache: ChartCache, key: str, numbers: dict[str, Any], t: dict[str, Any], *, locale: str, palette: draw.Palette
+) -> tuple[str, bytes]:
+    words = t["funnel_section"]
+    of_sent = str(words["of_sent"])
+    steps = [
+        draw.Step(str(words["chart_sent"]), numbers["sent"]),
+        draw.Step(str(words["delivered"]), numbers["delivered"],
+                  of_sent.format(pct=percent(numbers["delivered_rate"], locale))),
+        draw.Step(str(words["answered"]), numbers["answered"],
+                  of_sent.format(pct=percent(numbers["response_rate"], locale))),
+    ]  # fmt: skip
+    return _chart(cache, key, partial(draw.funnel_chart, steps, palette))
+
+
 def render_report(
     *,
     definition: ReportDefinition,
@@ -86,6 +109,11 @@ def render_report(
             images.append((cid, png))
             view["bars_cid"] = cid
             view["bars_title"] = title
+        view["funnel_cid"] = None
+        if block.funnel and block.funnel["sent"]:
+            cid, png = _funnel(charts, f"{base}/funnel", block.funnel, t, locale=locale, palette=palette)
+            images.append((cid, png))
+            view["funnel_cid"] = cid
         views.append(view)
     title = t["title"].get(definition.id, t["title"]["default"])
     period_name = _period_name(t, job, locale)
@@ -103,6 +131,7 @@ def render_report(
         "stop_url": stop_url,
         "why": str(t["why"]).format(scope=scope),
         "footer": strings(locale)["sent_by"].format(address=brand.postal_address),
+        "percent": partial(percent, locale=locale),
     }
     email = render_email(TEMPLATE, subject, context)
     return build_related(

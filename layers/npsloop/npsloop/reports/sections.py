@@ -3,22 +3,31 @@
 The numbers come from ``npsloop.services.scores.ScoresService`` answers (exact scores, 95% intervals,
 change against the previous period with Benjamini-Hochberg across the answer, small samples flagged):
 the sections only pick and shape them. A small sample is shown as such and never ranked; a period
-without answers is ``None``, never a zero.
+without answers is ``None``, never a zero. The funnel shapes ``FunnelService``'s ``Funnel``; the comments
+pick a few answers of the answer index and mask them (``npsloop.text.masking.mask``) for every reader.
 """
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from npsloop.domain.cases import Case
+from npsloop.domain.funnel import ANSWERED, BOUNCED, COMPLAINED, DELIVERED, Funnel
+from npsloop.domain.responses import Response
 from npsloop.domain.surveys import SurveyType
 from npsloop.reports.charts import Bar, Point
 
 TOP_ROOT_CAUSES = 3
 LIMITS = {SurveyType.NPS: (-100.0, 100.0), SurveyType.CSAT: (0.0, 100.0), SurveyType.CES: (1.0, 7.0)}
+SCALE_TOP = {SurveyType.NPS: 10, SurveyType.CSAT: 5, SurveyType.CES: 7}
+NOTABLE_LOWEST, NOTABLE_HIGHEST = 2, 1  # the comments shown: the two lowest scores and the highest
+COMMENT_CHARS = 280  # a longer comment is cut (after masking) with an ellipsis
 
 
 def _group(answer: dict[str, Any], value: str) -> dict[str, Any] | None:
@@ -118,3 +127,65 @@ def cases(found: list[Case], start: datetime, end: datetime, now: datetime) -> d
         "median_hours_to_contact": round(statistics.median(waits), 1) if waits else None,
         "root_causes": causes.most_common(TOP_ROOT_CAUSES),
     }
+
+
+def _percent(share: float | None) -> float | None:
+    return None if share is None else round(100 * share, 1)
+
+
+def funnel(found: Funnel) -> dict[str, Any]:
+    """Sent, delivered, answered, the response rate (answered of sent), bounces and spam complaints of
+    the period's invitations (a cohort: each counts on the day its invitation was created)."""
+    stages = {stage.name: stage for stage in found.stages}
+    problems = {problem.name: problem for problem in found.problems}
+    return {
+        "sent": found.invited,
+        "delivered": stages[DELIVERED].count,
+        "delivered_rate": _percent(stages[DELIVERED].of_invited),
+        "answered": stages[ANSWERED].count,
+        "response_rate": _percent(stages[ANSWERED].of_invited),
+        "bounced": problems[BOUNCED].count,
+        "bounce_rate": _percent(problems[BOUNCED].rate),
+        "complained": problems[COMPLAINED].count,
+    }
+
+
+def _keep(best: list[Response], answer: Response, key: Any, size: int) -> None:
+    best.append(answer)
+    best.sort(key=key)
+    del best[size:]
+
+
+def notable(answers: Iterable[Response], time_zone: str) -> list[dict[str, Any]]:
+    """A few notable comments of the period: the ``NOTABLE_HIGHEST`` highest scores with a comment and the
+    ``NOTABLE_LOWEST`` lowest of the others (a tie goes to the newest), lowest first, each masked
+    (``mask``) and cut to ``COMMENT_CHARS``. One pass: the answers may be a month of the network, read a
+    page at a time."""
+    from npsloop.text.masking import mask  # the worker alone loads the name lexicon, on its first comment
+
+    def newest(a: Response) -> float:
+        return -a.created_at.timestamp()
+
+    lowest: list[Response] = []
+    highest: list[Response] = []
+    for answer in answers:
+        if not answer.comment or not answer.comment.strip():
+            continue
+        _keep(lowest, answer, lambda a: (a.score, newest(a)), NOTABLE_LOWEST + NOTABLE_HIGHEST)
+        _keep(highest, answer, lambda a: (-a.score, newest(a)), NOTABLE_HIGHEST)
+    picked = [a for a in lowest if a not in highest][:NOTABLE_LOWEST] + highest
+    out = []
+    for answer in sorted(picked, key=lambda a: (a.score, newest(a))):
+        text = re.sub(r"\s+", " ", mask(answer.comment or "").text).strip()
+        if len(text) > COMMENT_CHARS:
+            text = text[: COMMENT_CHARS - 1].rstrip() + "…"
+        out.append(
+            {
+                "score": answer.score,
+                "out_of": SCALE_TOP[answer.survey_type],
+                "store": answer.context.get("store"),
+                "day": answer.created_at.astimezone(ZoneInfo(time_zone)).date(),
+                "text": text,
+            }
+        )
+    return out

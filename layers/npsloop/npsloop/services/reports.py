@@ -8,6 +8,9 @@
   put before sending, the invitations' pattern (docs/decisions.md): a claim outlives every redelivery
   (``CLAIM_LEASE``), so a redelivered job whose send is unknown never sends twice; throttling releases
   the claim and fails the message for SQS to retry; a refusal for good is recorded, not retried.
+- The sections' sources: the scores (``ScoresService``), the cases (``RepositoryCaseSource``), the funnel
+  (``ServiceFunnelSource`` over ``FunnelService``) and the comments (``AnswerCommentSource`` over
+  ``AnswerService``, read as the recipient's scope allows: the job carries their groups).
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import time as _time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,6 +32,7 @@ from npsloop.domain.aggregates import OVERALL, Period
 from npsloop.domain.alerts import RoutingTable
 from npsloop.domain.brand import Brand
 from npsloop.domain.cases import Case, CaseStatus
+from npsloop.domain.funnel import Funnel
 from npsloop.domain.links import LinkPurpose, sign
 from npsloop.domain.programs import ProgramCatalogue, _describe
 from npsloop.domain.reports import (
@@ -59,6 +64,8 @@ from npsloop.ports.reports import (
     ReportPreferences,
     ReportQueue,
 )
+from npsloop.services.answers import AnswerService
+from npsloop.services.funnel import FunnelService
 from npsloop.services.scores import ScoreQuery, ScoresService
 
 # The worker queue's visibility timeout x maxReceiveCount (template.yaml ReportJobsQueue): no redelivery
@@ -132,6 +139,7 @@ class ReportPlanner:
                     time_zone=recipient.time_zone,
                     units=tuple(units),
                     run=fired_at.astimezone(UTC).isoformat(),
+                    groups=tuple(sorted(person.groups)),
                 )
             )
         jobs.sort(key=lambda j: ([u.key for u in j.units], j.subject))
@@ -166,7 +174,7 @@ class Block:
     trend: list[Any]
     comparison: dict[str, Any] | None
     cases: dict[str, Any] | None
-    funnel: dict[str, int] | None
+    funnel: dict[str, Any] | None
     comments: list[dict[str, Any]] | None
     dashboard_url: str
 
@@ -182,6 +190,7 @@ class ReportWorker:
         reports: ReportsConfig,
         programs: ProgramCatalogue,
         scores: ScoresService,
+        roles: RolesConfig,
         routing: RoutingTable,
         claims: ReportClaims,
         preferences: ReportPreferences,
@@ -194,13 +203,14 @@ class ReportWorker:
         cases: CaseSource | None = None,
         funnel: FunnelSource | None = None,
         comments: CommentSource | None = None,
-        personal_data: Callable[[ReportJob], bool] | None = None,
         pacer: SendPacer | None = None,
         parking: EventParking | None = None,
+        memo: RunMemo | None = None,
     ) -> None:
         self._reports = reports
         self._programs = programs
         self._scores = scores
+        self._roles = roles
         self._routing = routing
         self._claims = claims
         self._preferences = preferences
@@ -213,9 +223,9 @@ class ReportWorker:
         self._cases = cases
         self._funnel = funnel
         self._comments = comments
-        self._personal_data = personal_data or (lambda job: False)
         self._pacer = pacer
         self._parking = parking
+        self._memo = memo or RunMemo()
 
     def handle_batch(self, event: dict[str, Any]) -> dict[str, Any]:
         """An SQS batch (``ReportBatchItemFailures``): a job that failed is reported and SQS delivers it
@@ -303,6 +313,7 @@ class ReportWorker:
         kind = definition.cadence.kind
         trend = trend_periods(period, kind)
         wanted = set(definition.sections)
+        scope = scope_of(job.subject, job.groups, self._roles, self._routing)
         out = []
         for unit in job.units:
             dimension, value = _dimension(unit)
@@ -310,35 +321,36 @@ class ReportWorker:
                 program = self._programs.get(program_id)
                 if program is None:
                     continue
-                own = self._scores.scores(
+                own = self._scores_of(
+                    job.run,
                     program.id,
-                    ScoreQuery.model_validate(
-                        {
-                            "from": trend[0].start,
-                            "to": period.end,
-                            "period": kind,
-                            "group_by": dimension,
-                            "value": value,
-                        }
-                    ),
+                    {"from": trend[0].start, "to": period.end, "period": kind, "group_by": dimension, "value": value},
                 )
                 own_scores = sections.scores(own, value or OVERALL)
                 comparison = None
                 if Section.COMPARISON in wanted:
-                    comparison = self._comparison(program.id, unit, period, kind, own_scores)
+                    comparison = self._comparison(job.run, program.id, unit, period, kind, own_scores)
                 cases = None
                 if Section.CASES in wanted and self._cases is not None:
                     start = datetime.combine(period.start, time(0), ZoneInfo(job.time_zone))
                     end = datetime.combine(period.end + timedelta(days=1), time(0), ZoneInfo(job.time_zone))
-                    found = [c for c in self._cases.cases(unit, start) if c.program_id == program.id]
+                    every = self._memo.get(
+                        (job.run, "cases", unit.key, start.isoformat()), partial(self._cases.cases, unit, start)
+                    )
+                    found = [c for c in every if c.program_id == program.id]
                     cases = sections.cases(found, start, end, self._clock.now())
                 funnel = None
                 if Section.FUNNEL in wanted and self._funnel is not None:
-                    funnel = self._funnel.funnel(program.id, unit, period.start, period.end)
+                    funnel = sections.funnel(
+                        self._memo.get(
+                            (job.run, "funnel", program.id, unit.key, period.start.isoformat(), period.end.isoformat()),
+                            partial(self._funnel.funnel, program.id, unit, period.start, period.end),
+                        )
+                    )
                 comments = None
-                if Section.COMMENTS in wanted and self._comments is not None:
+                if Section.COMMENTS in wanted and self._comments is not None and own_scores["n"]:
                     comments = self._comments.notable(
-                        program.id, unit, period.start, period.end, self._personal_data(job)
+                        program.id, unit, period.start, period.end, scope=scope, time_zone=job.time_zone
                     )
                 view = ViewFilters.model_validate(
                     {"program": program.id, "period": kind, "from": period.start, "to": period.end}
@@ -361,17 +373,21 @@ class ReportWorker:
                 )
         return out
 
-    def _comparison(
-        self, program_id: str, unit: ReportUnit, period: Period, kind: Any, own: dict[str, Any]
+    def _scores_of(self, run: str, program_id: str, query: dict[str, Any]) -> dict[str, Any]:
+        """A ScoresService answer, read once per run and container (``RunMemo``)."""
+        key = (run, "scores", program_id, *sorted((k, str(v)) for k, v in query.items()))
+        return self._memo.get(key, partial(self._scores.scores, program_id, ScoreQuery.model_validate(query)))
+
+    def _comparison(  # noqa: PLR0917
+        self, run: str, program_id: str, unit: ReportUnit, period: Period, kind: Any, own: dict[str, Any]
     ) -> dict[str, Any]:
         from npsloop.reports import sections
 
         def read(dimension: str, value: str | None) -> dict[str, Any]:
-            return self._scores.scores(
+            return self._scores_of(
+                run,
                 program_id,
-                ScoreQuery.model_validate(
-                    {"from": period.start, "to": period.end, "period": kind, "group_by": dimension, "value": value}
-                ),
+                {"from": period.start, "to": period.end, "period": kind, "group_by": dimension, "value": value},
             )
 
         parent = None
@@ -425,6 +441,27 @@ def _dimension(unit: ReportUnit) -> tuple[str, str | None]:
     return unit.kind.value, unit.id
 
 
+class RunMemo:
+    """What one run reads (scores, cases, funnel of a unit), kept per container and keyed by the run's
+    instant: the planner queues a scope's recipients together, so a scope's numbers are read once per run
+    and container, not once per recipient; a later run (or a replayed schedule) reads afresh."""
+
+    def __init__(self, limit: int = 512) -> None:
+        self._items: dict[tuple[str, ...], Any] = {}
+        self._limit = limit
+        self.reads = 0
+
+    def get(self, key: tuple[str, ...], read: Callable[[], Any]) -> Any:
+        if key in self._items:
+            return self._items[key]
+        value = read()
+        self.reads += 1
+        if len(self._items) >= self._limit:
+            self._items.pop(next(iter(self._items)))
+        self._items[key] = value
+        return value
+
+
 class InProcessChartCache(ChartCache):
     """Charts kept for the life of the worker's container: the planner queues a scope's recipients
     together, so a batch draws a scope's charts once and every recipient of it reuses them."""
@@ -474,6 +511,57 @@ class RepositoryCaseSource(CaseSource):
                     break
                 query = replace(query, start=page.next_start)
         return list(found.values())
+
+
+def _segment(unit: ReportUnit) -> tuple[str, str]:
+    """The unit as a dashboard segment (``ViewFilters.segment``): the network is ``("all", "all")``."""
+    return (OVERALL, OVERALL) if unit.kind is UnitKind.NETWORK else (unit.kind.value, unit.id)
+
+
+class ServiceFunnelSource(FunnelSource):
+    """The funnel of a unit over the period's invitation days: one Query of the funnel aggregates."""
+
+    def __init__(self, funnels: FunnelService) -> None:
+        self._funnels = funnels
+
+    def funnel(self, program_id: str, unit: ReportUnit, start: date, end: date) -> Funnel:
+        return self._funnels.funnel(program_id, _segment(unit), start, end)
+
+
+class AnswerCommentSource(CommentSource):
+    """A few notable comments of a unit and period from the answer index, through ``AnswerService`` as the
+    answers page reads them: its plan refuses a unit outside the recipient's scope, and a scope without
+    personal data gets none. A store's comments are its partition (GSI2), a region's its stores', the
+    network's its month partitions (GSI1). Kept per container, like the charts: the recipients of one
+    scope arrive together, so its comments are read once."""
+
+    def __init__(self, answers: AnswerService, limit: int = 256) -> None:
+        self._answers = answers
+        self._kept: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        self._limit = limit
+        self.reads = 0  # unit-periods read from the index (the bench and the tests count them)
+
+    def notable(
+        self, program_id: str, unit: ReportUnit, start: date, end: date, *, scope: Scope, time_zone: str
+    ) -> list[dict[str, Any]] | None:
+        from npsloop.reports import sections
+
+        if not scope.may_see_personal_data():
+            return None
+        segment = {unit.kind.value: unit.id} if unit.kind is not UnitKind.NETWORK else {}
+        filters = ViewFilters.model_validate(
+            {"program": program_id, "from": start, "to": end, "comment": "1"} | segment
+        )
+        plan = self._answers.plan(filters, scope, end)  # AnswersRefused: a unit outside the scope
+        key = (program_id, unit.key, start.isoformat(), end.isoformat(), time_zone)
+        found = self._kept.get(key)
+        if found is None:
+            found = sections.notable(self._answers.everything(plan), time_zone)
+            self.reads += 1
+            if len(self._kept) >= self._limit:
+                self._kept.pop(next(iter(self._kept)))
+            self._kept[key] = found
+        return found
 
 
 class SendPacer:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from npsloop import clock
+from npsloop.adapters.dynamodb_answers import DynamoAnswers
 from npsloop.adapters.dynamodb_reports import DynamoReportClaims, DynamoReportPreferences
 from npsloop.adapters.parking_queue import ParkingQueue
 from npsloop.adapters.ses_mailer import SesMailer
+from npsloop.services.answers import AnswerService
+from npsloop.services.funnel import FunnelService
 from npsloop.services.reports import (
+    AnswerCommentSource,
     InProcessChartCache,
     ReportSender,
     ReportWorker,
     RepositoryCaseSource,
     SendPacer,
+    ServiceFunnelSource,
 )
 from npsloop.services.scores import ScoresService
 from npsloop.wiring.container import (
@@ -21,6 +26,7 @@ from npsloop.wiring.container import (
     component,
     link_keys,
     programs,
+    roles,
     routing,
     settings,
 )
@@ -41,6 +47,7 @@ def worker() -> ReportWorker:
         reports=reports(),
         programs=programs(),
         scores=ScoresService(programs=programs(), aggregates=aggregates(), clock=clock.current()),
+        roles=roles(),
         routing=routing(),
         claims=DynamoReportClaims(config.table_name),
         preferences=DynamoReportPreferences(config.table_name),
@@ -51,6 +58,8 @@ def worker() -> ReportWorker:
         brand=brand(),
         clock=clock.current(),
         cases=RepositoryCaseSource(cases_store(), routing()),
+        funnel=ServiceFunnelSource(FunnelService(reader=aggregates())),  # the funnel days: Query on the table
+        comments=AnswerCommentSource(AnswerService(DynamoAnswers(config.table_name), programs(), routing())),
         pacer=SendPacer(config.report_send_rate),
         parking=ParkingQueue(dlq_url, parked_by="npsloop-report-worker"),
     )
