@@ -23,12 +23,13 @@ from typing import Any
 
 from npsloop.clock import Clock
 from npsloop.domain.aggregates import OVERALL, DayAggregate
-from npsloop.domain.alerts import RoutingTable
+from npsloop.domain.alerts import AlertRules, RoutingTable, TrendRule
 from npsloop.domain.programs import ProgramCatalogue, SurveyProgram
 from npsloop.domain.scope import Scope
 from npsloop.domain.view_filters import GROUP_SCORES, InvalidFilters, ScoreGroup, ViewFilters
 from npsloop.ports.scoring import AggregateReader
 from npsloop.services.scores import ScoreQuery, ScoresService, control
+from npsloop.services.trends import SegmentTrend, measure, scan, windows
 
 TABLE_DIMENSIONS = ("store", "region")
 
@@ -46,6 +47,24 @@ class Tile:
 
 
 @dataclass(frozen=True)
+class Baseline:
+    """The trend alert's view of the segment (``npsloop.services.trends``): its recent window against the
+    baseline window before it, and whether today's scan finds a real drop here (``fired``)."""
+
+    rule: TrendRule
+    trend: SegmentTrend  # the view's segment and selected program: recent and baseline estimates
+    baseline_first: date
+    baseline_last: date
+    recent_first: date
+    recent_last: date
+    fired: SegmentTrend | None  # the scan's discovery for this segment and program, if any
+
+    @property
+    def baseline_weeks(self) -> int | None:
+        return self.rule.baseline_days // 7 if self.rule.baseline_days % 7 == 0 else None
+
+
+@dataclass(frozen=True)
 class Overview:
     filters: ViewFilters  # as shown: the scope's own segment filled in when the URL names none
     program: SurveyProgram
@@ -60,6 +79,8 @@ class Overview:
     network: dict[str, Any] | None  # the overall score of the selected program, when the view is a segment
     tile_tests: int  # the size of the tiles' Benjamini-Hochberg family
     false_discovery_rate: float
+    baseline: Baseline | None = None  # None: the trend rule is off
+    drops: tuple[SegmentTrend, ...] = ()  # the scan's real drops of the selected program the caller may read
 
     @property
     def segment(self) -> tuple[str, str]:
@@ -68,6 +89,14 @@ class Overview:
     @property
     def selected(self) -> Tile:
         return next(t for t in self.tiles if t.program.id == self.program.id)
+
+
+def _may_read(scope: Scope, dimension: str, value: str) -> bool:
+    if dimension == "store":
+        return scope.may_read_store(value)
+    if dimension == "region":
+        return scope.may_read_region(value)
+    return scope.all_stores  # channel and context keys span every store
 
 
 class PartitionReads(AggregateReader):
@@ -95,9 +124,16 @@ class PartitionReads(AggregateReader):
 
 class DashboardService:
     def __init__(
-        self, *, programs: ProgramCatalogue, routing: RoutingTable, aggregates: AggregateReader, clock: Clock
+        self,
+        *,
+        programs: ProgramCatalogue,
+        routing: RoutingTable,
+        rules: AlertRules,
+        aggregates: AggregateReader,
+        clock: Clock,
     ) -> None:
         self._programs = programs
+        self._trend_rule = rules.trend if rules.trend is not None and rules.trend.enabled else None
         self._routing = routing
         self._aggregates = aggregates
         self._clock = clock
@@ -113,9 +149,12 @@ class DashboardService:
             return filters.with_(region=sorted(scope.regions)[0])
         return filters.with_(store=sorted(scope.stores)[0])
 
-    def overview(self, filters: ViewFilters, scope: Scope, by: str = "store") -> Overview:
+    def overview(self, filters: ViewFilters, scope: Scope, by: str = "store", *, with_trend: bool = True) -> Overview:
+        """The view; ``with_trend=False`` leaves out the trend alert's baseline and drops (the polled fragment
+        shows neither, and skips the scan's reads)."""
         filters = self.own_view(filters, scope)
-        scores = ScoresService(programs=self._programs, aggregates=PartitionReads(self._aggregates), clock=self._clock)
+        reads = PartitionReads(self._aggregates)
+        scores = ScoresService(programs=self._programs, aggregates=reads, clock=self._clock)
         dimension, value = filters.segment
         scope.score_groups(dimension, value)  # ScopeDenied: a segment outside the caller's reach
         program = self._program(filters.program)
@@ -163,7 +202,29 @@ class DashboardService:
             network=network,
             tile_tests=len(family),
             false_discovery_rate=settings.false_discovery_rate,
+            **(self._trend(reads, program, dimension, value, scope) if with_trend else {}),
         )
+
+    def _trend(
+        self, reads: AggregateReader, program: SurveyProgram, dimension: str, value: str, scope: Scope
+    ) -> dict[str, Any]:
+        """The trend alert's baseline for the view's segment and the scan's drops the caller may read.
+
+        The same computation as the daily scan (``trends.scan``, one family across every segment), as of
+        today, through this view's reads: the partitions it shares with the tiles and table are not read
+        again."""
+        rule = self._trend_rule
+        if rule is None:
+            return {}
+        today = self._clock.now().astimezone(UTC).date()
+        (base_first, base_last), (recent_first, recent_last) = windows(rule, today)
+        minimum = self._programs.statistics.minimum_sample
+        days = reads.read(program.id, dimension, base_first, recent_last, value=value)
+        trend = measure(program, dimension, value, days, rule=rule, today=today, minimum=minimum)
+        drops = [t for t in scan(self._programs, rule, reads, today) if t.program.id == program.id]
+        fired = next((t for t in drops if (t.dimension, t.value) == (dimension, value)), None)
+        baseline = Baseline(rule, trend, base_first, base_last, recent_first, recent_last, fired)
+        return {"baseline": baseline, "drops": tuple(t for t in drops if _may_read(scope, t.dimension, t.value))}
 
     def _program(self, program_id: str | None) -> SurveyProgram:
         if program_id is None:
