@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
@@ -24,6 +23,7 @@ from npsloop.domain.answers import highlight
 from npsloop.domain.cursors import InvalidCursor, open_cursor, sign_cursor
 from npsloop.domain.responses import Response as Answer
 from npsloop.domain.view_filters import InvalidFilters, ScoreGroup, ViewFilters, group_of
+from npsloop.formats import Formats
 from npsloop.observability import logger
 from npsloop.pages.site import SignInRequired, Visitor, page, visitor
 from npsloop.rendering import strings
@@ -32,7 +32,6 @@ from npsloop.wiring import container
 from npsloop.wiring import web as wiring
 
 router = APIGatewayHttpRouter()
-_FORMATS = {"pl": "%d.%m.%Y %H:%M", "en": "%d %b %Y, %H:%M"}
 
 
 @dataclass(frozen=True)
@@ -56,14 +55,15 @@ def _cursor_scope(view: ViewFilters, who: Visitor) -> str:
 def _rows(answers: list[Answer], plan: AnswerPlan, who: Visitor) -> list[AnswerRow]:
     cases = wiring.answers().cases_among(answers, who.scope)
     routing = container.routing()
+    fmt = Formats(who.locale)
     rows = []
     for answer in answers:
-        zone = ZoneInfo(routing.route(answer.context).time_zone)
+        zone = routing.route(answer.context).time_zone
         parts = highlight(answer.comment, plan.query) if plan.personal and answer.comment else None
         rows.append(
             AnswerRow(
                 answer=answer,
-                when=answer.created_at.astimezone(zone).strftime(_FORMATS.get(who.locale, _FORMATS["en"])),
+                when=fmt.moment(answer.created_at, zone),
                 iso=answer.created_at.astimezone(UTC).isoformat(),
                 group=group_of(answer.survey_type, answer.score).value,
                 parts=parts,
