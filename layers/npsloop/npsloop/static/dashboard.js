@@ -56,14 +56,35 @@
         ctx.fillStyle = "#6b3a00";
         ctx.font = "12px system-ui, sans-serif";
         ctx.textAlign = "left";
-        ctx.fillText(baseline.label, area.left + 4, Math.max(area.top + 28, top - 4));
+        ctx.fillText(baseline.label, area.left + 4, top - 18 > area.top ? top - 5 : Math.min(area.bottom - 4, bottom + 14));
         ctx.restore();
         chart.canvas.setAttribute("data-baseline", [baseline.low, baseline.high].map(fixed).join(" "));
       }
     };
+
+    // Each trusted point's 95% interval as a whisker: the filled band needs two neighbours to show.
+    var whiskers = {
+      id: "npsloopWhiskers",
+      afterDatasetsDraw: function (chart) {
+        var ctx = chart.ctx, x = chart.scales.x, y = chart.scales.y;
+        ctx.save();
+        ctx.strokeStyle = "#0b4f8a";
+        ctx.lineWidth = 1.5;
+        points.forEach(function (p, i) {
+          if (p.small || p.low === null || p.high === null) return;
+          var px = x.getPixelForValue(i), lo = y.getPixelForValue(p.low), hi = y.getPixelForValue(p.high);
+          ctx.beginPath();
+          ctx.moveTo(px, lo); ctx.lineTo(px, hi);
+          ctx.moveTo(px - 5, lo); ctx.lineTo(px + 5, lo);
+          ctx.moveTo(px - 5, hi); ctx.lineTo(px + 5, hi);
+          ctx.stroke();
+        });
+        ctx.restore();
+      }
+    };
     new window.Chart(canvas, {
       type: "line",
-      plugins: [baselinePlugin],
+      plugins: [baselinePlugin, whiskers],
       data: {
         labels: labels,
         datasets: [
