@@ -153,6 +153,11 @@ def test_a_store_managers_drop_shows_below_the_baseline_band_on_the_trend_chart(
         context, page = signed_in(browser, f"{fast_stack.base_url}/dashboard?period=week", "Store manager KRK-02",
                                   viewport, locale=locale)  # fmt: skip
         page.wait_for_selector("#trend-chart[data-baseline]")
+        header = page.locator("header nav").bounding_box()
+        assert (
+            header["height"] >= 44
+            and page.get_by_role("link", name="Dashboard" if locale == "en-GB" else "Pulpit").first.is_visible()
+        )  # the page's styles leave the header alone
         assert words in page.locator(".drop").inner_text()
         data = json.loads(page.locator("#trend-data").text_content())
         band = data["baseline"]

@@ -168,7 +168,7 @@ def test_the_trend_chart_carries_the_trend_alerts_baseline_and_says_when_the_dro
     assert (data["recent_from"], data["recent_to"]) == ("2026-11-06", "2026-11-19")
     assert data["low"] < data["score"] == 80 < data["high"]
     assert data["label"] == "baseline: 8 weeks before the last 14 days"
-    assert "Real drop: NPS fell by 107 points here, to \u221227 from 30 answers in the last 14 days" in page.body
+    assert "Real drop:</strong> NPS fell by 107 points here, to \u221227 from 30 answers in the last 14" in page.body
     assert "p &lt; 0.001, significant after Benjamini-Hochberg" in page.body
     assert (
         'href="/answers?program=post-purchase-nps&amp;from=2026-11-06&amp;to=2026-11-19&amp;store=KRK-02"' in page.body
@@ -180,7 +180,7 @@ def test_the_trend_chart_carries_the_trend_alerts_baseline_and_says_when_the_dro
     assert "Baseline" not in manager.go("/dashboard?fragment=overview").body  # the polled part runs no scan
 
     polish = manager.go("/dashboard?period=week&lang=pl").body
-    assert "Rzeczywisty spadek: NPS spadł tu o 107 pkt" in polish and "p &lt; 0,001" in polish
+    assert "Rzeczywisty spadek:</strong> NPS spadł tu o 107 pkt" in polish and "p &lt; 0,001" in polish
     assert "Poziom odniesienia (11.09.2026 – 05.11.2026)" in polish
     assert chart(polish)["baseline"]["label"] == "poziom odniesienia: 8 tygodni przed ostatnimi 14 dniami"
 

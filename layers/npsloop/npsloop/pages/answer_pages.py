@@ -86,8 +86,12 @@ def _answers_page(status: int, who: Visitor, **context: Any) -> Response:
     context.setdefault("next_url", None)
     context.setdefault("first_url", None)
     stores = [s.id for s in container.routing().store if who.scope.may_read_store(s.id)]
+    try:  # the days shown, said in words: the form's dates are empty when the view names none
+        window = context["view"].window(clock.current().now().date())
+    except InvalidFilters:
+        window = None
     return page(status, "answers", who.locale, visitor=who, stores=stores, groups=list(ScoreGroup),
-                scope_text=who.scope.describe(), **context)  # fmt: skip
+                scope_text=who.reach, window=window, **context)  # fmt: skip
 
 
 @router.get("/answers")

@@ -125,7 +125,7 @@ def _case_page(status: int, who: Visitor, case: Case, **extra: Any) -> Response:
 
 
 def _refusal(status: int, who: Visitor, kind: str, **context: Any) -> Response:
-    return page(status, "message", who.locale, visitor=who, kind=kind, scope_text=who.scope.describe(), **context)
+    return page(status, "message", who.locale, visitor=who, kind=kind, scope_text=who.reach, **context)
 
 
 @router.get("/cases/<case_id>")
@@ -233,5 +233,5 @@ def my_cases() -> Response:
         stores=stores,
         overdue_only=overdue_only,
         next_url=f"/cases?{urlencode({**params, 'next': next_cursor})}" if next_cursor else None,
-        scope_text=who.scope.describe(),
+        scope_text=who.reach,
     )

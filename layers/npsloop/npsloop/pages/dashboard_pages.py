@@ -98,6 +98,7 @@ def _chart_data(view: Overview, locale: str) -> dict[str, Any]:
             "label": words["band_label"].format(span=_span(band, fmt, words), days=band.rule.recent_days),
             "recent_from": band.recent_first.isoformat(),
             "recent_to": band.recent_last.isoformat(),
+            "short": words["band_short"],
             "recent_label": words["recent_label"].format(days=band.rule.recent_days),
         }
     return data
@@ -120,13 +121,13 @@ def dashboard() -> Response:
         filters = ViewFilters.parse(params)
         view = wiring.dashboard_service().overview(filters, who.scope, by, with_trend=fragment is None)
     except NoScoreReach:
-        return page(200, "dashboard", who.locale, visitor=who, problem="no_scores", scope_text=who.scope.describe())
+        return page(200, "dashboard", who.locale, visitor=who, problem="no_scores", scope_text=who.reach)
     except InvalidFilters as exc:
         return page(400, "dashboard", who.locale, visitor=who, problem="invalid", reason=str(exc))
     except ScopeDenied as exc:
         logger.info("dashboard refused: outside the scope")
         return page(403, "dashboard", who.locale, visitor=who, problem="forbidden", reason=str(exc),
-                    scope_text=who.scope.describe())  # fmt: skip
+                    scope_text=who.reach)  # fmt: skip
     segment_key = view.segment[0] if view.segment[0] in SEGMENT_KEYS else "ctx." + view.segment[0]
     context: dict[str, Any] = {
         "visitor": who,

@@ -56,7 +56,9 @@
         ctx.fillStyle = "#6b3a00";
         ctx.font = "12px system-ui, sans-serif";
         ctx.textAlign = "left";
-        ctx.fillText(baseline.label, area.left + 4, top - 18 > area.top ? top - 5 : Math.min(area.bottom - 4, bottom + 14));
+        var room = area.right - area.left - 8;
+        var text = ctx.measureText(baseline.label).width <= room ? baseline.label : baseline.short;  // a phone
+        ctx.fillText(text, area.left + 4, top - 18 > area.top ? top - 5 : Math.min(area.bottom - 4, bottom + 14));
         ctx.restore();
         chart.canvas.setAttribute("data-baseline", [baseline.low, baseline.high].map(fixed).join(" "));
       }
