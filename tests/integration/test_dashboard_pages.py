@@ -190,5 +190,6 @@ def test_the_trend_chart_carries_the_trend_alerts_baseline_and_says_when_the_dro
     assert "The trend alert finds a real drop at:" in network
     assert '<a href="/dashboard?store=KRK-02">store KRK-02</a>' in network
     assert "store WAW-01" not in network
+    assert "The trend alert watches each store, region and channel, not this view" in network  # the network
     steady = lead.go("/dashboard?period=week&store=WAW-01").body
     assert "No real drop" in steady and "Real drop:" not in steady

@@ -3,7 +3,7 @@ the window before, the store table's order, and reads that do not grow with the 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,7 +11,7 @@ from npsloop.domain.alerts import load_alert_rules, load_routing
 from npsloop.domain.programs import load_programs
 from npsloop.domain.scope import ScopeDenied, load_roles, scope_of
 from npsloop.domain.view_filters import ScoreGroup, ViewFilters
-from npsloop.services.dashboard import DashboardService, NoScoreReach
+from npsloop.services.dashboard import SCAN_FRESH_SECONDS, DashboardService, NoScoreReach
 from npsloop.services.score import ScoreService
 from tests.fakes import ListParking
 from tests.fakes_score import InMemoryAggregates, record, response
@@ -240,7 +240,7 @@ def test_the_trend_alerts_baseline_and_a_real_drop_show_for_the_store_that_dropp
 
 
 def test_the_polled_fragment_skips_the_trend_scan_and_a_whole_view_still_reads_the_same_for_more_answers(
-    dashboard, aggregates, fill
+    dashboard, aggregates, fill, clock
 ):
     def queries(**kw) -> int:
         before = aggregates.queries
@@ -249,7 +249,30 @@ def test_the_polled_fragment_skips_the_trend_scan_and_a_whole_view_still_reads_t
 
     fill({10: 10, 3: 5}, at=RECENT, store="KRK-02", region="malopolskie")
     few = queries()
+    clock.advance(timedelta(seconds=SCAN_FRESH_SECONDS))  # the container's scan is stale: scanned again
     fill({10: 1000, 3: 500}, at=BASELINE, store="KRK-02", region="malopolskie")
     assert queries() == few
     # the scan reads each program x rule dimension (store, region, channel) it does not share with the view
     assert few > queries(with_trend=False) == 4
+
+
+def test_the_views_own_segment_is_judged_afresh_and_the_other_segments_scan_is_reused_for_five_minutes(
+    dashboard, aggregates, fill, clock
+):
+    fill({10: 50, 9: 10}, at=BASELINE, store="KRK-02", region="malopolskie")
+    fill({10: 40}, at=RECENT, store="KRK-02", region="malopolskie")
+    assert dashboard.overview(ViewFilters.parse({}), CX_LEAD).drops == ()
+    fill({0: 200}, at=RECENT, store="KRK-02", region="malopolskie")  # the drop happens
+
+    own = dashboard.overview(ViewFilters.parse({}), KRK_02)
+    assert own.baseline.fired is not None  # the view's own segment: measured now, tested in the family
+    before = aggregates.queries
+    network = dashboard.overview(ViewFilters.parse({}), CX_LEAD)
+    with_held_scan = aggregates.queries - before
+    before = aggregates.queries
+    dashboard.overview(ViewFilters.parse({}), CX_LEAD, with_trend=False)
+    assert with_held_scan == aggregates.queries - before  # the scan of a moment ago: nothing more read
+    assert network.drops == ()  # the other segments as scanned a moment ago
+    clock.advance(timedelta(seconds=SCAN_FRESH_SECONDS))
+    later = dashboard.overview(ViewFilters.parse({}), CX_LEAD).drops
+    assert ("store", "KRK-02") in [(t.dimension, t.value) for t in later]

@@ -18,7 +18,7 @@ reaches, ranked and tested among themselves. Someone who reads no scores at all 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from npsloop.clock import Clock
@@ -29,9 +29,11 @@ from npsloop.domain.scope import Scope
 from npsloop.domain.view_filters import GROUP_SCORES, InvalidFilters, ScoreGroup, ViewFilters
 from npsloop.ports.scoring import AggregateReader
 from npsloop.services.scores import ScoreQuery, ScoresService, control
-from npsloop.services.trends import SegmentTrend, measure, scan, windows
+from npsloop.services.trends import SegmentTrend, discoveries, measure, tested, windows
 
 TABLE_DIMENSIONS = ("store", "region")
+# How long a container reuses its trend scan: the aggregates move in the score consumer's 300 s batches.
+SCAN_FRESH_SECONDS = 300
 
 
 class NoScoreReach(PermissionError):
@@ -58,6 +60,7 @@ class Baseline:
     recent_first: date
     recent_last: date
     fired: SegmentTrend | None  # the scan's discovery for this segment and program, if any
+    watched: bool  # the trend alert tests this segment (a store, region or channel), not the network
 
     @property
     def baseline_weeks(self) -> int | None:
@@ -134,6 +137,7 @@ class DashboardService:
     ) -> None:
         self._programs = programs
         self._trend_rule = rules.trend if rules.trend is not None and rules.trend.enabled else None
+        self._scanned: tuple[datetime, date, list[SegmentTrend]] | None = None  # when, for which day, drops
         self._routing = routing
         self._aggregates = aggregates
         self._clock = clock
@@ -211,8 +215,9 @@ class DashboardService:
         """The trend alert's baseline for the view's segment and the scan's drops the caller may read.
 
         The same computation as the daily scan (``trends.scan``, one family across every segment), as of
-        today, through this view's reads: the partitions it shares with the tiles and table are not read
-        again."""
+        today, through this view's reads (the partitions it shares with the tiles and table are not read
+        again). The other segments' tests are reused for a few minutes (``_family``); the view's own segment is
+        always measured afresh, so what the page says about it matches the numbers it shows."""
         rule = self._trend_rule
         if rule is None:
             return {}
@@ -221,10 +226,27 @@ class DashboardService:
         minimum = self._programs.statistics.minimum_sample
         days = reads.read(program.id, dimension, base_first, recent_last, value=value)
         trend = measure(program, dimension, value, days, rule=rule, today=today, minimum=minimum)
-        drops = [t for t in scan(self._programs, rule, reads, today) if t.program.id == program.id]
+        # the family as the scan tests it, with this view's segment as it stands now
+        key = (program.id, dimension, value)
+        family = [t for t in self._family(rule, reads, today) if (t.program.id, t.dimension, t.value) != key]
+        watched = program.enabled and dimension in rule.dimensions and dimension in program.dimensions
+        if watched and trend.moved is not None and trend.moved.testable:
+            family.append(trend)
+        drops = [t for t in discoveries(family, rule) if t.program.id == program.id]
         fired = next((t for t in drops if (t.dimension, t.value) == (dimension, value)), None)
-        baseline = Baseline(rule, trend, base_first, base_last, recent_first, recent_last, fired)
+        baseline = Baseline(rule, trend, base_first, base_last, recent_first, recent_last, fired, watched)
         return {"baseline": baseline, "drops": tuple(t for t in drops if _may_read(scope, t.dimension, t.value))}
+
+    def _family(self, rule: TrendRule, reads: AggregateReader, today: date) -> list[SegmentTrend]:
+        """The segments today's trend scan tests, reused for ``SCAN_FRESH_SECONDS`` by this container (the
+        same for everyone); the view's own segment is measured afresh by the caller."""
+        now = self._clock.now()
+        held = self._scanned
+        if held is not None and held[1] == today and (now - held[0]).total_seconds() < SCAN_FRESH_SECONDS:
+            return held[2]
+        found = tested(self._programs, rule, reads, today)
+        self._scanned = (now, today, found)
+        return found
 
     def _program(self, program_id: str | None) -> SurveyProgram:
         if program_id is None:

@@ -93,13 +93,18 @@ def measure(
 def scan(
     programs: ProgramCatalogue, rule: TrendRule | None, aggregates: AggregateReader, today: date
 ) -> list[SegmentTrend]:
-    """The segments whose drop fires on ``today``: every tested segment of every enabled program and
-    rule dimension is one Benjamini-Hochberg family (the alert and the dashboard both ask this)."""
+    """The segments whose drop fires on ``today`` (the alert and the dashboard both ask this)."""
     if rule is None or not rule.enabled:
         return []
+    return discoveries(tested(programs, rule, aggregates, today), rule)
+
+
+def tested(programs: ProgramCatalogue, rule: TrendRule, aggregates: AggregateReader, today: date) -> list[SegmentTrend]:
+    """Every segment the scan tests on ``today``: each enabled program x rule dimension it counts by, with
+    enough answers in both windows. One Query (paged) per program x dimension."""
     minimum = programs.statistics.minimum_sample
     (base_first, _), (_, recent_last) = windows(rule, today)
-    tested: list[SegmentTrend] = []
+    found: list[SegmentTrend] = []
     for program in programs.program:
         if not program.enabled:
             continue
@@ -110,14 +115,16 @@ def scan(
             for value, days in sorted(by_value.items()):
                 trend = measure(program, dimension, value, days, rule=rule, today=today, minimum=minimum)
                 if trend.moved is not None and trend.moved.testable:
-                    tested.append(trend)
-    found = benjamini_hochberg([t.moved.p_value for t in tested if t.moved], rule.false_discovery_rate)
-    logger.info("trend scan", segments=len(tested), discoveries=sum(found))
-    return [
-        t
-        for t, discovery in zip(tested, found, strict=True)
-        if discovery and t.moved and t.moved.delta <= -rule.min_drop
-    ]
+                    found.append(trend)
+    return found
+
+
+def discoveries(family: list[SegmentTrend], rule: TrendRule) -> list[SegmentTrend]:
+    """The drops that fire: Benjamini-Hochberg discoveries across the whole ``family`` (every segment
+    tested) AND at least ``min_drop`` points down."""
+    found = benjamini_hochberg([t.moved.p_value for t in family if t.moved], rule.false_discovery_rate)
+    logger.info("trend scan", segments=len(family), discoveries=sum(found))
+    return [t for t, hit in zip(family, found, strict=True) if hit and t.moved and t.moved.delta <= -rule.min_drop]
 
 
 class TrendService:
