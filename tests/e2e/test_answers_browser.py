@@ -59,6 +59,8 @@ def test_a_store_manager_drills_from_a_tile_and_a_bar_filters_and_reads_on(brows
         assert query_of(page) == {"program": ["post-purchase-nps"], "store": ["KRK-02"]}
         assert page.locator("ul.answers li").count() == 25  # the newest 25 of KRK-02's 40
         assert "WAW" not in page.content()
+        title = "Answers · NPS after an order" if locale == "en-GB" else "Odpowiedzi · NPS po zakupach"
+        assert page.locator("h1").inner_text() == title  # the program by its name in the page's language
         checked(page, name, viewport[0])
 
         page.get_by_role("link", name="Older answers" if locale == "en-GB" else "Starsze odpowiedzi").click()

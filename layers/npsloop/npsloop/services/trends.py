@@ -96,7 +96,10 @@ def scan(
     """The segments whose drop fires on ``today`` (the alert and the dashboard both ask this)."""
     if rule is None or not rule.enabled:
         return []
-    return discoveries(tested(programs, rule, aggregates, today), rule)
+    family = tested(programs, rule, aggregates, today)
+    fired = discoveries(family, rule)
+    logger.info("trend scan", segments=len(family), discoveries=len(fired))
+    return fired
 
 
 def tested(programs: ProgramCatalogue, rule: TrendRule, aggregates: AggregateReader, today: date) -> list[SegmentTrend]:
@@ -123,7 +126,6 @@ def discoveries(family: list[SegmentTrend], rule: TrendRule) -> list[SegmentTren
     """The drops that fire: Benjamini-Hochberg discoveries across the whole ``family`` (every segment
     tested) AND at least ``min_drop`` points down."""
     found = benjamini_hochberg([t.moved.p_value for t in family if t.moved], rule.false_discovery_rate)
-    logger.info("trend scan", segments=len(family), discoveries=sum(found))
     return [t for t, hit in zip(family, found, strict=True) if hit and t.moved and t.moved.delta <= -rule.min_drop]
 
 
