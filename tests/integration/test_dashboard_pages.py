@@ -183,6 +183,10 @@ def test_the_trend_chart_carries_the_trend_alerts_baseline_and_says_when_the_dro
     assert "Rzeczywisty spadek:</strong> NPS spadł tu o 107 pkt" in polish and "p &lt; 0,001" in polish
     assert "Poziom odniesienia (11.09.2026 – 05.11.2026)" in polish
     assert chart(polish)["baseline"]["label"] == "poziom odniesienia: 8 tygodni przed ostatnimi 14 dniami"
+    ranking = re.search(r'<table class="ranking">(.*?)</table>', polish, re.S)[1]
+    assert re.search(r"<td>od \u2212?\d+ do \d+</td>", ranking)  # the interval as a Polish speaker says it
+    assert "<th scope=\"row\">09.11.2026 – 15.11.2026</th>" in polish  # a week by its days, Polish dates
+    assert "sklep KRK-02" in polish and "store KRK-02" not in polish
 
     lead = WebClient(stack.base_url)
     lead.sign_in("cx-lead", start="/auth/sign-in?next=/dashboard")
