@@ -6,6 +6,7 @@ from datetime import date
 
 from npsloop.domain.brand import load_brand
 from npsloop.domain.funnel import Funnel, FunnelDay, funnel_of
+from npsloop.formats import Formats
 from npsloop.rendering import _environment, strings
 
 PAGE = (
@@ -44,5 +45,5 @@ def render(funnel: Funnel, locale: str) -> str:
     other = "en" if locale == "pl" else "pl"
     return _environment().from_string(PAGE).render(
         locale=locale, t=t, a=t["app"], brand=load_brand(), visitor=None, toggle=f"?lang={other}", other=other,
-        funnel=funnel,
+        funnel=funnel, fmt=Formats(locale),
     )  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 
 from boto3.dynamodb.types import TypeSerializer
 
@@ -14,8 +15,8 @@ from tests.web_client import WebClient
 _serializer = TypeSerializer()
 
 
-def answer(stack, table, clock, number: int, score: int, store: str, region: str) -> None:
-    image = response_image(f"inv-d{number:04d}", score=score, store=store, region=region, created_at=clock.now())
+def answer(stack, table, clock, number: int, score: int, store: str, region: str, at: datetime | None = None) -> None:
+    image = response_image(f"inv-d{number:04d}", score=score, store=store, region=region, created_at=at or clock.now())
     table.client.put_item(TableName=table.name, Item={k: _serializer.serialize(v) for k, v in image.items()})
 
 
@@ -115,3 +116,84 @@ def test_the_table_toggles_between_stores_and_regions_by_a_link_and_says_when_no
     manager = WebClient(stack.base_url)
     manager.sign_in("store-KRK-02", start="/auth/sign-in?next=/dashboard")
     assert '<nav class="table-toggle"' not in manager.go("/dashboard").body  # one store: no regions to show
+
+
+BASELINE_DAY = datetime(2026, 10, 1, 12, tzinfo=UTC)  # the trend rule's baseline: 2026-09-11..11-05
+RECENT_DAY = datetime(2026, 11, 12, 12, tzinfo=UTC)  # its recent window: 2026-11-06..11-19 (today 11-20)
+
+
+def seed_a_drop(stack, table, clock) -> None:
+    """KRK-02 at NPS 80 over the baseline and -27 over the last 14 days (7 promoters, 15 detractors of 30);
+    WAW-01 steady."""
+    for i in range(50):
+        answer(
+            stack,
+            table,
+            clock,
+            i,
+            (10, 10, 10, 10, 10, 10, 10, 10, 10, 3)[i % 10],
+            "KRK-02",
+            "malopolskie",
+            BASELINE_DAY,
+        )
+    for i in range(50, 80):
+        answer(stack, table, clock, i, (10, 2, 2, 8)[i % 4], "KRK-02", "malopolskie", RECENT_DAY)
+    for i in range(80, 150):
+        answer(
+            stack,
+            table,
+            clock,
+            i,
+            (10, 9, 7, 3)[i % 4],
+            "WAW-01",
+            "mazowieckie",
+            BASELINE_DAY if i < 115 else RECENT_DAY,
+        )
+    stack.drain()
+
+
+def chart(body: str) -> dict:
+    return json.loads(re.search(r'<script type="application/json" id="trend-data">(.*?)</script>', body, re.S)[1])
+
+
+def test_the_trend_chart_carries_the_trend_alerts_baseline_and_says_when_the_drop_is_real(stack, table, clock):
+    seed_a_drop(stack, table, clock)
+    manager = WebClient(stack.base_url)
+    manager.sign_in("store-KRK-02", start="/auth/sign-in?next=/dashboard")
+
+    page = manager.go("/dashboard?period=week")
+
+    assert page.status == 200, page.body
+    data = chart(page.body)["baseline"]
+    assert (data["recent_from"], data["recent_to"]) == ("2026-11-06", "2026-11-19")
+    assert data["low"] < data["score"] == 80 < data["high"]
+    assert data["label"] == "baseline: 8 weeks before the last 14 days"
+    assert "Real drop:</strong> NPS fell by 107 points here, to \u221227 from 30 answers in the last 14" in page.body
+    assert "p &lt; 0.001, significant after Benjamini-Hochberg" in page.body
+    assert (
+        'href="/answers?program=post-purchase-nps&amp;from=2026-11-06&amp;to=2026-11-19&amp;store=KRK-02"' in page.body
+    )
+    # without script, the same baseline in the table under the chart
+    foot = re.search(r"<tfoot>(.*?)</tfoot>", page.body, re.S)[1]
+    assert "Baseline (11 Sep 2026 – 5 Nov 2026)</th><td>80</td>" in foot and "<td>50</td>" in foot
+    assert "Last 14 days (6 Nov 2026 – 19 Nov 2026)</th><td>\u221227</td>" in foot
+    assert "Baseline" not in manager.go("/dashboard?fragment=overview").body  # the polled part runs no scan
+
+    polish = manager.go("/dashboard?period=week&lang=pl").body
+    assert "Rzeczywisty spadek:</strong> NPS spadł tu o 107 pkt" in polish and "p &lt; 0,001" in polish
+    assert "Poziom odniesienia (11.09.2026 – 05.11.2026)" in polish
+    assert chart(polish)["baseline"]["label"] == "poziom odniesienia: 8 tygodni przed ostatnimi 14 dniami"
+    ranking = re.search(r'<table class="ranking">(.*?)</table>', polish, re.S)[1]
+    assert re.search(r"<td>od \u2212?\d+ do \d+</td>", ranking)  # the interval as a Polish speaker says it
+    assert '<th scope="row">09.11.2026 – 15.11.2026</th>' in polish  # a week by its days, Polish dates
+    assert "sklep KRK-02" in polish and "store KRK-02" not in polish
+
+    lead = WebClient(stack.base_url)
+    lead.sign_in("cx-lead", start="/auth/sign-in?next=/dashboard")
+    network = lead.go("/dashboard?period=week").body
+    assert "The trend alert finds a real drop at:" in network
+    assert '<a href="/dashboard?store=KRK-02">store KRK-02</a>' in network
+    assert "store WAW-01" not in network
+    assert "The trend alert watches each store, region and channel, not this view" in network  # the network
+    steady = lead.go("/dashboard?period=week&store=WAW-01").body
+    assert "No real drop" in steady and "Real drop:" not in steady

@@ -150,6 +150,7 @@ def _raw_program(**extra):
                 "id": "p",
                 "version": 1,
                 "name": "P",
+                "label": {"pl": "P", "en": "P"},
                 "survey": "nps",
                 "recontact_days": 30,
                 "template": {"id": "survey-invitation", "version": 1},

@@ -3,15 +3,15 @@ the window before, the store table's order, and reads that do not grow with the 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from npsloop.domain.alerts import load_routing
+from npsloop.domain.alerts import load_alert_rules, load_routing
 from npsloop.domain.programs import load_programs
 from npsloop.domain.scope import ScopeDenied, load_roles, scope_of
 from npsloop.domain.view_filters import ScoreGroup, ViewFilters
-from npsloop.services.dashboard import DashboardService, NoScoreReach
+from npsloop.services.dashboard import SCAN_FRESH_SECONDS, DashboardService, NoScoreReach
 from npsloop.services.score import ScoreService
 from tests.fakes import ListParking
 from tests.fakes_score import InMemoryAggregates, record, response
@@ -45,7 +45,9 @@ def fill(aggregates, clock):
 
 @pytest.fixture
 def dashboard(aggregates, clock) -> DashboardService:
-    return DashboardService(programs=load_programs(), routing=load_routing(), aggregates=aggregates, clock=clock)
+    return DashboardService(
+        programs=load_programs(), routing=load_routing(), rules=load_alert_rules(), aggregates=aggregates, clock=clock
+    )
 
 
 def who(*groups: str):
@@ -171,7 +173,7 @@ def test_a_channel_segment_reads_that_channel_for_a_cx_lead(dashboard, fill):
 def test_reads_per_view_do_not_grow_with_the_number_of_answers(dashboard, aggregates, fill):
     def reads() -> tuple[int, int]:
         before = (aggregates.queries, aggregates.items_read)
-        dashboard.overview(ViewFilters.parse({"store": "KRK-02"}), CX_LEAD)
+        dashboard.overview(ViewFilters.parse({"store": "KRK-02"}), CX_LEAD, with_trend=False)
         return aggregates.queries - before[0], aggregates.items_read - before[1]
 
     fill({10: 10, 3: 5}, store="KRK-02", region="malopolskie")
@@ -199,8 +201,78 @@ def test_each_partition_a_view_needs_is_queried_once(dashboard, aggregates, fill
     fill({9: 30}, store="WAW-01", region="mazowieckie", channel="web")
     before = aggregates.queries
 
-    shown = dashboard.overview(ViewFilters.parse(view), CX_LEAD, by)
+    shown = dashboard.overview(ViewFilters.parse(view), CX_LEAD, by, with_trend=False)
 
     assert aggregates.queries - before == queries
     assert shown.selected.total["n"] == answers  # answered from the partition read once, still right
     assert sum(p["n"] for p in shown.trend) == answers
+
+
+BASELINE = datetime(2026, 10, 1, 12, tzinfo=UTC)  # in the trend rule's baseline window (2026-09-11..11-05)
+RECENT = datetime(2026, 11, 12, 12, tzinfo=UTC)  # in its recent window (the 14 days 2026-11-06..11-19)
+
+
+def test_the_trend_alerts_baseline_and_a_real_drop_show_for_the_store_that_dropped(dashboard, fill):
+    fill({10: 60, 9: 20, 7: 10, 3: 10}, at=BASELINE, store="KRK-02", region="malopolskie")  # NPS 70
+    fill({10: 15, 7: 10, 2: 25}, at=RECENT, store="KRK-02", region="malopolskie")  # NPS -20
+    fill({10: 50, 9: 20, 7: 20, 3: 10}, at=BASELINE, store="WAW-01", region="mazowieckie")
+    fill({10: 25, 9: 10, 7: 10, 3: 5}, at=RECENT, store="WAW-01", region="mazowieckie")  # steady
+
+    mine = dashboard.overview(ViewFilters.parse({}), KRK_02)
+
+    band = mine.baseline
+    assert (band.baseline_first.isoformat(), band.baseline_last.isoformat()) == ("2026-09-11", "2026-11-05")
+    assert (band.recent_first.isoformat(), band.recent_last.isoformat()) == ("2026-11-06", "2026-11-19")
+    assert band.baseline_weeks == 8
+    assert (band.trend.baseline.n, band.trend.baseline.whole) == (100, 70)
+    assert (band.trend.recent.n, band.trend.recent.whole) == (50, -20)
+    assert band.trend.baseline.low < 70 < band.trend.baseline.high
+    assert band.fired is not None and band.fired.moved.p_value < 0.001 and band.fired.value == "KRK-02"
+    assert [(t.dimension, t.value) for t in mine.drops] == [("store", "KRK-02")]  # not its region: out of scope
+
+    theirs = dashboard.overview(ViewFilters.parse({"store": "WAW-01"}), CX_LEAD)
+    assert theirs.baseline.fired is None and theirs.baseline.trend.baseline.n == 100  # steady: a band, no drop
+
+    network = dashboard.overview(ViewFilters.parse({}), CX_LEAD)
+    assert network.baseline.trend.dimension == "all" and network.baseline.trend.baseline.n == 200
+    assert ("store", "KRK-02") in [(t.dimension, t.value) for t in network.drops]
+    assert ("store", "WAW-01") not in [(t.dimension, t.value) for t in network.drops]
+
+
+def test_the_polled_fragment_skips_the_trend_scan_and_a_whole_view_still_reads_the_same_for_more_answers(
+    dashboard, aggregates, fill, clock
+):
+    def queries(**kw) -> int:
+        before = aggregates.queries
+        dashboard.overview(ViewFilters.parse({"store": "KRK-02"}), CX_LEAD, **kw)
+        return aggregates.queries - before
+
+    fill({10: 10, 3: 5}, at=RECENT, store="KRK-02", region="malopolskie")
+    few = queries()
+    clock.advance(timedelta(seconds=SCAN_FRESH_SECONDS))  # the container's scan is stale: scanned again
+    fill({10: 1000, 3: 500}, at=BASELINE, store="KRK-02", region="malopolskie")
+    assert queries() == few
+    # the scan reads each program x rule dimension (store, region, channel) it does not share with the view
+    assert few > queries(with_trend=False) == 4
+
+
+def test_the_views_own_segment_is_judged_afresh_and_the_other_segments_scan_is_reused_for_five_minutes(
+    dashboard, aggregates, fill, clock
+):
+    fill({10: 50, 9: 10}, at=BASELINE, store="KRK-02", region="malopolskie")
+    fill({10: 40}, at=RECENT, store="KRK-02", region="malopolskie")
+    assert dashboard.overview(ViewFilters.parse({}), CX_LEAD).drops == ()
+    fill({0: 200}, at=RECENT, store="KRK-02", region="malopolskie")  # the drop happens
+
+    own = dashboard.overview(ViewFilters.parse({}), KRK_02)
+    assert own.baseline.fired is not None  # the view's own segment: measured now, tested in the family
+    before = aggregates.queries
+    network = dashboard.overview(ViewFilters.parse({}), CX_LEAD)
+    with_held_scan = aggregates.queries - before
+    before = aggregates.queries
+    dashboard.overview(ViewFilters.parse({}), CX_LEAD, with_trend=False)
+    assert with_held_scan == aggregates.queries - before  # the scan of a moment ago: nothing more read
+    assert network.drops == ()  # the other segments as scanned a moment ago
+    clock.advance(timedelta(seconds=SCAN_FRESH_SECONDS))
+    later = dashboard.overview(ViewFilters.parse({}), CX_LEAD).drops
+    assert ("store", "KRK-02") in [(t.dimension, t.value) for t in later]

@@ -87,3 +87,23 @@ def test_sampling_is_deterministic_per_business_key_and_close_to_its_rate():
 
     assert picks == [program.samples_in(f"visit_id:V-{n}") for n in range(4000)]
     assert 0.45 < sum(picks) / len(picks) < 0.55
+
+
+def test_each_program_has_a_name_for_people_in_every_language_and_a_missing_one_is_named():
+    catalogue = load_programs()
+    assert [p.title("pl") for p in catalogue.program] == [
+        "NPS po zakupach",
+        "CES po zamknięciu zgłoszenia",
+        "CSAT po wizycie w sklepie",
+    ]
+    assert catalogue.program[0].title("en") == "NPS after an order"
+    assert catalogue.program[0].title("de") == "NPS after an order"  # a language it has not: English
+
+    raw = shipped()
+    del raw["program"][1]["label"]["pl"]
+    with pytest.raises(ProgramConfigError, match=r"program\[1\]\.label\.pl: Field required"):
+        parse_programs(raw, origin="programs.toml")
+    raw = shipped()
+    raw["program"][0]["label"]["en"] = "NPS at {company}"
+    with pytest.raises(ProgramConfigError, match=r"program\[0\]: Value error, label: a program's name takes no"):
+        parse_programs(raw, origin="programs.toml")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from npsloop.domain.surveys import SCALES, SurveyType
+from npsloop.formats import Formats
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -156,4 +157,6 @@ def build_mime(
 
 
 def render_page(name: str, locale: str, **context: Any) -> str:
-    return _environment().get_template(f"pages/{name}.html").render(locale=locale, t=strings(locale), **context)
+    """A web page; ``fmt`` writes its numbers, intervals and dates in its language (``npsloop.formats``)."""
+    template = _environment().get_template(f"pages/{name}.html")
+    return template.render(locale=locale, t=strings(locale), fmt=Formats(locale), **context)

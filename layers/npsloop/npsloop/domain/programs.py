@@ -155,7 +155,8 @@ Dimension = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a
 class SurveyProgram(_Config):
     id: Slug
     version: Annotated[int, Field(ge=1)]
-    name: Annotated[str, Field(min_length=1, max_length=120)]
+    name: Annotated[str, Field(min_length=1, max_length=120)]  # for operators (logs, config); people see ``label``
+    label: Localised  # the program's name on pages, reports and emails, in each language (no placeholders)
     enabled: bool = True
     trigger: Trigger
     survey: SurveyType
@@ -169,6 +170,16 @@ class SurveyProgram(_Config):
     sampling_rate: Annotated[float, Field(ge=0, le=1)] = 1.0
     link_ttl_days: Annotated[int, Field(ge=1, le=90)] = 30
     dimensions: Annotated[tuple[Dimension, ...], Field(max_length=MAX_DIMENSIONS)] = DEFAULT_DIMENSIONS
+
+    @model_validator(mode="after")
+    def _plain_label(self) -> SurveyProgram:
+        if "{" in self.label.pl + self.label.en:
+            raise ValueError("label: a program's name takes no placeholders")
+        return self
+
+    def title(self, locale: str) -> str:
+        """The program's name in ``locale`` (English for a language it has not)."""
+        return str(getattr(self.label, locale, self.label.en))
 
     @model_validator(mode="after")
     def _distinct_dimensions(self) -> SurveyProgram:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
@@ -25,6 +24,7 @@ from npsloop.domain.cursors import InvalidCursor, open_cursor, sign_cursor
 from npsloop.domain.responses import Response as Answer
 from npsloop.domain.responses import masked_comment
 from npsloop.domain.view_filters import InvalidFilters, ScoreGroup, ViewFilters, group_of
+from npsloop.formats import Formats
 from npsloop.observability import logger
 from npsloop.pages.site import SignInRequired, Visitor, page, visitor
 from npsloop.rendering import strings
@@ -33,7 +33,6 @@ from npsloop.wiring import container
 from npsloop.wiring import web as wiring
 
 router = APIGatewayHttpRouter()
-_FORMATS = {"pl": "%d.%m.%Y %H:%M", "en": "%d %b %Y, %H:%M"}
 
 
 @dataclass(frozen=True)
@@ -57,16 +56,17 @@ def _cursor_scope(view: ViewFilters, who: Visitor) -> str:
 def _rows(answers: list[Answer], plan: AnswerPlan, who: Visitor) -> list[AnswerRow]:
     cases = wiring.answers().cases_among(answers, who.scope)
     routing = container.routing()
+    fmt = Formats(who.locale)
     rows = []
     for answer in answers:
-        zone = ZoneInfo(routing.route(answer.context).time_zone)
+        zone = routing.route(answer.context).time_zone
         # Masked: the words as written are for the case owner, on the case page (issue 12).
         shown = masked_comment(answer) if plan.personal else None
         parts = highlight(shown, plan.query) if shown else None
         rows.append(
             AnswerRow(
                 answer=answer,
-                when=answer.created_at.astimezone(zone).strftime(_FORMATS.get(who.locale, _FORMATS["en"])),
+                when=fmt.moment(answer.created_at, zone),
                 iso=answer.created_at.astimezone(UTC).isoformat(),
                 group=group_of(answer.survey_type, answer.score).value,
                 parts=parts,
@@ -89,8 +89,12 @@ def _answers_page(status: int, who: Visitor, **context: Any) -> Response:
     context.setdefault("next_url", None)
     context.setdefault("first_url", None)
     stores = [s.id for s in container.routing().store if who.scope.may_read_store(s.id)]
+    try:  # the days shown, said in words: the form's dates are empty when the view names none
+        window = context["view"].window(clock.current().now().date())
+    except InvalidFilters:
+        window = None
     return page(status, "answers", who.locale, visitor=who, stores=stores, groups=list(ScoreGroup),
-                scope_text=who.scope.describe(), **context)  # fmt: skip
+                scope_text=who.reach, window=window, **context)  # fmt: skip
 
 
 @router.get("/answers")

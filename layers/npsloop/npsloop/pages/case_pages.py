@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode
-from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
@@ -25,6 +24,7 @@ from npsloop.api.cases import request_base_url
 from npsloop.domain.cases import TRANSITIONS, Case, CaseStatus, InvalidCaseUpdate
 from npsloop.domain.cursors import InvalidCursor, open_cursor, sign_cursor
 from npsloop.domain.surveys import SCALES
+from npsloop.formats import Formats
 from npsloop.observability import logger
 from npsloop.pages.site import Visitor, page, redirect, visitor
 from npsloop.ports.cases import CaseQuery, VersionConflict
@@ -45,8 +45,8 @@ class HistoryEntry:
     detail: str | None = None
 
 
-def _local(instant: datetime, zone: str) -> str:
-    return instant.astimezone(ZoneInfo(zone)).strftime("%d.%m.%Y %H:%M")
+def _local(instant: datetime, zone: str, locale: str) -> str:
+    return Formats(locale).moment(instant, zone)
 
 
 def sla_state(case: Case, now: datetime) -> str:
@@ -110,13 +110,13 @@ def _case_page(status: int, who: Visitor, case: Case, **extra: Any) -> Response:
         contact_text=strings(who.locale)["contact"],
         may_change=who.scope.may_change_case(case),
         sla=sla_state(case, now),
-        due=_local(case.sla_due_at, case.time_zone),
-        opened=_local(case.opened_at, case.time_zone),
+        due=_local(case.sla_due_at, case.time_zone, who.locale),
+        opened=_local(case.opened_at, case.time_zone, who.locale),
         zone=case.time_zone,
         moves=sorted(TRANSITIONS[case.status], key=lambda s: list(CaseStatus).index(s)),
         root_causes=container.alert_rules().cases.root_causes,
         history=history(case, a),
-        local=lambda instant: _local(instant, case.time_zone),
+        local=lambda instant: _local(instant, case.time_zone, who.locale),
         error=extra.pop("error", None),
         form=extra.pop("form", {}),
         saved=extra.pop("saved", False),
@@ -125,7 +125,7 @@ def _case_page(status: int, who: Visitor, case: Case, **extra: Any) -> Response:
 
 
 def _refusal(status: int, who: Visitor, kind: str, **context: Any) -> Response:
-    return page(status, "message", who.locale, visitor=who, kind=kind, scope_text=who.scope.describe(), **context)
+    return page(status, "message", who.locale, visitor=who, kind=kind, scope_text=who.reach, **context)
 
 
 @router.get("/cases/<case_id>")
@@ -226,12 +226,12 @@ def my_cases() -> Response:
         visitor=who,
         cases=rows,
         states={c.case_id: sla_state(c, now) for c in rows},
-        due={c.case_id: _local(c.sla_due_at, c.time_zone) for c in rows},
+        due={c.case_id: _local(c.sla_due_at, c.time_zone, who.locale) for c in rows},
         status=status.value,
         statuses=list(CaseStatus),
         store=store,
         stores=stores,
         overdue_only=overdue_only,
         next_url=f"/cases?{urlencode({**params, 'next': next_cursor})}" if next_cursor else None,
-        scope_text=who.scope.describe(),
+        scope_text=who.reach,
     )

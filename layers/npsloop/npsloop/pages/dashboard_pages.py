@@ -19,13 +19,15 @@ from npsloop import clock
 from npsloop.domain.cases import CaseStatus
 from npsloop.domain.scope import ScopeDenied
 from npsloop.domain.view_filters import GROUP_SCORES, SEGMENT_KEYS, InvalidFilters, ViewFilters
+from npsloop.formats import Formats
 from npsloop.observability import logger
 from npsloop.pages.case_pages import sla_state
 from npsloop.pages.site import Visitor, page, visitor
 from npsloop.pages.static_files import url
 from npsloop.ports.cases import CaseQuery
+from npsloop.rendering import strings
 from npsloop.services.cases import CaseForbidden
-from npsloop.services.dashboard import NoScoreReach, Overview
+from npsloop.services.dashboard import Baseline, NoScoreReach, Overview
 from npsloop.wiring import container
 from npsloop.wiring import web as wiring
 
@@ -61,14 +63,20 @@ def _stores(view: Overview) -> set[str]:
     return {g["value"] for g in view.table["groups"]} if view.by == "store" else set()
 
 
-def _chart_data(view: Overview) -> dict[str, Any]:
-    """What dashboard.js draws: one point per period, its 95% band, whether it is a small sample."""
-    return {
-        "program": view.program.name,
+def _chart_data(view: Overview, locale: str) -> dict[str, Any]:
+    """What dashboard.js draws: one point per period, its 95% band, whether it is a small sample; and the
+    trend alert's baseline (a horizontal band) and recent window (shaded), labelled in the page's language."""
+    fmt = Formats(locale)
+    kind = view.filters.period.value
+    data: dict[str, Any] = {
+        "program": view.program.title(locale),
         "survey": view.program.survey.value,
+        "decimal": "," if locale == "pl" else ".",
         "points": [
             {
-                "label": p["period"],
+                "label": fmt.tick(kind, p["from"]),
+                "from": p["from"],
+                "to": p["to"],
                 "score": p["display"],
                 "low": p["interval"]["low"] if p["interval"] else None,
                 "high": p["interval"]["high"] if p["interval"] else None,
@@ -77,7 +85,29 @@ def _chart_data(view: Overview) -> dict[str, Any]:
             }
             for p in view.trend
         ],
+        "baseline": None,
     }
+    band = view.baseline
+    if band is not None and band.trend.baseline.value is not None and not band.trend.baseline.small_sample:
+        words = strings(locale)["app"]["dashboard"]["baseline"]
+        base = band.trend.baseline
+        data["baseline"] = {
+            "score": base.value,
+            "low": base.low,
+            "high": base.high,
+            "label": words["band_label"].format(span=_span(band, fmt, words), days=band.rule.recent_days),
+            "recent_from": band.recent_first.isoformat(),
+            "recent_to": band.recent_last.isoformat(),
+            "short": words["band_short"],
+            "recent_label": words["recent_label"].format(days=band.rule.recent_days),
+        }
+    return data
+
+
+def _span(band: Baseline, fmt: Formats, words: dict[str, Any]) -> str:
+    """The baseline window's length in words: "8 weeks" / "8 tygodni" (days when not whole weeks)."""
+    weeks = band.baseline_weeks
+    return fmt.count(weeks, words["weeks"]) if weeks else fmt.count(band.rule.baseline_days, words["days"])
 
 
 @router.get("/dashboard")
@@ -89,15 +119,15 @@ def dashboard() -> Response:
     by = params.pop("by", None) or "store"
     try:
         filters = ViewFilters.parse(params)
-        view = wiring.dashboard_service().overview(filters, who.scope, by)
+        view = wiring.dashboard_service().overview(filters, who.scope, by, with_trend=fragment is None)
     except NoScoreReach:
-        return page(200, "dashboard", who.locale, visitor=who, problem="no_scores", scope_text=who.scope.describe())
+        return page(200, "dashboard", who.locale, visitor=who, problem="no_scores", scope_text=who.reach)
     except InvalidFilters as exc:
         return page(400, "dashboard", who.locale, visitor=who, problem="invalid", reason=str(exc))
     except ScopeDenied as exc:
         logger.info("dashboard refused: outside the scope")
         return page(403, "dashboard", who.locale, visitor=who, problem="forbidden", reason=str(exc),
-                    scope_text=who.scope.describe())  # fmt: skip
+                    scope_text=who.reach)  # fmt: skip
     segment_key = view.segment[0] if view.segment[0] in SEGMENT_KEYS else "ctx." + view.segment[0]
     context: dict[str, Any] = {
         "visitor": who,
@@ -111,6 +141,7 @@ def dashboard() -> Response:
         "refresh": container.settings().dashboard_refresh_seconds,
         "live_src": _page_href(view, fragment="overview"),
         "table_href": lambda by: _page_href(view, by=by),
+        "span": lambda band: _span(band, Formats(who.locale), strings(who.locale)["app"]["dashboard"]["baseline"]),
     }
     if fragment == "overview":
         return page(200, "_dashboard_overview", who.locale, **context)
@@ -119,7 +150,8 @@ def dashboard() -> Response:
     regions = sorted({s.region for s in container.routing().store if s.region and who.scope.may_read_region(s.region)})
     funnel = wiring.funnel_service().funnel(view.program.id, view.segment, view.first, view.last)
     return page(200, "dashboard", who.locale, programs=programs, stores=stores, regions=regions, funnel=funnel,
-                chart=_chart_data(view), chart_js=url(CHART), dashboard_js=url("dashboard.js"), **context)  # fmt: skip
+                chart=_chart_data(view, who.locale), chart_js=url(CHART), dashboard_js=url("dashboard.js"),
+                **context)  # fmt: skip
 
 
 def _page_href(view: Overview, **extra: str) -> str:

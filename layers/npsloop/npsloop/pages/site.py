@@ -44,6 +44,23 @@ class Visitor:
     path: str  # this page, for the language toggle and the return after sign-in
     language_cookie: Cookie | None = None  # the language chosen on this request (?lang=), remembered
 
+    @property
+    def reach(self) -> str:
+        """The visitor's scope in the page's language (``Scope.describe`` is the English of logs and APIs)."""
+        return reach(self.scope, self.locale)
+
+
+def reach(scope: Scope, locale: str) -> str:
+    words = strings(locale)["app"]["reach"]
+    if scope.all_stores:
+        return str(words["all"])
+    parts = [
+        f"{words[kind if len(values) == 1 else kind + 's']} {', '.join(sorted(values))}"
+        for kind, values in (("region", scope.regions), ("store", scope.stores))
+        if values
+    ]
+    return "; ".join(parts) or str(words["none"])
+
 
 def locale_of(event: BaseProxyEvent) -> tuple[str, Cookie | None]:
     """The page's language, and the cookie to set when the person chose one with ``?lang=``."""

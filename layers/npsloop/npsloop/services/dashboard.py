@@ -18,19 +18,22 @@ reaches, ranked and tested among themselves. Someone who reads no scores at all 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from npsloop.clock import Clock
 from npsloop.domain.aggregates import OVERALL, DayAggregate
-from npsloop.domain.alerts import RoutingTable
+from npsloop.domain.alerts import AlertRules, RoutingTable, TrendRule
 from npsloop.domain.programs import ProgramCatalogue, SurveyProgram
 from npsloop.domain.scope import Scope
 from npsloop.domain.view_filters import GROUP_SCORES, InvalidFilters, ScoreGroup, ViewFilters
 from npsloop.ports.scoring import AggregateReader, ThemeReader
 from npsloop.services.scores import ScoreQuery, ScoresService, control
+from npsloop.services.trends import SegmentTrend, discoveries, measure, tested, windows
 
 TABLE_DIMENSIONS = ("store", "region")
+# How long a container reuses its trend scan: the aggregates move in the score consumer's 300 s batches.
+SCAN_FRESH_SECONDS = 300
 
 
 class NoScoreReach(PermissionError):
@@ -43,6 +46,25 @@ class Tile:
     total: dict[str, Any]  # n, display, interval, small_sample, counts
     previous: dict[str, Any]  # the same over the window of equal length before
     change: dict[str, Any] | None  # delta, p_value, testable, significant (BH across the tiles)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The trend alert's view of the segment (``npsloop.services.trends``): its recent window against the
+    baseline window before it, and whether today's scan finds a real drop here (``fired``)."""
+
+    rule: TrendRule
+    trend: SegmentTrend  # the view's segment and selected program: recent and baseline estimates
+    baseline_first: date
+    baseline_last: date
+    recent_first: date
+    recent_last: date
+    fired: SegmentTrend | None  # the scan's discovery for this segment and program, if any
+    watched: bool  # the trend alert tests this segment (a store, region or channel), not the network
+
+    @property
+    def baseline_weeks(self) -> int | None:
+        return self.rule.baseline_days // 7 if self.rule.baseline_days % 7 == 0 else None
 
 
 @dataclass(frozen=True)
@@ -61,6 +83,8 @@ class Overview:
     tile_tests: int  # the size of the tiles' Benjamini-Hochberg family
     false_discovery_rate: float
     themes: dict[str, Any] | None = None  # per score group: analysed comments and top themes (services/themes.py)
+    baseline: Baseline | None = None  # None: the trend rule is off
+    drops: tuple[SegmentTrend, ...] = ()  # the scan's real drops of the selected program the caller may read
 
     @property
     def segment(self) -> tuple[str, str]:
@@ -69,6 +93,14 @@ class Overview:
     @property
     def selected(self) -> Tile:
         return next(t for t in self.tiles if t.program.id == self.program.id)
+
+
+def _may_read(scope: Scope, dimension: str, value: str) -> bool:
+    if dimension == "store":
+        return scope.may_read_store(value)
+    if dimension == "region":
+        return scope.may_read_region(value)
+    return scope.all_stores  # channel and context keys span every store
 
 
 class PartitionReads(AggregateReader):
@@ -100,11 +132,14 @@ class DashboardService:
         *,
         programs: ProgramCatalogue,
         routing: RoutingTable,
+        rules: AlertRules,
         aggregates: AggregateReader,
         clock: Clock,
         themes: ThemeReader | None = None,
     ) -> None:
         self._programs = programs
+        self._trend_rule = rules.trend if rules.trend is not None and rules.trend.enabled else None
+        self._scanned: tuple[datetime, date, list[SegmentTrend]] | None = None  # when, for which day, drops
         self._routing = routing
         self._aggregates = aggregates
         self._themes = themes  # the theme aggregates (issue 12): the themes card; none, no card
@@ -121,11 +156,12 @@ class DashboardService:
             return filters.with_(region=sorted(scope.regions)[0])
         return filters.with_(store=sorted(scope.stores)[0])
 
-    def overview(self, filters: ViewFilters, scope: Scope, by: str = "store") -> Overview:
+    def overview(self, filters: ViewFilters, scope: Scope, by: str = "store", *, with_trend: bool = True) -> Overview:
+        """The view; ``with_trend=False`` leaves out the trend alert's baseline and drops (the polled fragment
+        shows neither, and skips the scan's reads)."""
         filters = self.own_view(filters, scope)
-        scores = ScoresService(
-            programs=self._programs, aggregates=PartitionReads(self._aggregates), clock=self._clock, themes=self._themes
-        )
+        reads = PartitionReads(self._aggregates)
+        scores = ScoresService(programs=self._programs, aggregates=reads, clock=self._clock, themes=self._themes)
         dimension, value = filters.segment
         scope.score_groups(dimension, value)  # ScopeDenied: a segment outside the caller's reach
         program = self._program(filters.program)
@@ -174,7 +210,47 @@ class DashboardService:
             tile_tests=len(family),
             false_discovery_rate=settings.false_discovery_rate,
             themes=trend.get("themes"),
+            **(self._trend(reads, program, dimension, value, scope) if with_trend else {}),
         )
+
+    def _trend(
+        self, reads: AggregateReader, program: SurveyProgram, dimension: str, value: str, scope: Scope
+    ) -> dict[str, Any]:
+        """The trend alert's baseline for the view's segment and the scan's drops the caller may read.
+
+        The same computation as the daily scan (``trends.scan``, one family across every segment), as of
+        today, through this view's reads (the partitions it shares with the tiles and table are not read
+        again). The other segments' tests are reused for a few minutes (``_family``); the view's own segment is
+        always measured afresh, so what the page says about it matches the numbers it shows."""
+        rule = self._trend_rule
+        if rule is None:
+            return {}
+        today = self._clock.now().astimezone(UTC).date()
+        (base_first, base_last), (recent_first, recent_last) = windows(rule, today)
+        minimum = self._programs.statistics.minimum_sample
+        days = reads.read(program.id, dimension, base_first, recent_last, value=value)
+        trend = measure(program, dimension, value, days, rule=rule, today=today, minimum=minimum)
+        # the family as the scan tests it, with this view's segment as it stands now
+        key = (program.id, dimension, value)
+        family = [t for t in self._family(rule, reads, today) if (t.program.id, t.dimension, t.value) != key]
+        watched = program.enabled and dimension in rule.dimensions and dimension in program.dimensions
+        if watched and trend.moved is not None and trend.moved.testable:
+            family.append(trend)
+        drops = [t for t in discoveries(family, rule) if t.program.id == program.id]
+        fired = next((t for t in drops if (t.dimension, t.value) == (dimension, value)), None)
+        baseline = Baseline(rule, trend, base_first, base_last, recent_first, recent_last, fired, watched)
+        return {"baseline": baseline, "drops": tuple(t for t in drops if _may_read(scope, t.dimension, t.value))}
+
+    def _family(self, rule: TrendRule, reads: AggregateReader, today: date) -> list[SegmentTrend]:
+        """The segments today's trend scan tests, reused for ``SCAN_FRESH_SECONDS`` by this container (the
+        same for everyone); the view's own segment is measured afresh by the caller."""
+        now = self._clock.now()
+        held = self._scanned
+        if held is not None and held[1] == today and (now - held[0]).total_seconds() < SCAN_FRESH_SECONDS:
+            return held[2]
+        found = tested(self._programs, rule, reads, today)
+        self._scanned = (now, today, found)
+        return found
 
     def _program(self, program_id: str | None) -> SurveyProgram:
         if program_id is None:

@@ -360,7 +360,7 @@ class ReportWorker:
                     Block(
                         unit=unit,
                         program_id=program.id,
-                        program_name=program.name,
+                        program_name=program.title(job.language),
                         survey_type=program.survey.value,
                         scores=own_scores,
                         trend=sections.trend(own, value or OVERALL) if Section.TREND in wanted else [],

@@ -20,6 +20,7 @@ scan, or the same drop seen again the next day, does not alert again. When the r
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 from typing import Any
@@ -48,7 +49,7 @@ class SegmentTrend:
     value: str
     recent: Estimate
     baseline: Estimate
-    moved: Change
+    moved: Change | None  # None: no score in a window
 
     @property
     def claim_id(self) -> str:
@@ -69,6 +70,63 @@ def windows(rule: TrendRule, today: date) -> tuple[tuple[date, date], tuple[date
     recent_first = today - timedelta(days=rule.recent_days)
     baseline_last = recent_first - timedelta(days=1)
     return (recent_first - timedelta(days=rule.baseline_days), baseline_last), (recent_first, recent_last)
+
+
+def measure(
+    program: SurveyProgram,
+    dimension: str,
+    value: str,
+    days: Iterable[DayAggregate],
+    *,
+    rule: TrendRule,
+    today: date,
+    minimum: int,
+) -> SegmentTrend:
+    """One segment's recent window against its baseline, from its day aggregates (others are ignored)."""
+    (base_first, base_last), (recent_first, recent_last) = windows(rule, today)
+    days = list(days)
+    baseline = _estimate(program.survey, sum_counts(d for d in days if base_first <= d.day <= base_last)[1], minimum)
+    recent = _estimate(program.survey, sum_counts(d for d in days if recent_first <= d.day <= recent_last)[1], minimum)
+    return SegmentTrend(program, dimension, value, recent, baseline, change(recent, baseline))
+
+
+def scan(
+    programs: ProgramCatalogue, rule: TrendRule | None, aggregates: AggregateReader, today: date
+) -> list[SegmentTrend]:
+    """The segments whose drop fires on ``today`` (the alert and the dashboard both ask this)."""
+    if rule is None or not rule.enabled:
+        return []
+    family = tested(programs, rule, aggregates, today)
+    fired = discoveries(family, rule)
+    logger.info("trend scan", segments=len(family), discoveries=len(fired))
+    return fired
+
+
+def tested(programs: ProgramCatalogue, rule: TrendRule, aggregates: AggregateReader, today: date) -> list[SegmentTrend]:
+    """Every segment the scan tests on ``today``: each enabled program x rule dimension it counts by, with
+    enough answers in both windows. One Query (paged) per program x dimension."""
+    minimum = programs.statistics.minimum_sample
+    (base_first, _), (_, recent_last) = windows(rule, today)
+    found: list[SegmentTrend] = []
+    for program in programs.program:
+        if not program.enabled:
+            continue
+        for dimension in (d for d in rule.dimensions if d in program.dimensions):
+            by_value: dict[str, list[DayAggregate]] = defaultdict(list)
+            for aggregate in aggregates.read(program.id, dimension, base_first, recent_last):
+                by_value[aggregate.value].append(aggregate)
+            for value, days in sorted(by_value.items()):
+                trend = measure(program, dimension, value, days, rule=rule, today=today, minimum=minimum)
+                if trend.moved is not None and trend.moved.testable:
+                    found.append(trend)
+    return found
+
+
+def discoveries(family: list[SegmentTrend], rule: TrendRule) -> list[SegmentTrend]:
+    """The drops that fire: Benjamini-Hochberg discoveries across the whole ``family`` (every segment
+    tested) AND at least ``min_drop`` points down."""
+    found = benjamini_hochberg([t.moved.p_value for t in family if t.moved], rule.false_discovery_rate)
+    return [t for t, hit in zip(family, found, strict=True) if hit and t.moved and t.moved.delta <= -rule.min_drop]
 
 
 class TrendService:
@@ -95,28 +153,7 @@ class TrendService:
 
     def drops(self, today: date) -> list[SegmentTrend]:
         """The segments whose drop fires on ``today``."""
-        rule = self._rule
-        if rule is None or not rule.enabled:
-            return []
-        minimum = self._programs.statistics.minimum_sample
-        (base_first, base_last), (recent_first, recent_last) = windows(rule, today)
-        tested: list[SegmentTrend] = []
-        for program in self._programs.program:
-            if not program.enabled:
-                continue
-            for dimension in (d for d in rule.dimensions if d in program.dimensions):
-                by_value: dict[str, list[DayAggregate]] = defaultdict(list)
-                for aggregate in self._aggregates.read(program.id, dimension, base_first, recent_last):
-                    by_value[aggregate.value].append(aggregate)
-                for value, days in sorted(by_value.items()):
-                    baseline = _estimate(program.survey, sum_counts(d for d in days if d.day <= base_last)[1], minimum)
-                    recent = _estimate(program.survey, sum_counts(d for d in days if d.day >= recent_first)[1], minimum)
-                    moved = change(recent, baseline)
-                    if moved is not None and moved.testable:
-                        tested.append(SegmentTrend(program, dimension, value, recent, baseline, moved))
-        found = benjamini_hochberg([t.moved.p_value for t in tested], rule.false_discovery_rate)
-        logger.info("trend scan", segments=len(tested), discoveries=sum(found))
-        return [t for t, discovery in zip(tested, found, strict=True) if discovery and t.moved.delta <= -rule.min_drop]
+        return scan(self._programs, self._rule, self._aggregates, today)
 
     def scan(self, event: dict[str, Any] | None = None) -> dict[str, int]:
         """Alert every firing drop once per segment and block; returns what it did."""
@@ -136,6 +173,7 @@ class TrendService:
         return {"drops": len(fired), "alerts_sent": sent}
 
     def _alert(self, rule: TrendRule, trend: SegmentTrend, today: date) -> None:
+        assert trend.moved is not None  # scan() returns tested segments only
         context = {trend.dimension: trend.value}
         route = self._routing.route(context)
         (base_first, base_last), (recent_first, recent_last) = windows(rule, today)

@@ -70,6 +70,7 @@
       timer = null;
     }
 
+    if (element.hasAttribute("data-live-now")) refresh();  // a placeholder: fill it at once
     document.addEventListener("visibilitychange", function () {
       if (document.hidden) {
         stop();

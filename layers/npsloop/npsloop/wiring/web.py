@@ -10,7 +10,16 @@ from npsloop.pages.session import WebAuthConfig, WebSignIn
 from npsloop.services.answers import AnswerService
 from npsloop.services.dashboard import DashboardService
 from npsloop.services.funnel import FunnelService
-from npsloop.wiring.container import aggregates, component, link_keys, programs, roles, routing, settings
+from npsloop.wiring.container import (
+    aggregates,
+    alert_rules,
+    component,
+    link_keys,
+    programs,
+    roles,
+    routing,
+    settings,
+)
 
 
 @component
@@ -29,7 +38,12 @@ def landing(subject: str, groups: frozenset[str]) -> str:
 @component
 def dashboard_service() -> DashboardService:
     return DashboardService(
-        programs=programs(), routing=routing(), aggregates=aggregates(), themes=aggregates(), clock=clock.current()
+        programs=programs(),
+        routing=routing(),
+        rules=alert_rules(),
+        aggregates=aggregates(),
+        themes=aggregates(),
+        clock=clock.current(),
     )
 
 
