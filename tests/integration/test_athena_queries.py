@@ -441,7 +441,9 @@ def test_the_changed_and_the_removed_answers_are_rows_the_queries_resolve(export
     erased = next(h for h in history.values() if h[0]["comment"] == "Meh")
     recreated = next(h for h in history.values() if len(h) == 4)
 
-    assert [(r["score"], r["version"], r["deleted"]) for r in changed] == [(9, 1, False), (4, 2, False)]
+    # the change, then the comment analysis of its new text (issue 12): a row of the same version, with themes
+    assert [(r["score"], r["version"], r["deleted"]) for r in changed] == [(9, 1, False), (4, 2, False), (4, 2, False)]
+    assert changed[1]["sentiment"] is None and changed[2]["sentiment"] in {"positive", "negative", "neutral", "mixed"}
     assert [(r["score"], r["version"], r["deleted"]) for r in erased] == [(5, 1, False), (5, 1, True)]
     # answered, changed, erased (a tombstone of version 2), answered again (version 1): the last row wins
     assert [(r["score"], r["version"], r["deleted"]) for r in recreated] == [
