@@ -35,12 +35,16 @@ from datetime import UTC, datetime, timedelta
 from email.policy import compat32
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from npsloop.adapters.dynamodb_aggregates import DynamoAggregates
 from npsloop.clock import ManualClock
 from npsloop.domain import statistics
 from npsloop.domain.programs import load_programs
 from npsloop.domain.surveys import SurveyType
+from npsloop.services.themes import describe, top_detractor_themes
 from npsloop_local import athena, delighted_export, demo_state, moto_peek, population
+from npsloop_local.scheduled_reports import reports_sent, run_scheduled_reports
 from npsloop_local.stack import LocalStack
 from npsloop_local.template import Template
 
@@ -377,6 +381,11 @@ def _run(scale: Scale, workers: int, outbox: Path, quiet: bool, state_dir: Path 
         _live(stack, pop, stats, api, clock, workers, progress)
         phases[f"live loop ({days} days)"] = time.monotonic() - mark
         mark = time.monotonic()
+        # The weekly store reports went out on the live Mondays (the schedules fire with the clock); on to
+        # the 1st of the next month for the monthly regional and management reports of the live month.
+        run_scheduled_reports(stack, until=_month_reports_done(clock.now()))
+        phases["scheduled reports to the month's end"] = time.monotonic() - mark
+        mark = time.monotonic()
         summary = summarise(stack, pop, stats, outbox, api, clock, scale, history, phases, started)
         phases["summary"] = time.monotonic() - mark
         browse = ""
@@ -512,6 +521,29 @@ def _live(  # noqa: PLR0917 - the loop's collaborators
             progress.update(f"day {day + 1}/{days}", stats.events_put, len(pop.events), force=day == days - 1)
     clock.set(clock.now() + PAST_WINDOWS)
     stack.drain()  # what the last sweep changed reaches the export before the summary reads it
+
+
+def _month_reports_done(now: datetime) -> datetime:
+    """An hour after the monthly reports' 08:00 (Europe/Warsaw) on the 1st of the month after ``now``."""
+    warsaw = ZoneInfo("Europe/Warsaw")
+    local = now.astimezone(warsaw)
+    first = (local.replace(day=1) + timedelta(days=32)).replace(day=1, hour=9, minute=0, second=0, microsecond=0)
+    return first.astimezone(UTC)
+
+
+def _reports_and_themes(stack: LocalStack, outbox: Path, first: Any, last: Any) -> list[str]:
+    """The scheduled reports the run sent, and what detractors' comments were about (comment analysis)."""
+    sent = reports_sent(stack)
+    lines = ["", "Scheduled reports (EventBridge Scheduler -> planner -> SQS -> worker, one per recipient)", "-" * 78]
+    for report_id, count in sorted(sent.items()):
+        lines.append(f"  {report_id:<36} {count:>5} sent")
+    lines.append(f'  {"in all":<36} {sum(sent.values()):>5} sent   (the emails are in {outbox})')
+    reader = DynamoAggregates(stack.outputs["TableName"], client=stack.client("dynamodb"))
+    per_program = top_detractor_themes(reader, [p.id for p in load_programs().program], first, last)
+    lines += ["", f"What detractors' comments were about, {first} to {last} (comment analysis, theme aggregates)",
+              "-" * 78]  # fmt: skip
+    lines += [f"  {line}" for line in describe(per_program)]
+    return lines
 
 
 def _batches(events: list[population.PlannedEvent], size: int = 10) -> list[list[population.PlannedEvent]]:
@@ -716,6 +748,7 @@ def summarise(  # noqa: PLR0917, PLR0915 - one printed report
         lines.append(f"  s3://{stack.outputs['ExportBucketName']}/{prefix}/dt=.../   {len(files):>5} objects")
     lines += ["", "Athena named query 'NPS by store with counts', run with DuckDB on the export", "-" * 78]
     lines += _duckdb_nps_by_store(outbox.parent / "export", limit=8)
+    lines += _reports_and_themes(stack, outbox, scale.history_start.date(), clock.now().date())
     lines += [
         "",
         f"outbox: {outbox}  ({len(stack.outbox)} .eml files; open one in a mail client)",

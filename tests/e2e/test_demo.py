@@ -81,6 +81,15 @@ def test_the_quick_demo_imports_history_runs_the_loop_and_summarises_both(quick)
     assert drop[3].endswith("significant changes: none"), drop
     assert section(f"{population.DETERIORATING_STORE}, week by week")
 
+    # AND the scheduled reports of its weeks went out: weekly to store managers, monthly to regions and management
+    sent = dict(re.findall(r"^\s+([a-z-]+)\s+(\d+) sent", "\n".join(section("Scheduled reports")), re.M))
+    assert {"store-weekly", "region-monthly", "management-monthly"} <= set(sent) and all(
+        int(n) > 0 for n in sent.values()
+    )
+    # AND the comments came out with themes: the top themes of detractors per program
+    themes = section("What detractors' comments were about")
+    assert themes[0].strip().startswith("post-purchase-nps:") and "analysed detractor comments" in themes[0]
+
     # AND the sections kept from the live-only demo still report
     assert number("alerts fired") > 0
     assert number("cases opened") > 0
@@ -111,7 +120,7 @@ def test_the_demo_ends_with_where_to_browse_it_and_its_saved_data_serves_that_pa
         # AND an analyst's token reads the score API, with its default window (the last days before "now")
         token = _token(base, banner)
         history = _scores(base, token, f"from={demo.QUICK.history_start.date()}&to={demo.QUICK.live_start.date()}")
-        recent = _scores(base, token, "")
+        recent = _scores(base, token, f"from={demo.QUICK.live_start.date()}")  # up to the default "to": today
 
     # THEN the page answers as printed, and shows the demo's cases (the staff worked some, others wait)
     assert page.status == 200 and urlsplit(page.url).path == url.group(2)
@@ -119,7 +128,8 @@ def test_the_demo_ends_with_where_to_browse_it_and_its_saved_data_serves_that_pa
     assert "No cases here." not in page.body
     # AND the score API counts every imported answer of the history
     assert history["groups"][0]["total"]["n"] == demo.QUICK.history
-    # AND the clock carries on from the demo's end, so "now" has the live weeks' answers
+    # AND the clock carries on from the demo's end (the month's reports, on the 1st), so "today" closes the
+    # window that holds the live weeks' answers
     assert date.fromisoformat(recent["to"]) >= demo.LIVE_END.date() - timedelta(days=1)
     assert recent["groups"][0]["total"]["n"] > 0
 
