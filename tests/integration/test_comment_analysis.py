@@ -212,3 +212,33 @@ def test_the_dashboard_themes_card_shows_shares_and_drills_down_to_the_answers(s
     assert answers.status == 200
     shown = sorted(set(re.findall(r"Kurier spóźniony (\d+)", answers.body)))
     assert shown == ["0", "1", "2", "3"]  # the delivery detractors only
+
+
+def test_a_changed_comment_drops_its_analysis_and_is_analysed_once_again(stack, table, clock, monkeypatch):
+    from npsloop.adapters.dynamodb_table import DynamoTable
+    from npsloop.domain.responses import Answer
+    from tests.integration.test_import import count_invocations
+
+    # GIVEN an analysed comment
+    write_response(table, response_image("inv-pii-4", score=3, comment="Kurier spóźniony", created_at=DAY))
+    stack.drain()
+    assert table.get("INV#inv-pii-4", "RESPONSE")["analysis"]["M"]["analysed_text_hash"]["S"] == text_hash(
+        "Kurier spóźniony"
+    )
+    calls = count_invocations(stack, monkeypatch, "AnalyseFunction")
+
+    # WHEN the customer changes the comment (the respond path's update)
+    changed = DynamoTable(table.name, stack.client("dynamodb"))._change_answer(
+        "inv-pii-4", Answer(score=2, comment="Za drogo i za wolno"), clock.now()
+    )
+
+    # THEN the same update dropped the stale analysis
+    assert changed.analysis is None and "analysis" not in table.get("INV#inv-pii-4", "RESPONSE")
+
+    # WHEN the stream consumers run: the new comment is analysed once; its own write invokes nothing
+    stack.drain()
+    item = table.get("INV#inv-pii-4", "RESPONSE")
+    assert item["analysis"]["M"]["analysed_text_hash"]["S"] == text_hash("Za drogo i za wolno")
+    assert calls == [1]
+    assert [r["eventName"] for r in response_records(stack)] == ["INSERT", "MODIFY", "MODIFY", "MODIFY"]
+    assert theme_counts(table)["a#detractor"] == 1  # the comment counted once, moved to its new analysis

@@ -166,3 +166,125 @@ def test_imported_unsubscribes_and_bounces_make_the_invite_skip_those_customers(
     # THEN neither is surveyed
     assert [(o["result"], o["reason"]) for o in outcomes] == [("skipped", "suppressed"), ("skipped", "suppressed")]
     assert sent_emails(stack) == []
+
+
+def theme_days(stack) -> dict[tuple[str, str], dict[str, int]]:
+    """Every THM# item (the theme aggregates): (pk, sk) -> its counters."""
+    client, found = stack.client("dynamodb"), {}
+    kwargs: dict[str, Any] = {"TableName": stack.outputs["TableName"]}
+    while True:
+        page = client.scan(**kwargs)
+        for item in page["Items"]:
+            if item["pk"]["S"].startswith("THM#"):
+                found[item["pk"]["S"], item["sk"]["S"]] = {k: int(v["N"]) for k, v in item.items() if k[:2] in THEMED}
+        if "LastEvaluatedKey" not in page:
+            return found
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+THEMED = ("a#", "s#", "t#")
+
+
+def count_invocations(stack, monkeypatch, logical_id: str) -> list[int]:
+    """The number of records of each invocation of a stream function."""
+    module = stack.handler_module(logical_id)
+    handler, sizes = module.lambda_handler, []
+
+    def counting(event, context):
+        sizes.append(len(event["Records"]))
+        return handler(event, context)
+
+    monkeypatch.setattr(module, "lambda_handler", counting)
+    return sizes
+
+
+def test_imported_comments_arrive_analysed_once_and_their_themes_count_without_a_modify(
+    stack, tmp_path, clock, monkeypatch
+):
+    # GIVEN a Delighted export of 200 responses, some with comments
+    end = clock.now()
+    export = delighted_export.generate(200, end - timedelta(days=10), end - timedelta(hours=1))
+    files = export.write(tmp_path / "export")
+    commented = sum(1 for r in export.responses if (r["comment"] or "").strip())
+    assert commented > 20
+    analyse_calls = count_invocations(stack, monkeypatch, "AnalyseFunction")
+
+    # WHEN it is imported (analysing inline, the default) and the stream consumers have run
+    code, summary = import_files(stack, tmp_path, files)
+    stack.drain()
+
+    # THEN every commented response carries its analysis, reached the stream once (INSERT), and the
+    # analyse function was not invoked at all
+    assert code == 0 and summary.total("analysed") == commented
+    from tests.integration.test_score_handler import response_records
+
+    records = response_records(stack)
+    assert {r["eventName"] for r in records} == {"INSERT"} and len(records) == 200
+    with_analysis = [r for r in records if "analysis" in r["dynamodb"]["NewImage"]]
+    assert len(with_analysis) == commented
+    assert analyse_calls == []
+
+    # AND the theme aggregates count each analysed comment once (every comment is in one group of "all")
+    days = theme_days(stack)
+    analyses = stored_analyses(stack).values()
+    assert theme_totals(stack) == (commented, sum(len(set(a["themes"])) for a in analyses))
+
+    # WHEN the import is replayed: nothing is written, analysed or counted again
+    code, again = import_files(stack, tmp_path, files)
+    stack.drain()
+    assert (again.total("imported"), again.total("analysed")) == (0, 0)
+    assert len(response_records(stack)) == 200 and theme_days(stack) == days and analyse_calls == []
+
+
+def theme_totals(stack) -> tuple[int, int]:
+    """(comments counted, theme mentions counted) over the "all" theme days."""
+    days = [c for (pk, _), c in theme_days(stack).items() if pk.endswith("#all")]
+    return (
+        sum(v for c in days for k, v in c.items() if k.startswith("a#")),
+        sum(v for c in days for k, v in c.items() if k.startswith("t#")),
+    )
+
+
+def stored_analyses(stack) -> dict[str, Any]:
+    from npsloop.adapters.dynamodb_table import _unmarshal
+
+    client = stack.client("dynamodb")
+    items = client.scan(TableName=stack.outputs["TableName"], ConsistentRead=True)["Items"]
+    return {i["pk"]["S"]: _unmarshal(i["analysis"]["M"]) for i in items if "analysis" in i}
+
+
+def test_an_import_without_analysis_then_the_backfill_gives_what_the_inline_analysis_gives(
+    stack, tmp_path, clock, monkeypatch
+):
+    from npsloop.text.backfill import run as backfill
+
+    # GIVEN an export imported with --no-analysis while the analyse function takes nothing from the stream
+    end = clock.now()
+    export = delighted_export.generate(120, end - timedelta(days=10), end - timedelta(hours=1))
+    files = export.write(tmp_path / "export")
+    module = stack.handler_module("AnalyseFunction")
+    monkeypatch.setattr(module, "lambda_handler", lambda event, context: {"batchItemFailures": []})
+    code, summary = import_files(stack, tmp_path, files, "--no-analysis")
+    stack.drain()
+    assert code == 0 and summary.total("analysed") == 0 and stored_analyses(stack) == {}
+    assert theme_totals(stack) == (0, 0)
+
+    # WHEN the backfill runs and the stream consumers have run
+    backfill(stack.outputs["TableName"], None, tmp_path / "backfill.json", client=stack.client("dynamodb"))
+    stack.drain()
+
+    # THEN the analyses and the theme aggregates are those the inline analysis writes
+    from npsloop.adapters.dynamodb_table import _unmarshal
+    from npsloop.domain.responses import Response
+    from npsloop.services.analyse import analyses_of
+    from npsloop.text.providers import BuiltinProvider
+
+    client = stack.client("dynamodb")
+    items = client.scan(TableName=stack.outputs["TableName"], ConsistentRead=True)["Items"]
+    responses = [Response.model_validate(_unmarshal(i)) for i in items if i["entity"]["S"] == "response"]
+    commented = [r for r in responses if r.comment]
+    inline = analyses_of(commented, BuiltinProvider())
+    assert stored_analyses(stack) == {
+        f"INV#{r.invitation_id}": a.model_dump(mode="json") for r, a in zip(commented, inline, strict=True)
+    }
+    assert theme_totals(stack) == (len(commented), sum(len(set(a.themes)) for a in inline))

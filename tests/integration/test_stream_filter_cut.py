@@ -25,19 +25,46 @@ EXTRA = [
     '{"$or": [{"dynamodb": {"NewImage": {"entity": {"S": ["case"]}}}}, {"eventName": ["REMOVE"]}]}',
     '{"dynamodb": {"NewImage": {"score": {"N": [{"numeric": ["<", 7]}]}}}}',
     '{"dynamodb": {"NewImage": {"comment": {"S": [{"exists": true}]}}}}',
+    '{"dynamodb": {"NewImage": {"analysis": {"M": {"analysed_text_hash": {"S": [{"exists": false}]}}}}}}',
 ]
+
+
+def test_the_analyse_filter_takes_commented_responses_without_an_analysis_only():
+    [pattern] = [p for p in template_patterns() if "analysis" in p]
+    matcher, paths = EventPattern.load(pattern), streams._named_paths(json.loads(pattern))
+    taken = [r for r in records() if matcher.matches_event(streams._cut(r, paths))]
+    assert taken and all(
+        r["eventName"] != "REMOVE"
+        and r["dynamodb"]["NewImage"]["entity"]["S"] == "response"
+        and "comment" in r["dynamodb"]["NewImage"]
+        and "analysis" not in r["dynamodb"]["NewImage"]
+        for r in taken
+    )
+    assert len(taken) == 4  # INSERT and MODIFY, imported or not
 
 
 def records() -> list[dict]:
     made = []
-    for event_name, entity, imported, comment in itertools.product(
-        ("INSERT", "MODIFY", "REMOVE"), ("response", "invitation", "case"), (None, True), (None, "Za drogo")
+    for event_name, entity, imported, comment, analysed in itertools.product(
+        ("INSERT", "MODIFY", "REMOVE"),
+        ("response", "invitation", "case"),
+        (None, True),
+        (None, "Za drogo"),
+        (False, True),
     ):
         image = {"pk": {"S": "INV#1"}, "sk": {"S": "R"}, "entity": {"S": entity}, "score": {"N": "5"}}
         if imported:
             image["imported"] = {"BOOL": True}
         if comment:
             image["comment"] = {"S": comment}
+        if analysed:  # the analysis map as save_analysis writes it
+            image["analysis"] = {
+                "M": {
+                    "sentiment": {"S": "negative"},
+                    "themes": {"L": [{"S": "price"}]},
+                    "analysed_text_hash": {"S": "ab12"},
+                }
+            }
         dynamodb = {"Keys": {"pk": image["pk"], "sk": image["sk"]}, "SequenceNumber": "1"}
         if event_name != "REMOVE":
             dynamodb["NewImage"] = image

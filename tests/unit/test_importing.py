@@ -10,11 +10,15 @@ from typing import Any
 import pytest
 
 from npsloop.adapters.dynamodb_import import DynamoImportWriter, item_of
+from npsloop.adapters.dynamodb_table import _marshal, _unmarshal
 from npsloop.domain.programs import load_programs
+from npsloop.domain.responses import Response, text_hash
 from npsloop.importing.mapping import load_mapping
 from npsloop.importing.records import Imported, Mapper
 from npsloop.ports.importing import ImportWriter
+from npsloop.services.analyse import InlineAnalyser, analyses_of
 from npsloop.services.importing import Checkpoint, ImportService, Source, SourceKind
+from npsloop.text.providers import BuiltinProvider
 
 
 class MemoryWriter(ImportWriter):
@@ -65,9 +69,10 @@ def write_array(path: Path, records: list[Any]) -> Path:
     return path
 
 
-def service(tmp_path: Path, writer: ImportWriter) -> ImportService:
+def service(tmp_path: Path, writer: ImportWriter, analyse: Any = None) -> ImportService:
     mapping = load_mapping()
     return ImportService(
+        analyse=analyse,
         writer=writer,
         mapper=Mapper(mapping, mapping.check_against(load_programs())),
         checkpoint=Checkpoint(tmp_path / "checkpoint.json"),
@@ -248,3 +253,53 @@ def test_unprocessed_items_are_retried_with_exponential_back_off(tmp_path):
 
     assert client.calls == [5, 4, 3, 2]
     assert sleeps == [0.05, 0.1, 0.2]
+
+
+class CountingAnalyser(InlineAnalyser):
+    """The built-in provider, counting its calls and the comments it was given."""
+
+    def __init__(self) -> None:
+        super().__init__(BuiltinProvider)
+        self.calls: list[int] = []
+
+    def __call__(self, responses: Sequence[Response]) -> list[Any]:
+        self.calls.append(len(responses))
+        return super().__call__(responses)
+
+
+def test_imported_comments_carry_the_analysis_the_analyse_function_would_write_judged_per_batch(tmp_path):
+    # GIVEN 30 Delighted responses, every other one with a comment, imported in batches of ten
+    source = Source(SourceKind.DELIGHTED_RESPONSES, write_array(tmp_path / "r.json", [delighted(n) for n in range(30)]))
+    writer, analyser = MemoryWriter(), CountingAnalyser()
+
+    # WHEN they are imported with the analysis
+    summary = service(tmp_path, writer, analyser).run([source])
+
+    # THEN each commented response's item holds exactly the map save_analysis writes, one provider call per batch
+    assert analyser.calls == [5, 5, 5]
+    assert summary.total("analysed") == 15
+    assert "comments analysed: 15" in summary.lines()
+    responses = [Response.model_validate(_unmarshal(item)) for item in writer.items.values()]
+    commented = [r for r in responses if r.comment]
+    assert len(commented) == 15 and all(r.analysis is None for r in responses if not r.comment)
+    expected = analyses_of(commented, BuiltinProvider())
+    for response, analysis in zip(commented, expected, strict=True):
+        item = writer.items[f"INV#{response.invitation_id}", "RESPONSE"]
+        assert item["analysis"] == {"M": _marshal(analysis.model_dump(mode="json"))}  # save_analysis's :analysis
+        assert response.current_analysis is not None
+        assert response.analysis == analysis and analysis.analysed_text_hash == text_hash("Świetna obsługa")
+
+    # WHEN the same file is imported again: nothing is analysed nor written
+    puts = writer.puts
+    again = service(tmp_path, writer, analyser).run([source])
+    assert analyser.calls == [5, 5, 5] and writer.puts == puts and again.total("analysed") == 0
+
+
+def test_without_analysis_imported_comments_wait_for_the_backfill(tmp_path):
+    source = Source(SourceKind.DELIGHTED_RESPONSES, write_array(tmp_path / "r.json", [delighted(n) for n in range(4)]))
+    writer = MemoryWriter()
+
+    summary = service(tmp_path, writer).run([source])
+
+    assert summary.total("imported") == 4 and summary.total("analysed") == 0
+    assert all("analysis" not in item for item in writer.items.values())

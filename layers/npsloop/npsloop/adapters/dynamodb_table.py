@@ -376,19 +376,22 @@ class DynamoTable(InvitationRepository, ResponseRepository, CustomerRepository):
         return response
 
     def _change_answer(self, invitation_id: str, answer: Answer, now: datetime) -> Response:
+        """A changed answer drops the comment analysis in the same update: the analysis judged the old
+        answer (its text and its score), and the analyse function's stream filter takes a commented
+        response only while it has none, so the new answer is analysed once (docs/text-analysis.md)."""
         values: dict[str, Any] = {":score": {"N": str(answer.score)}, ":now": {"S": _iso(now)}, ":one": {"N": "1"}}
         expression = "SET score = :score, updated_at = :now"
         if answer.comment is None:
-            expression += " REMOVE #comment"
+            expression += " REMOVE #comment, #analysis"
         else:
             values[":comment"] = {"S": answer.comment}
-            expression += ", #comment = :comment"
+            expression += ", #comment = :comment REMOVE #analysis"
         try:
             result = self._client.update_item(
                 TableName=self._table,
                 Key=response_key(invitation_id),
                 UpdateExpression=expression + " ADD version :one",
-                ExpressionAttributeNames={"#comment": "comment"},
+                ExpressionAttributeNames={"#comment": "comment", "#analysis": "analysis"},
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
             )

@@ -67,6 +67,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rejects", type=Path, default=Path("npsloop-import.rejects.jsonl"))
     p.add_argument("--resume", action="store_true", help="carry on after each file's last committed line")
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument(
+        "--no-analysis",
+        action="store_true",
+        help="import comments without their analysis (then run: python -m npsloop.text backfill --table NAME)",
+    )
     return p
 
 
@@ -100,12 +105,19 @@ def run(
         from npsloop.adapters.dynamodb_import import DynamoImportWriter
 
         writer = DynamoImportWriter.connect(args.table, args.region, args.endpoint_url)
+    analyse = None
+    if not args.no_analysis:
+        from npsloop.services.analyse import InlineAnalyser
+        from npsloop.text.providers import BuiltinProvider
+
+        analyse = InlineAnalyser(BuiltinProvider)
     service = ImportService(
         writer=writer,
         mapper=Mapper(mapping, programs),
         checkpoint=Checkpoint(args.checkpoint),
         rejects_path=args.rejects,
         progress=None if args.quiet else (progress or ProgressLine()),
+        analyse=analyse,
     )
     try:
         summary = service.run(sources, resume=args.resume)

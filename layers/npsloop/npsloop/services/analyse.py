@@ -64,6 +64,25 @@ def stored(result: CommentAnalysis, comment: str) -> ResponseAnalysis:
     )
 
 
+def analyses_of(responses: Sequence[Response], provider: AnalysisProvider) -> list[ResponseAnalysis]:
+    """The analyses of these responses' comments, in one provider call: what ``save_analysis`` would write."""
+    results = analyse([comment_of(r) for r in responses], provider)
+    return [stored(result, r.comment or "") for r, result in zip(responses, results, strict=True)]
+
+
+class InlineAnalyser:
+    """The importer's analysis of the comments it puts (the provider loaded at the first comment)."""
+
+    def __init__(self, provider: Callable[[], AnalysisProvider]) -> None:
+        self._factory = provider
+        self._provider: AnalysisProvider | None = None
+
+    def __call__(self, responses: Sequence[Response]) -> list[ResponseAnalysis]:
+        if self._provider is None:
+            self._provider = self._factory()
+        return analyses_of(responses, self._provider)
+
+
 @dataclass
 class AnalyseOutcome:
     failures: list[str] = field(default_factory=list)

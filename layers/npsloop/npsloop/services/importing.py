@@ -7,6 +7,13 @@ last line. A crash anywhere leaves the checkpoint at a batch whose writes are al
 carries on after it, and what the interrupted batch had written is found and skipped. So every row
 ends up imported, skipped (its item was there already) or rejected (with its line and reason), and a
 re-import writes nothing. A reject may appear twice in the rejects file after a crash, never not at all.
+
+The comments of a batch's new responses are analysed before the put (``analyse``: the one code path,
+``npsloop.text.analysis.analyse``, one provider call per batch), and the response item carries its
+``analysis`` as the analyse function would write it. So an imported answer reaches the stream once,
+already analysed: the score function counts its themes on the INSERT, the export writes it once, and
+the analyse function's filter does not take it. Without ``analyse`` (``--no-analysis``) the backfill
+(``python -m npsloop.text backfill``) analyses them later.
 """
 
 from __future__ import annotations
@@ -15,13 +22,14 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from npsloop.importing.records import Imported, Mapper, Rejected
+from npsloop.domain.responses import Response, ResponseAnalysis
+from npsloop.importing.records import Imported, ImportedResponse, Mapper, Rejected
 from npsloop.importing.sources import Unreadable, read_csv, read_json
 from npsloop.observability import logger
 from npsloop.ports.importing import BATCH_GET_LIMIT, BATCH_WRITE_LIMIT, ImportWriter
@@ -73,6 +81,7 @@ class SourceCounts:
     duplicates: int = 0  # the same record twice in the file
     rejected: int = 0
     lookup_only: int = 0  # people: read to resolve addresses, nothing stored
+    analysed: int = 0  # imported with the analysis of their comment
 
 
 @dataclass
@@ -105,6 +114,8 @@ class ImportSummary:
             f"{self.total('skipped') + self.total('duplicates') + self.total('lookup_only'):>9}"
             f"{self.total('rejected'):>10}"
         )
+        if self.total("analysed"):
+            out.append(f"comments analysed: {self.total('analysed')}")
         out.append(f"rows read: {self.total('read')} in {self.seconds:.1f} s, {self.rows_per_second:,.0f} rows/s")
         if self.total("rejected"):
             out.append(f"rejected rows, with line and reason: {self.rejects_path}")
@@ -139,6 +150,7 @@ class Checkpoint:
 
 
 Progress = Callable[[str, int, int, int, float], None]  # label, done, total, imported, rows/s
+Analyse = Callable[[Sequence[Response]], list[ResponseAnalysis]]  # services/analyse.py InlineAnalyser
 
 
 class ImportService:
@@ -152,6 +164,7 @@ class ImportService:
         progress: Progress | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         batch_size: int = BATCH_GET_LIMIT,
+        analyse: Analyse | None = None,
     ) -> None:
         self._writer = writer
         self._mapper = mapper
@@ -160,6 +173,7 @@ class ImportService:
         self._progress = progress
         self._monotonic = monotonic
         self._batch_size = min(batch_size, BATCH_GET_LIMIT)
+        self._analyse = analyse
 
     def run(self, sources: list[Source], resume: bool = False) -> ImportSummary:
         started = self._monotonic()
@@ -242,6 +256,7 @@ class ImportService:
             else:
                 seen.add(key)
                 fresh.append(record)
+        fresh = self._analysed(fresh, counts)
         for start in range(0, len(fresh), BATCH_WRITE_LIMIT):
             self._writer.put(fresh[start : start + BATCH_WRITE_LIMIT])
             counts.imported += len(fresh[start : start + BATCH_WRITE_LIMIT])
@@ -252,6 +267,24 @@ class ImportService:
             self._checkpoint.commit(source, last_line)
         if rejects:
             logger.info("import rows rejected", source=source.kind.value, rejected=len(rejects))
+
+    def _analysed(self, records: list[Imported], counts: SourceCounts) -> list[Imported]:
+        """The records with the analysis of their comment set (one provider call for the batch)."""
+        todo = [
+            i
+            for i, r in enumerate(records)
+            if isinstance(r, ImportedResponse) and r.response.comment and r.response.current_analysis is None
+        ]
+        if self._analyse is None or not todo:
+            return records
+        picked = [records[i] for i in todo]
+        analyses = self._analyse([r.response for r in picked if isinstance(r, ImportedResponse)])
+        out = list(records)
+        for i, record, analysis in zip(todo, picked, analyses, strict=True):
+            assert isinstance(record, ImportedResponse)
+            out[i] = replace(record, response=record.response.model_copy(update={"analysis": analysis}))
+        counts.analysed += len(todo)
+        return out
 
     def _report(self, source: Source, done: int, total: int, counts: SourceCounts, started: float) -> None:
         if self._progress is not None:
