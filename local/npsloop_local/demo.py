@@ -380,6 +380,11 @@ def _run(scale: Scale, workers: int, outbox: Path, quiet: bool, state_dir: Path 
         )
         _live(stack, pop, stats, api, clock, workers, progress)
         phases[f"live loop ({days} days)"] = time.monotonic() - mark
+        saved = None
+        if state_dir is not None:  # as the live weeks end: `make local DEMO=1` carries on from here
+            mark = time.monotonic()
+            saved = demo_state.save(stack, state_dir)
+            phases["save the state for make local DEMO=1"] = time.monotonic() - mark
         mark = time.monotonic()
         # The weekly store reports went out on the live Mondays (the schedules fire with the clock); on to
         # the 1st of the next month for the monthly regional and management reports of the live month.
@@ -388,12 +393,7 @@ def _run(scale: Scale, workers: int, outbox: Path, quiet: bool, state_dir: Path 
         mark = time.monotonic()
         summary = summarise(stack, pop, stats, outbox, api, clock, scale, history, phases, started)
         phases["summary"] = time.monotonic() - mark
-        browse = ""
-        if state_dir is not None:
-            mark = time.monotonic()
-            saved = demo_state.save(stack, state_dir)
-            phases["save the state for make local DEMO=1"] = time.monotonic() - mark
-            browse = browsing(stack, saved, phases["save the state for make local DEMO=1"])
+        browse = "" if saved is None else browsing(stack, saved, phases["save the state for make local DEMO=1"])
     return Outcome(stats, summary, phases, browse)
 
 
@@ -537,7 +537,7 @@ def _reports_and_themes(stack: LocalStack, outbox: Path, first: Any, last: Any) 
     lines = ["", "Scheduled reports (EventBridge Scheduler -> planner -> SQS -> worker, one per recipient)", "-" * 78]
     for report_id, count in sorted(sent.items()):
         lines.append(f"  {report_id:<36} {count:>5} sent")
-    lines.append(f'  {"in all":<36} {sum(sent.values()):>5} sent   (the emails are in {outbox})')
+    lines.append(f"  {'in all':<36} {sum(sent.values()):>5} sent   (the emails are in {outbox})")
     reader = DynamoAggregates(stack.outputs["TableName"], client=stack.client("dynamodb"))
     per_program = top_detractor_themes(reader, [p.id for p in load_programs().program], first, last)
     lines += ["", f"What detractors' comments were about, {first} to {last} (comment analysis, theme aggregates)",

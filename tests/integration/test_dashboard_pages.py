@@ -35,17 +35,20 @@ def tile_n(body: str, program: str = "post-purchase-nps") -> int:
 
 def test_a_cx_lead_sees_every_store_with_tiles_trend_data_and_drill_down_links(stack, table, clock):
     seed(stack, table, clock)
+    answer(stack, table, clock, 99, 8, "GDA-09", "pomorskie")  # a store routing.toml does not name
+    stack.drain()
     browser = WebClient(stack.base_url)
     browser.sign_in("cx-lead", start="/auth/sign-in?next=/dashboard")
 
     page = browser.go("/dashboard?period=day")
 
     assert page.status == 200, page.body
-    assert tile_n(page.body) == 20
+    assert tile_n(page.body) == 21
+    assert '<option value="GDA-09">' in page.body  # the store filter offers every store with answers in scope
     assert 'href="/answers?program=post-purchase-nps&amp;period=day"' in page.body
     assert ">KRK-02</a>" in page.body and ">WAW-01</a>" in page.body
     trend = json.loads(re.search(r'<script type="application/json" id="trend-data">(.*?)</script>', page.body, re.S)[1])
-    assert sum(p["n"] for p in trend["points"]) == 20 and all(p["small"] for p in trend["points"])
+    assert sum(p["n"] for p in trend["points"]) == 21 and all(p["small"] for p in trend["points"])
     assert 'data-live-src="/dashboard?period=day&amp;fragment=overview"' in page.body
     assert "/static/chart-4.6.1.umd.min.js" in page.body
 

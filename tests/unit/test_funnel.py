@@ -284,3 +284,14 @@ def test_funnel_of_sums_days_and_leaves_rates_undefined_without_invitations():
     ]
     assert funnel.skipped_by_reason == [("objected", 2)]
     assert nothing.empty and all(s.of_invited is None for s in nothing.stages)
+
+
+def test_answered_emails_count_as_opened_when_the_tracking_image_saw_fewer():
+    blocked = [FunnelDay("all", "all", date(2026, 11, 1), {"invited": 10, "delivered": 10, "opened": 2, "answered": 5})]
+    tracked = [FunnelDay("all", "all", date(2026, 11, 1), {"invited": 10, "delivered": 10, "opened": 7, "answered": 5})]
+
+    opened = funnel_of(blocked, "all", "all", date(2026, 11, 1), date(2026, 11, 1)).stages[2]
+    seen = funnel_of(tracked, "all", "all", date(2026, 11, 1), date(2026, 11, 1)).stages[2]
+
+    assert (opened.name, opened.count, opened.at_least, opened.of_delivered) == ("opened", 5, True, 0.5)
+    assert (seen.count, seen.at_least) == (7, False)  # the image saw more opens than answers: as counted

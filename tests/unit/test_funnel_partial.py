@@ -47,3 +47,14 @@ def test_a_view_without_invitations_says_so(locale):
     expected = "No invitations were created" if locale == "en" else "nie utworzono zaproszeń"
     assert expected in words
     assert "of invited" not in words and "wysłanych" not in words
+
+
+@pytest.mark.parametrize(("locale", "words"), [("en", "at least 5"), ("pl", "co najmniej 5")])
+def test_opens_below_the_answers_read_as_at_least_with_the_reason(locale, words):
+    from datetime import date
+
+    from npsloop.domain.funnel import FunnelDay, funnel_of
+
+    days = [FunnelDay("all", "all", date(2026, 11, 1), {"invited": 10, "delivered": 10, "opened": 2, "answered": 5})]
+    html = render(funnel_of(days, "all", "all", date(2026, 11, 1), date(2026, 11, 1)), locale)
+    assert words in text(html) and ("tracking image" in html or "obrazku śledzącym" in html)

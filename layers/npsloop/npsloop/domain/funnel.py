@@ -156,6 +156,7 @@ class Stage:
     count: int
     of_invited: float | None  # share of the invitations sent; None when none were sent
     of_delivered: float | None  # share of those delivered (stages after delivery only)
+    at_least: bool = False  # opened: SES's tracking image saw fewer opens than there are answers (see funnel_of)
 
 
 @dataclass(frozen=True)
@@ -207,12 +208,18 @@ def funnel_of(days: Iterable[FunnelDay], dimension: str, value: str, first: date
             for name, k in day.counts.items():
                 total[name] = total.get(name, 0) + k
     invited, delivered = total.get(INVITED, 0), total.get(DELIVERED, 0)
+    # Opens come from SES's tracking image, which many mail apps block; every answered email was opened, so
+    # the opens are at least the answers (shown as "at least", never as fewer opens than answers).
+    tracked_opens = total.get(OPENED, 0)
+    if total.get(ANSWERED, 0) > tracked_opens:
+        total[OPENED] = total[ANSWERED]
     stages = [
         Stage(
             name,
             total.get(name, 0),
             _share(total.get(name, 0), invited),
             _share(total.get(name, 0), delivered) if name not in (INVITED, DELIVERED) else None,
+            at_least=name == OPENED and total.get(OPENED, 0) > tracked_opens,
         )
         for name in STAGES
     ]

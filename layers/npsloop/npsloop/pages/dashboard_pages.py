@@ -146,8 +146,15 @@ def dashboard() -> Response:
     if fragment == "overview":
         return page(200, "_dashboard_overview", who.locale, **context)
     programs = container.programs().program
-    stores = [s.id for s in container.routing().store if who.scope.may_read_store(s.id)]
-    regions = sorted({s.region for s in container.routing().store if s.region and who.scope.may_read_region(s.region)})
+    # The filter offers the stores (regions) routing.toml names and those the table found answers for (a store
+    # need not be in routing.toml to be counted), all within the scope: the table's groups are already scoped.
+    found = {g["value"] for g in view.table["groups"]}
+    routed = container.routing().store
+    stores = sorted({s.id for s in routed if who.scope.may_read_store(s.id)} | (found if view.by == "store" else set()))
+    regions = sorted(
+        {s.region for s in routed if s.region and who.scope.may_read_region(s.region)}
+        | (found if view.by == "region" else set())
+    )
     funnel = wiring.funnel_service().funnel(view.program.id, view.segment, view.first, view.last)
     return page(200, "dashboard", who.locale, programs=programs, stores=stores, regions=regions, funnel=funnel,
                 chart=_chart_data(view, who.locale), chart_js=url(CHART), dashboard_js=url("dashboard.js"),
