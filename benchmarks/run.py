@@ -1,5 +1,5 @@
 """`make bench`: cold start (benchmarks/cold_start.py), AWS calls and DynamoDB units per invitation
-and response, demo throughput.
+and response, demo throughput, comment analysis (benchmarks/text.py).
 
 Figures are printed, never asserted. Comparisons are ratios measured within this one run.
 """
@@ -266,6 +266,7 @@ def main() -> None:
     stream_consumers_and_score_api()
     __import__("calls_per_event").report()  # benchmarks/calls_per_event.py (this script's directory is on the path)
     __import__("cost").main()  # benchmarks/cost.py
+    __import__("text").report()  # benchmarks/text.py: comment analysis
 
 
 if __name__ == "__main__":
