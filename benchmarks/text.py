@@ -66,7 +66,8 @@ def cpu_per_comment() -> None:
     cpu, wall = time.process_time() - start_cpu, time.perf_counter() - start_wall
     n = len(comments)
     print(f"\n2. Warm analysis, {n} labelled dev comments in batches (masking + built-in provider)")
-    print(f"   {cpu / n * 1000:.1f} ms CPU per comment (target <= {TARGET_CPU_MS:.0f} ms), {wall / n * 1000:.1f} ms wall")
+    per_cpu, per_wall = cpu / n * 1000, wall / n * 1000
+    print(f"   {per_cpu:.1f} ms CPU per comment (target <= {TARGET_CPU_MS:.0f} ms), {per_wall:.1f} ms wall")
     print(f"   300 comments: {cpu / n * 300:.1f} s CPU (the evaluate command's budget is one minute)")
 
 
