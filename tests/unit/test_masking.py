@@ -37,6 +37,9 @@ PLANTED = [
     ("paczkę odebrał ktoś inny, podpisany jakiś Nowak", "person_name", "Nowak"),
     ('someone else signed for it, a "P Wilson", no idea who', "person_name", "P Wilson"),
     ("proszę porozmawiać z panem Markiem, chodzi o pana Marka z magazynu", "person_name", "Marka"),
+    # the country code written apart, the town after a street without a postcode
+    ("zwrot na PL 61 1090 1014 0000 0712 1981 2874 proszę", "iban", "PL 61 1090 1014 0000 0712 1981 2874"),
+    ("mieszkam os. Tysiąclecia 45/12 Katowice", "address", "os. Tysiąclecia 45/12 Katowice"),
 ]
 
 
@@ -64,6 +67,7 @@ def test_every_planted_type_is_masked_with_its_exact_substring(text, kind, value
         "w przymierzalni na Kazimierzu był bałagan",
         "Damska kurtka super, Marka godna polecenia",
         "Price was fair and Green is my favourite colour",
+        "order no. 07911 123456 still missing, mieszkam w Krakowie",
     ],
 )
 def test_order_numbers_prices_dates_tills_stores_and_brands_are_not_masked(text):

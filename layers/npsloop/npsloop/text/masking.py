@@ -44,7 +44,7 @@ class MaskedText:
 # --- structured types ---------------------------------------------------------------------------
 
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[A-Za-z]{2,}")
-_IBAN = re.compile(r"(?<![\w])[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]{4}){2,7}(?:[ ]?[A-Za-z0-9]{1,3})?(?![\w])")
+_IBAN = re.compile(r"(?<![\w])[A-Za-z]{2}[ ]?\d{2}(?:[ ]?[A-Za-z0-9]{4}){2,7}(?:[ ]?[A-Za-z0-9]{1,3})?(?![\w])")
 # A Polish account number (NRB) is an IBAN without its "PL": 26 digits, often grouped 2 + 6 x 4.
 _NRB = re.compile(r"(?<![\w])\d{2}(?:[ ]?\d{4}){6}(?![\w])")
 _CARD = re.compile(r"(?<![\d])\d(?:[ \-]?\d){12,18}(?![\d])")
@@ -316,9 +316,21 @@ def _protected_unless_cued(text: str, start: int) -> bool:
 
 
 def _find_addresses(text: str, spans: _Spans) -> None:
+    cities = _cities()
     for pattern in (_PL_STREET, _PL_STREET_NAME, _PL_BARE_ADDRESS, _UK_STREET, _PL_POSTCODE_CITY, _UK_POSTCODE_ALONE):
         for m in pattern.finditer(text):
-            spans.add("address", text, m.start(), m.end())
+            end = m.end()
+            # the town written after the street without a postcode: "os. Tysiąclecia 45/12 Katowice"
+            town = cities.match(text, end)
+            if town is not None and pattern in (_PL_STREET, _UK_STREET):
+                end = town.end()
+            spans.add("address", text, m.start(), end)
+
+
+@cache
+def _cities() -> re.Pattern[str]:
+    names = sorted(_data_lines("cities.txt"), key=len, reverse=True)
+    return re.compile(r",?\s*(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w\-])")
 
 
 def _capitalised(word: str) -> bool:
@@ -424,9 +436,13 @@ _GROUPED_PHONE = re.compile(
 )
 
 
+_NUMBER_MARK = re.compile(r"\b(?:nr|no|number|numer|id|ref)\b|#", re.IGNORECASE)
+
+
 def _protect(text: str, spans: _Spans) -> None:
     for m in _ORDER.finditer(text):
-        if not _GROUPED_PHONE.match(text, m.start(1)):
+        marked = _NUMBER_MARK.search(text, m.start(), m.start(1))  # "order no. 07911 123456" is an order number
+        if marked or not _GROUPED_PHONE.match(text, m.start(1)):
             spans.protected.append(m.span(1))
     for pattern in (_HASH_NUMBER, _CODE, _DATE, _PRICE):
         for m in pattern.finditer(text):
