@@ -40,7 +40,7 @@ PACKAGE_DATA = ROOT / "layers" / "npsloop" / "npsloop" / "text" / "data"
 SEED = 20261201
 C_GRID = (0.03, 0.1)
 # how much a block counts against one embedding dimension, per task (chosen on train CV)
-SENTIMENT_WEIGHTS = {"whole": 1.0, "clauses": 1.0, "score": 3.0, "cues": 2.0, "cross": 2.0}
+SENTIMENT_WEIGHTS = {"whole": 1.0, "clauses": 1.0, "score": 5.0, "cues": 2.0, "cross": 2.0}
 THEME_WEIGHTS = {"whole": 1.0, "clauses": 1.0, "score": 1.0, "cues": 4.0, "cross": 1.0}
 TRANSLATION_COSINE = 0.5
 
@@ -147,17 +147,20 @@ def main() -> None:
     strata = np.array([f"{r['lang']}-{r['sentiment']}" for r in rows])
     folds = list(StratifiedGroupKFold(5, shuffle=True, random_state=SEED).split(x, strata, group[keep]))
 
-    best: tuple | None = None
+    best_sent: tuple = (-1.0,)
+    best_theme: tuple = (-1.0,)
     for c in C_GRID:
         sentiment, theme_p = cross_validate(trainer, folds, c, c)
         s_f1 = f1_score(y_sent, sentiment, average="macro")
         thresholds = np.array([_best_threshold(theme_p[:, j], y_theme[:, j]) for j in range(len(themes))])
         t_f1 = f1_score(y_theme, pick_themes(theme_p, thresholds), average="micro")
         print(f"  C={c}: cv sentiment macro-F1 {s_f1:.3f}, themes micro-F1 {t_f1:.3f}")
-        if best is None or s_f1 + t_f1 > best[0]:
-            best = (s_f1 + t_f1, c, sentiment, theme_p, thresholds)
-    assert best is not None
-    _, c, sentiment, theme_p, thresholds = best
+        if s_f1 > best_sent[0]:
+            best_sent = (s_f1, c, sentiment)
+        if t_f1 > best_theme[0]:
+            best_theme = (t_f1, c, theme_p, thresholds)
+    _, c_sent, sentiment = best_sent
+    _, c_theme, theme_p, thresholds = best_theme
     chosen = pick_themes(theme_p, thresholds)
     cv_report = {}
     for name in ("pl", "en"):
@@ -167,9 +170,9 @@ def main() -> None:
             "sentiment_macro_f1": round(float(f1_score(y_sent[mine], sentiment[mine], average="macro")), 4),
             "themes_micro_f1": round(float(f1_score(y_theme[mine], chosen[mine], average="micro")), 4),
         }
-    print(f"  chosen C={c}: {cv_report}")
+    print(f"  chosen C={c_sent} (sentiment), C={c_theme} (themes): {cv_report}")
 
-    model = trainer.fit(np.arange(len(rows)), c, c)
+    model = trainer.fit(np.arange(len(rows)), c_sent, c_theme)
     arrays = {k: v.astype(np.float32) for k, v in model.items()} | {"theme_threshold": thresholds.astype(np.float32)}
     PACKAGE_DATA.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(PACKAGE_DATA / "model.npz", **arrays)
@@ -185,13 +188,14 @@ def main() -> None:
             "comments": len(rows),
             "sha256": hashlib.sha256((DATA / "written.jsonl").read_bytes()).hexdigest()[:16],
         },
-        "c": c,
+        "c": {"sentiment": c_sent, "themes": c_theme},
         "block_weights": {"sentiment": SENTIMENT_WEIGHTS, "themes": THEME_WEIGHTS},
         "seed": SEED,
     }
     (PACKAGE_DATA / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     (DATA / "train_cv.json").write_text(
-        json.dumps({"model_version": meta["model_version"], "c": c, **cv_report}, indent=2) + "\n", encoding="utf-8"
+        json.dumps({"model_version": meta["model_version"], "c": meta["c"], **cv_report}, indent=2) + "\n",
+        encoding="utf-8",
     )
     print(f"wrote {meta['model_version']} to {PACKAGE_DATA}")
 
