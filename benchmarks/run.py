@@ -1,6 +1,6 @@
 """`make bench`: cold start (benchmarks/cold_start.py), AWS calls and DynamoDB units per invitation
 and response, demo throughput, reads and server time per dashboard view (benchmarks/dashboard.py), the scheduled
-reports (benchmarks/reports.py).
+reports (benchmarks/reports.py), comment analysis (benchmarks/text.py).
 
 Figures are printed, never asserted. Comparisons are ratios measured within this one run.
 """
@@ -269,6 +269,7 @@ def main() -> None:
     __import__("calls_per_event").report()  # benchmarks/calls_per_event.py (this script's directory is on the path)
     __import__("reports").report()  # benchmarks/reports.py
     __import__("cost").main()  # benchmarks/cost.py
+    __import__("text").report()  # benchmarks/text.py: comment analysis
 
 
 if __name__ == "__main__":

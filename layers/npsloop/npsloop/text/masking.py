@@ -44,7 +44,7 @@ class MaskedText:
 # --- structured types ---------------------------------------------------------------------------
 
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[A-Za-z]{2,}")
-_IBAN = re.compile(r"(?<![\w])[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]{4}){2,7}(?:[ ]?[A-Za-z0-9]{1,3})?(?![\w])")
+_IBAN = re.compile(r"(?<![\w])[A-Za-z]{2}[ ]?\d{2}(?:[ ]?[A-Za-z0-9]{4}){2,7}(?:[ ]?[A-Za-z0-9]{1,3})?(?![\w])")
 # A Polish account number (NRB) is an IBAN without its "PL": 26 digits, often grouped 2 + 6 x 4.
 _NRB = re.compile(r"(?<![\w])\d{2}(?:[ ]?\d{4}){6}(?![\w])")
 _CARD = re.compile(r"(?<![\d])\d(?:[ \-]?\d){12,18}(?![\d])")
@@ -130,7 +130,8 @@ _CUE_BEFORE = re.compile(rf"(?:\b(?:{_PL_HONORIFIC}|{_CUES})|\b{_EN_HONORIFIC})\
 _HONORIFIC_BEFORE = re.compile(rf"(?:\b{_PL_HONORIFIC}|\b{_EN_HONORIFIC})\s*$", re.IGNORECASE)
 _TOKEN = re.compile(rf"[{_UP}{_LO}A-Za-z][{_UP}{_LO}A-Za-z'’\-]*")
 _SURNAME_SUFFIX = re.compile(
-    r"(?:ski|ska|cki|cka|dzki|dzka)(?:ego|emu|m|ej|ą|iej|iego|iemu|im)?$|(?:wicz|czyk|czak|wiak|niak|szyn)\w{0,4}$"
+    r"(?:ski|ska|cki|cka|dzki|dzka)(?:ego|emu|m|ej|ą|iej|iego|iemu|im)?$"
+    r"|(?:wicz|czyk|czak|wiak|niak|szyn)(?:a|owi|em|iem|u|owa|ówna|owej|ową)?$"
 )
 
 
@@ -138,6 +139,8 @@ _SURNAME_SUFFIX = re.compile(
 class _NameLexicon:
     names: frozenset[str]  # casefolded forms that are names wherever they appear capitalised
     ambiguous: frozenset[str]  # casefolded forms that are names only next to a cue or a surname
+    # forms that are also everyday words (Ale, Marka): a name only right after an honorific ("pana Marka")
+    after_honorific: frozenset[str]
     brands: tuple[re.Pattern[str], ...]
 
 
@@ -219,7 +222,13 @@ def _lexicon() -> _NameLexicon:
         base, gender = line.split()
         for form in polish_forms(base, gender):
             names |= {form.casefold(), _fold(form).casefold()}
-    for line in _data_lines("names_en.txt"):
+    for line in _data_lines("surnames_pl.txt"):
+        word, everyday = line.rstrip("?"), line.endswith("?")
+        forms = polish_forms(word, "f" if word.endswith("a") else "m")
+        target = ambiguous if everyday else names
+        for form in forms:
+            target |= {form.casefold(), _fold(form).casefold()}
+    for line in _data_lines("names_en.txt") + _data_lines("surnames_en.txt"):
         if line.endswith("?"):
             ambiguous.add(line[:-1].casefold())
         else:
@@ -228,7 +237,7 @@ def _lexicon() -> _NameLexicon:
         re.compile(r"(?<!\w)" + re.escape(b).replace(r"\ ", r"\s+") + r"(?!\w)", re.IGNORECASE)
         for b in _data_lines("brands.txt")
     )
-    return _NameLexicon(frozenset(names - _not_names()), frozenset(ambiguous), brands)
+    return _NameLexicon(frozenset(names - _not_names()), frozenset(ambiguous), frozenset(names & _not_names()), brands)
 
 
 # --- the masking ---------------------------------------------------------------------------------
@@ -307,9 +316,21 @@ def _protected_unless_cued(text: str, start: int) -> bool:
 
 
 def _find_addresses(text: str, spans: _Spans) -> None:
+    cities = _cities()
     for pattern in (_PL_STREET, _PL_STREET_NAME, _PL_BARE_ADDRESS, _UK_STREET, _PL_POSTCODE_CITY, _UK_POSTCODE_ALONE):
         for m in pattern.finditer(text):
-            spans.add("address", text, m.start(), m.end())
+            end = m.end()
+            # the town written after the street without a postcode: "os. Tysiąclecia 45/12 Katowice"
+            town = cities.match(text, end)
+            if town is not None and pattern in (_PL_STREET, _UK_STREET):
+                end = town.end()
+            spans.add("address", text, m.start(), end)
+
+
+@cache
+def _cities() -> re.Pattern[str]:
+    names = sorted(_data_lines("cities.txt"), key=len, reverse=True)
+    return re.compile(r",?\s*(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w\-])")
 
 
 def _capitalised(word: str) -> bool:
@@ -339,11 +360,20 @@ def _find_names(text: str, spans: _Spans) -> None:
             and nxt.group().casefold() not in not_names
         )
         capitalised = _capitalised(word)
-        is_name = key not in not_names and (
-            (known and (capitalised or cued))
-            or (key in lex.ambiguous and capitalised and (cued or adjacent_next))
-            or ((honorific or cued) and capitalised)
-            or (capitalised and bool(_SURNAME_SUFFIX.search(key)) and not _place_before(before))
+        sentence_start = not before.strip() or before.rstrip()[-1] in ".!?\n"
+        is_name = (honorific and capitalised and key in lex.after_honorific) or (
+            key not in not_names
+            and (
+                (known and (capitalised or cued) and (cued or not _IN_PLACE_BEFORE.search(before)))
+                or (key in lex.ambiguous and capitalised and (cued or adjacent_next))
+                or ((honorific or cued) and capitalised)
+                or (
+                    capitalised
+                    and bool(_SURNAME_SUFFIX.search(key))
+                    and not _place_before(before)
+                    and (not sentence_start or adjacent_next)
+                )
+            )
         )
         if not is_name:
             i += 1
@@ -362,10 +392,18 @@ def _find_names(text: str, spans: _Spans) -> None:
                 j += 1
             else:
                 break
-        span_text = text[tok.start() : end]
-        if not any(b.search(span_text) or _inside_brand(b, text, tok.start(), end) for b in lex.brands):
-            spans.add("person_name", text, tok.start(), end)
+        start = tok.start()
+        initial = _INITIAL_BEFORE.search(text, 0, start)
+        if initial is not None and spans.free(initial.start(), start):
+            start = initial.start()  # "P Wilson", "J. Nowak"
+        span_text = text[start:end]
+        if not any(b.search(span_text) or _inside_brand(b, text, start, end) for b in lex.brands):
+            spans.add("person_name", text, start, end)
         i = j
+
+
+# a first name's initial (not a one-letter word of either language: A, I, O, U, W, Z)
+_INITIAL_BEFORE = re.compile(r"(?<![\w.])[B-HJ-NP-TVXY]\.?\s$")
 
 
 def _inside_brand(brand: re.Pattern[str], text: str, start: int, end: int) -> bool:
@@ -379,13 +417,33 @@ _PLACE_BEFORE = re.compile(
 )
 
 
+# "na Kazimierzu", "w Marcinkowicach": a first name's form right after these is a place (a name is cued instead)
+_IN_PLACE_BEFORE = re.compile(r"\b(?:na|w|we|przy)\s+$", re.IGNORECASE)
+
+
 def _place_before(before: str) -> bool:
     return bool(_PLACE_BEFORE.search(before))
 
 
+# Grouped the way people write phone numbers (601-234-567, 07825 334 912, (12) 345-67-89, +48 ...): a phone even
+# after a word such as "delivery:" that usually introduces an order or parcel number. Ungrouped digits stay orders.
+_GROUPED_PHONE = re.compile(
+    r"(?:\+|00)(?:48|44|49|353|1)[ \-]?\d"
+    r"|\d{3}[ \-]\d{3}[ \-]\d{3}(?![\d\-/])"
+    r"|\(?\d{2}\)?[ \-]\d{3}[ \-]\d{2}[ \-]\d{2}(?![\d\-/])"
+    r"|0\d{3,4}[ \-]\d{3}[ \-]?\d{3,4}(?![\d\-/])"
+    r"|0\d{2}[ \-]\d{4}[ \-]\d{4}(?![\d\-/])"
+)
+
+
+_NUMBER_MARK = re.compile(r"\b(?:nr|no|number|numer|id|ref)\b|#", re.IGNORECASE)
+
+
 def _protect(text: str, spans: _Spans) -> None:
     for m in _ORDER.finditer(text):
-        spans.protected.append(m.span(1))
+        marked = _NUMBER_MARK.search(text, m.start(), m.start(1))  # "order no. 07911 123456" is an order number
+        if marked or not _GROUPED_PHONE.match(text, m.start(1)):
+            spans.protected.append(m.span(1))
     for pattern in (_HASH_NUMBER, _CODE, _DATE, _PRICE):
         for m in pattern.finditer(text):
             spans.protected.append(m.span())

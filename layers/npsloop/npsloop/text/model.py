@@ -1,9 +1,10 @@
 """The built-in model: linear classifiers over `features.featurize`, inferred with numpy only.
 
 The weights (`data/model.npz`, `data/model.json`) are trained offline by tools/train_text_model.py with
-scikit-learn; the runtime never imports it. Sentiment is a multinomial logistic regression; each theme a
-one-vs-rest logistic regression with its own threshold tuned on the training split's cross-validation, at
-most three themes per comment (the most probable ones).
+scikit-learn; the runtime never imports it. Sentiment is a multinomial logistic regression (balanced classes);
+each theme a one-vs-rest logistic regression with its own threshold tuned on the training split's
+cross-validation, at most three themes per comment (the most probable ones). How much each feature block counts
+(the score and the cues more than any one embedding dimension) is folded into the exported weights.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class BuiltinModel:
         return out
 
     def predict(self, masked_texts: list[str], surveys: list[str], scores: list[int]) -> list[Prediction]:
-        return self.predict_features(featurize(masked_texts, surveys, scores))
+        return self.predict_features(featurize(masked_texts, surveys, scores, self.themes))
 
 
 def _data_file(name: str):
