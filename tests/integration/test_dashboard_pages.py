@@ -200,3 +200,19 @@ def test_the_trend_chart_carries_the_trend_alerts_baseline_and_says_when_the_dro
     assert "The trend alert watches each store, region and channel, not this view" in network  # the network
     steady = lead.go("/dashboard?period=week&store=WAW-01").body
     assert "No real drop" in steady and "Real drop:" not in steady
+
+
+def test_the_trend_alerts_last_claim_is_read_back_for_the_dashboard(stack, table, clock):
+    from datetime import timedelta
+
+    from npsloop.adapters.dynamodb_cases import DynamoCases
+
+    claims = DynamoCases(table.name, client=table.client)
+    segment = "TREND#post-purchase-nps#store#KRK-02"
+    assert claims.last_done(segment, "ALERT#segment-trend#") is None
+    first, second = clock.now() - timedelta(days=20), clock.now() - timedelta(days=3)
+    for block, at in ((9, first), (10, second)):
+        claims.claim(segment, f"ALERT#segment-trend#{block}", "t", at, at + timedelta(hours=2))
+        claims.complete(segment, f"ALERT#segment-trend#{block}", "t", at)
+    claims.claim(segment, "ALERT#segment-trend#11", "t", clock.now(), clock.now() + timedelta(hours=2))  # pending
+    assert claims.last_done(segment, "ALERT#segment-trend#") == second  # the newest done, not the pending one

@@ -276,3 +276,32 @@ def test_the_views_own_segment_is_judged_afresh_and_the_other_segments_scan_is_r
     clock.advance(timedelta(seconds=SCAN_FRESH_SECONDS))
     later = dashboard.overview(ViewFilters.parse({}), CX_LEAD).drops
     assert ("store", "KRK-02") in [(t.dimension, t.value) for t in later]
+
+
+class AlertedOn:
+    """The trend alert's claims as the dashboard reads them: the last done claim of a segment."""
+
+    def __init__(self, at: datetime | None) -> None:
+        self.at, self.asked = at, []
+
+    def last_done(self, invitation_id: str, step_prefix: str) -> datetime | None:
+        self.asked.append((invitation_id, step_prefix))
+        return self.at
+
+
+@pytest.mark.parametrize(("days_ago", "shown"), [(3, True), (40, False), (None, False)])
+def test_a_segment_the_alert_reported_says_so_when_today_has_too_few_answers_to_test(
+    aggregates, clock, fill, days_ago, shown
+):
+    fill({10: 60, 9: 20, 7: 10, 3: 10}, at=BASELINE, store="KRK-02", region="malopolskie")
+    fill({2: 12}, at=RECENT, store="KRK-02", region="malopolskie")  # 12 answers: too few to test today
+    alerted = None if days_ago is None else clock.now() - timedelta(days=days_ago)
+    claims = AlertedOn(alerted)
+    dashboard = DashboardService(programs=load_programs(), routing=load_routing(), rules=load_alert_rules(),
+                                 aggregates=aggregates, clock=clock, alerts=claims)  # fmt: skip
+
+    band = dashboard.overview(ViewFilters.parse({}), KRK_02).baseline
+
+    assert band.fired is None and (band.trend.moved is None or not band.trend.moved.testable)
+    assert band.alerted_at == (alerted if shown else None)  # only an alert within the last two windows
+    assert claims.asked == [("TREND#post-purchase-nps#store#KRK-02", "ALERT#segment-trend#")]

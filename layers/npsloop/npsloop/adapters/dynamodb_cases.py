@@ -152,6 +152,19 @@ class DynamoCases(AlertClaims, StoreWindows, CaseRepository, CustomerContacts, D
             return StepClaim.DONE if done else StepClaim.IN_FLIGHT
         return StepClaim.CLAIMED
 
+    def last_done(self, invitation_id: str, step_prefix: str) -> datetime | None:
+        """One Query of the claims under ``INV#<id>`` whose sort key starts with the prefix."""
+        try:
+            page = self._client.query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+                ExpressionAttributeValues={":pk": {"S": f"INV#{invitation_id}"}, ":prefix": {"S": step_prefix}},
+            )  # at most one claim per block of days: a short read, paged only after years of alerts
+        except ClientError as exc:
+            raise StorageError(str(exc)) from exc
+        done = [i for i in page.get("Items", []) if i.get("status", {}).get("S") == SENT and "claimed_at" in i]
+        return max((datetime.fromisoformat(i["claimed_at"]["S"]) for i in done), default=None)
+
     def complete(self, invitation_id: str, step: str, token: str, now: datetime) -> None:
         try:
             self._client.update_item(

@@ -44,6 +44,11 @@ class AlertClaims(ABC):
     def complete(self, invitation_id: str, step: str, token: str, now: datetime) -> None:
         """Mark the step done, provided this delivery still holds the claim."""
 
+    def last_done(self, invitation_id: str, step_prefix: str) -> datetime | None:
+        """When the newest done step starting with ``step_prefix`` was claimed (e.g. a segment's last trend
+        alert, ``ALERT#segment-trend#``); None if there is none. Adapters that can read it override this."""
+        return None
+
 
 class CustomerContacts(ABC):
     """The contact details kept with an invitation while its link is valid (``npsloop.domain.contact``)."""

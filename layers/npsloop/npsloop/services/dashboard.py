@@ -18,7 +18,7 @@ reaches, ranked and tested among themselves. Someone who reads no scores at all 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from npsloop.clock import Clock
@@ -27,6 +27,7 @@ from npsloop.domain.alerts import AlertRules, RoutingTable, TrendRule
 from npsloop.domain.programs import ProgramCatalogue, SurveyProgram
 from npsloop.domain.scope import Scope
 from npsloop.domain.view_filters import GROUP_SCORES, InvalidFilters, ScoreGroup, ViewFilters
+from npsloop.ports.cases import AlertClaims
 from npsloop.ports.scoring import AggregateReader, ThemeReader
 from npsloop.services.scores import ScoreQuery, ScoresService, control
 from npsloop.services.trends import SegmentTrend, discoveries, measure, tested, windows
@@ -61,6 +62,7 @@ class Baseline:
     recent_last: date
     fired: SegmentTrend | None  # the scan's discovery for this segment and program, if any
     watched: bool  # the trend alert tests this segment (a store, region or channel), not the network
+    alerted_at: datetime | None = None  # the trend alert's last alert for this segment, within two windows
 
     @property
     def baseline_weeks(self) -> int | None:
@@ -136,6 +138,7 @@ class DashboardService:
         aggregates: AggregateReader,
         clock: Clock,
         themes: ThemeReader | None = None,
+        alerts: AlertClaims | None = None,
     ) -> None:
         self._programs = programs
         self._trend_rule = rules.trend if rules.trend is not None and rules.trend.enabled else None
@@ -143,6 +146,7 @@ class DashboardService:
         self._routing = routing
         self._aggregates = aggregates
         self._themes = themes  # the theme aggregates (issue 12): the themes card; none, no card
+        self._alerts = alerts  # the trend alert's claims: when it last alerted on the view's segment
         self._clock = clock
 
     def own_view(self, filters: ViewFilters, scope: Scope) -> ViewFilters:
@@ -238,7 +242,12 @@ class DashboardService:
             family.append(trend)
         drops = [t for t in discoveries(family, rule) if t.program.id == program.id]
         fired = next((t for t in drops if (t.dimension, t.value) == (dimension, value)), None)
-        baseline = Baseline(rule, trend, base_first, base_last, recent_first, recent_last, fired, watched)
+        alerted_at = None
+        if watched and fired is None and self._alerts is not None:  # today too few to test, say, but it alerted
+            last = self._alerts.last_done(trend.claim_id, f"ALERT#{rule.id}#")
+            if last is not None and last.astimezone(UTC).date() >= recent_first - timedelta(days=rule.recent_days):
+                alerted_at = last
+        baseline = Baseline(rule, trend, base_first, base_last, recent_first, recent_last, fired, watched, alerted_at)
         return {"baseline": baseline, "drops": tuple(t for t in drops if _may_read(scope, t.dimension, t.value))}
 
     def _family(self, rule: TrendRule, reads: AggregateReader, today: date) -> list[SegmentTrend]:

@@ -13,6 +13,7 @@ from npsloop.services.funnel import FunnelService
 from npsloop.wiring.container import (
     aggregates,
     alert_rules,
+    cases_store,
     component,
     link_keys,
     programs,
@@ -43,6 +44,7 @@ def dashboard_service() -> DashboardService:
         rules=alert_rules(),
         aggregates=aggregates(),
         themes=aggregates(),
+        alerts=cases_store(),
         clock=clock.current(),
     )
 
