@@ -145,3 +145,31 @@ def _scores(base: str, token: str, query: str) -> dict:
     request.add_header("Authorization", f"Bearer {token}")
     with urllib.request.urlopen(request, timeout=30) as reply:
         return json.loads(reply.read())
+
+
+@pytest.mark.browser
+def test_a_report_the_demo_sent_reads_on_a_phone(quick, browser):
+    """One of the demo's own scheduled reports (the outbox's .eml), opened as a mail client shows it."""
+    from email import message_from_bytes, policy
+
+    from tests.e2e.test_email_layout_browser import ARTIFACTS, check_layout
+    from tests.e2e.test_report_email_browser import CID, open_report
+
+    _, work = quick
+    reports = []
+    for path in sorted((work / "outbox").glob("*.eml")):
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        if any(part["Content-ID"] for part in message.walk()):  # reports carry their charts inline
+            reports.append(message)
+    assert reports, "the demo sent no scheduled report"
+    message = reports[0]
+    html = message.get_body(("html",)).get_content()
+    images = {p["Content-ID"].strip("<>"): p.get_content() for p in message.walk() if p["Content-ID"]}
+    assert images and len(CID.findall(html)) >= len(images)
+
+    page = open_report(browser, html, images, 375, True)
+    check_layout(page, 375)
+    assert all(page.evaluate("[...document.images].map(i => i.naturalWidth > 0)"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "demo-report-375.png"), full_page=True)
+    page.close()
