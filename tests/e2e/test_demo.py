@@ -167,6 +167,10 @@ def test_a_report_the_demo_sent_reads_on_a_phone(quick, browser):
     images = {p["Content-ID"].strip("<>"): p.get_content() for p in message.walk() if p["Content-ID"]}
     assert images and len(CID.findall(html)) >= len(images)
 
+    # numbers and codes as people read them: "0,5 godz.", "zachowanie personelu", never "0.5 godz." or "staff_behaviour"
+    assert not re.search(r"\d\.\d (godz\.|h)<", html) and not re.search(
+        r"\b[a-z]+_[a-z_]+\b", html.split("<body", 1)[1]
+    )
     page = open_report(browser, html, images, 375, True)
     check_layout(page, 375)
     assert all(page.evaluate("[...document.images].map(i => i.naturalWidth > 0)"))

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from npsloop.domain.reports import ReportDefinition, ReportJob, ReportUnit, Section, UnitKind
 from npsloop.domain.surveys import SurveyType
+from npsloop.formats import Formats
 from npsloop.rendering import RenderedEmail, render_email, strings
 from npsloop.reports import charts as draw
 from npsloop.reports.sections import LIMITS, bars
@@ -132,6 +133,8 @@ def render_report(
         "why": str(t["why"]).format(scope=scope),
         "footer": strings(locale)["sent_by"].format(address=brand.postal_address),
         "percent": partial(percent, locale=locale),
+        "fmt": Formats(locale),  # numbers as the page's language writes them (0,5 godz.)
+        "cause_names": strings(locale)["app"]["root_cause_name"],  # root-cause codes in words
     }
     email = render_email(TEMPLATE, subject, context)
     return build_related(
