@@ -87,8 +87,11 @@ def test_every_kind_of_persona_signs_in_and_lands_on_a_page_that_says_what_they_
     assert label in persona_choice.locator("xpath=..").inner_text()  # the login page names the role in words
     persona_choice.check()
     page.get_by_role("button", name="Zaloguj / Sign in").click()
-    assert page.url == f"{stack.base_url}{lands_on}"
-    assert page.get_by_text(says).first.is_visible(), f"{persona} is not told what they can see"
+    page.wait_for_url(f"{stack.base_url}{lands_on}")
+    page.wait_for_load_state("load")
+    told = page.get_by_text(says).first
+    told.wait_for(state="visible", timeout=15_000)  # waits for the page to render; fails if it never says so
+    assert told.is_visible(), f"{persona} is not told what they can see"
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     header = page.locator("header").bounding_box()
     for link in page.locator("header a").all():  # white on the header's colour: never spilling onto the page
