@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Generic, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Generic, Self, TypeAlias, TypeVar
 
 from npsloop.domain.responses import Response
 from npsloop.domain.surveys import SurveyType
@@ -89,15 +89,15 @@ class Delta:
 
 
 @dataclass
-class FunnelDelta:
-    """What a batch adds to one funnel day: invitations per stage (``invited``, ``delivered``...)."""
+class CounterDelta:
+    """What a batch adds to one day of named counters (a funnel or theme day); ``entity`` names the item."""
 
     counts: dict[str, int] = field(default_factory=dict)
 
-    entity = "funnel"
+    entity = "counters"
 
-    def empty(self) -> FunnelDelta:
-        return FunnelDelta()
+    def empty(self) -> Self:
+        return type(self)()
 
     def fixed(self) -> dict[str, str]:
         return {}
@@ -105,7 +105,7 @@ class FunnelDelta:
     def counters(self) -> list[tuple[str, int]]:
         return [(name, amount) for name, amount in sorted(self.counts.items()) if amount]
 
-    def add(self, other: FunnelDelta) -> None:
+    def add(self, other: CounterDelta) -> None:
         for name, k in other.counts.items():
             self.counts[name] = self.counts.get(name, 0) + k
         self.counts = {name: k for name, k in self.counts.items() if k != 0}
@@ -113,6 +113,13 @@ class FunnelDelta:
     @property
     def is_zero(self) -> bool:
         return not any(self.counts.values())
+
+
+@dataclass
+class FunnelDelta(CounterDelta):
+    """What a batch adds to one funnel day: invitations per stage (``invited``, ``delivered``...)."""
+
+    entity = "funnel"
 
 
 AnyDelta: TypeAlias = "Delta | FunnelDelta | ThemeDelta"  # theme days: domain/themes.py

@@ -17,10 +17,10 @@ per version, and the score service's chunks write them exactly once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date
 
-from npsloop.domain.aggregates import AggregateKey, segment_keys
+from npsloop.domain.aggregates import AggregateKey, CounterDelta, segment_keys
 from npsloop.domain.responses import Response
 from npsloop.domain.view_filters import ScoreGroup, group_of
 
@@ -29,30 +29,10 @@ GROUPS = tuple(g.value for g in ScoreGroup)
 
 
 @dataclass
-class ThemeDelta:
+class ThemeDelta(CounterDelta):
     """What a batch adds to one theme day: counters named as the module says."""
 
-    counts: dict[str, int] = field(default_factory=dict)
-
     entity = "theme_aggregate"
-
-    def empty(self) -> ThemeDelta:
-        return ThemeDelta()
-
-    def fixed(self) -> dict[str, str]:
-        return {}
-
-    def counters(self) -> list[tuple[str, int]]:
-        return [(name, amount) for name, amount in sorted(self.counts.items()) if amount]
-
-    def add(self, other: ThemeDelta) -> None:
-        for name, k in other.counts.items():
-            self.counts[name] = self.counts.get(name, 0) + k
-        self.counts = {name: k for name, k in self.counts.items() if k != 0}
-
-    @property
-    def is_zero(self) -> bool:
-        return not any(self.counts.values())
 
 
 def _signed(response: Response, sign: int) -> ThemeDelta | None:
