@@ -47,3 +47,19 @@ def test_a_word_naming_a_theme_lights_its_feature_with_or_without_diacritics():
     f = features("przesylka doszla, zwrot pieniedzy tez")
     assert (f["delivery"], f["returns_refunds"], f["price"]) == (1.0, 1.0, 0.0)
     assert features("Pani [person_name] bardzo miła")["staff"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "positive"),
+    [
+        ("Decent enough, would use again", True),  # "would use again" over "again"
+        ("Returns were hassle-free", True),  # "hassle-free" over "hassle"
+        ("cheap and cheerful", True),
+        ("Never again.", False),  # "again" keeps its side after a negator
+        ("Won't be ordering again", False),
+        ("Arrived when they said. Can't ask for more.", True),
+    ],
+)
+def test_the_longest_overlapping_cue_counts_and_some_keep_their_side_after_a_negator(text, positive):
+    f = features(text)
+    assert (f["balance"] > 0) is positive and (f["balance"] < 0) is not positive

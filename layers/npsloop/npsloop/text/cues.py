@@ -42,6 +42,7 @@ class Cues:
     negative: re.Pattern[str]
     negators: frozenset[str]
     negator_prefixes: tuple[str, ...]
+    unflipped: re.Pattern[str]
     contrast: re.Pattern[str]
     irony: re.Pattern[str]
     themes: tuple[tuple[str, re.Pattern[str]], ...]
@@ -56,6 +57,7 @@ def cues() -> Cues:
         negative=_pattern(polarity["negative"]),
         negators=frozenset(n for n in polarity["negators"] if not n.endswith("*")),
         negator_prefixes=tuple(n[:-1] for n in polarity["negators"] if n.endswith("*")),
+        unflipped=_pattern(polarity["unflipped"]),
         contrast=_pattern(polarity["contrast"]),
         irony=_pattern(polarity["irony"]),
         themes=tuple((theme, _pattern(words)) for theme, words in themes.items()),
@@ -68,16 +70,23 @@ def _negated(c: Cues, clause: str, start: int) -> bool:
 
 
 def _polarity(c: Cues, clause: str) -> tuple[int, int]:
-    """(positive, negative) cues of one clause, a negated cue counted for the other side."""
+    """(positive, negative) cues of one clause, a negated cue counted for the other side.
+
+    Where cues overlap the longest one counts ("nie dziala" over "dziala", "would use again" over "again",
+    "hassle-free" over "hassle"); at equal length the negative one. A cue of the `unflipped` list keeps its side
+    after a negator ("never again", "won't be ordering again").
+    """
+    found = [(m, sign) for sign, pattern in ((-1, c.negative), (1, c.positive)) for m in pattern.finditer(clause)]
+    found.sort(key=lambda f: (-(f[0].end() - f[0].start()), f[1], f[0].start()))
     pos = neg = 0
     taken: list[tuple[int, int]] = []
-    for sign, pattern in ((-1, c.negative), (1, c.positive)):  # a phrase such as "nie dziala" wins over "dziala"
-        for m in pattern.finditer(clause):
-            if any(s < m.end() and m.start() < e for s, e in taken):
-                continue
-            taken.append(m.span())
-            flipped = -sign if _negated(c, clause, m.start()) and not m.group().startswith("nie ") else sign
-            pos, neg = (pos + 1, neg) if flipped > 0 else (pos, neg + 1)
+    for m, sign in found:
+        if any(s < m.end() and m.start() < e for s, e in taken):
+            continue
+        taken.append(m.span())
+        keeps = m.group().startswith("nie ") or c.unflipped.fullmatch(m.group())
+        flipped = -sign if _negated(c, clause, m.start()) and not keeps else sign
+        pos, neg = (pos + 1, neg) if flipped > 0 else (pos, neg + 1)
     return pos, neg
 
 
