@@ -1,5 +1,6 @@
 """The labelled comments (data/text/written/): the built file is the source's, big enough, with a dev split of
-individually written comments, and every planted personal-data value is valid and found verbatim."""
+individually written comments that comments written later to train only leave as it was, and every planted
+personal-data value is valid and found verbatim."""
 
 import importlib.util
 import json
@@ -12,10 +13,25 @@ from stdnum.pl import pesel
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _build():
+def _module():
     spec = importlib.util.spec_from_file_location("build_written", ROOT / "tools" / "text_data" / "build_written.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def _build():
+    return _module().build()
+
+
+def _build_without_train_only(tmp_path):
+    """The comments as they were before any `#train-only` section was appended."""
+    module = _module()
+    for lang in ("pl", "en"):
+        lines = (module.SOURCE / f"{lang}.txt").read_text(encoding="utf-8").splitlines()
+        cut = lines.index(module.TRAIN_ONLY) if module.TRAIN_ONLY in lines else len(lines)
+        (tmp_path / f"{lang}.txt").write_text("\n".join(lines[:cut]) + "\n", encoding="utf-8")
+    module.SOURCE = tmp_path
     return module.build()
 
 
@@ -25,15 +41,24 @@ def test_written_jsonl_is_built_from_the_source_files():
     assert built == committed, "run tools/text_data/build_written.py after editing data/text/written/*.txt"
 
 
-def test_enough_comments_per_language_and_a_30_percent_dev_split():
+def test_enough_comments_per_language_and_a_30_percent_dev_split(tmp_path):
     rows = _build()
     count = Counter((r["lang"], r["split"]) for r in rows)
     assert count["pl", "train"] + count["pl", "dev"] >= 600
     assert count["en", "train"] + count["en", "dev"] >= 450
-    for lang in ("pl", "en"):
-        share = count[lang, "dev"] / (count[lang, "train"] + count[lang, "dev"])
-        assert 0.28 <= share <= 0.32
     assert {r["sentiment"] for r in rows if r["split"] == "dev"} == {"positive", "negative", "neutral", "mixed"}
+    before = Counter((r["lang"], r["split"]) for r in _build_without_train_only(tmp_path))
+    for lang in ("pl", "en"):
+        share = before[lang, "dev"] / (before[lang, "train"] + before[lang, "dev"])
+        assert 0.28 <= share <= 0.32
+
+
+def test_comments_written_to_train_only_leave_the_dev_split_the_rows_it_was(tmp_path):
+    rows = _build()
+    before = _build_without_train_only(tmp_path)
+    assert len(rows) > len(before)  # there is a train-only section
+    assert [r for r in rows if r["split"] == "dev"] == [r for r in before if r["split"] == "dev"]
+    assert all(r["split"] == "train" for r in rows[len(before) :] if r["lang"] == "en")
 
 
 def test_planted_values_are_valid_and_verbatim():

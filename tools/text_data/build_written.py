@@ -16,7 +16,8 @@ THEMES is `-` or a comma-separated list of up to three theme ids. Markup in the 
   `{$:129,99 zł}` price.
 The markup is removed from the text and listed in `pii` / `keep` with its exact substring. The split is
 fixed by position: every line whose number (from 1, per language) leaves 1, 4 or 7 modulo 10 is `dev` (30%),
-never trained on; the rest is `train`.
+never trained on; the rest is `train`. Comments after a line `#train-only` were written later, to train only
+(numbered on, all `train`): so adding them leaves the dev split exactly the rows it was.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ PII = {"n": "person_name", "p": "phone", "e": "email", "a": "address"}
 KEEP = {"o": "order_number", "d": "date", "t": "till", "$": "price"}
 MARK = re.compile(r"\{([a-z$]+)(?::([^{}]*))?\}")
 DEV = {1, 4, 7}
+TRAIN_ONLY = "#train-only"
 
 
 def pesel(rng: random.Random) -> str:
@@ -99,7 +101,7 @@ def fill(kind: str, arg: str | None, rng: random.Random) -> tuple[str, str, str]
     raise ValueError(f"unknown markup {{{kind}}}")
 
 
-def parse_line(lang: str, number: int, line: str, rng: random.Random) -> dict:
+def parse_line(lang: str, number: int, line: str, rng: random.Random, train_only: bool = False) -> dict:
     head, sep, body = line.partition(" | ")
     if not sep:
         raise ValueError("no ' | ' between the labels and the text")
@@ -134,7 +136,7 @@ def parse_line(lang: str, number: int, line: str, rng: random.Random) -> dict:
         "themes": theme_list,
         "pii": found["pii"],
         "keep": found["keep"],
-        "split": "dev" if number % 10 in DEV else "train",
+        "split": "dev" if number % 10 in DEV and not train_only else "train",
     }
 
 
@@ -142,13 +144,14 @@ def build() -> list[dict]:
     rng = random.Random(SEED)
     rows, problems, seen = [], [], set()
     for lang in ("pl", "en"):
-        number = 0
+        number, train_only = 0, False
         for raw in (SOURCE / f"{lang}.txt").read_text(encoding="utf-8").splitlines():
+            train_only = train_only or raw.strip() == TRAIN_ONLY
             if not raw.strip() or raw.startswith("#"):
                 continue
             number += 1
             try:
-                row = parse_line(lang, number, raw, rng)
+                row = parse_line(lang, number, raw, rng, train_only)
             except (ValueError, KeyError) as exc:
                 problems.append(f"{lang}.txt comment {number}: {exc}: {raw[:60]}")
                 continue
