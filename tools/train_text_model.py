@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "text"
 PACKAGE_DATA = ROOT / "layers" / "npsloop" / "npsloop" / "text" / "data"
 SEED = 20261201
-C_GRID = (0.03, 0.1)
+C_GRID = (0.01, 0.03, 0.1)
 # how much a block counts against one embedding dimension, per task (chosen on train CV)
 SENTIMENT_WEIGHTS = {"whole": 1.0, "clauses": 1.0, "score": 5.0, "cues": 2.0, "cross": 2.0}
 THEME_WEIGHTS = {"whole": 1.0, "clauses": 1.0, "score": 1.0, "cues": 4.0, "cross": 1.0}
