@@ -92,3 +92,28 @@ def test_a_chunk_of_new_past_keys_is_created_in_one_transaction_or_not_at_all(st
     assert replayed == [False, False, False]
     assert [_counts(writer, day) for day in days] == [(1, {10: 1})] * 3
     assert writer.read("post-purchase-nps", "store", date(2026, 3, 4), date(2026, 3, 4)) == []
+
+
+def test_a_chunk_of_more_than_100_new_keys_is_created_by_transactions_of_100_each_all_or_nothing(stack):
+    meter = AwsMeter().install()
+    client = boto3.client("dynamodb")
+    table = stack.outputs["TableName"]
+    days = [date(2025, 1, 1) + timedelta(days=n) for n in range(150)]
+    items = [(AggregateKey("post-purchase-nps", "store", "KRK-02", day), _delta({9: 1})) for day in days]
+    expires = NOW + timedelta(hours=7)
+    # GIVEN one of the keys the second transaction would put exists already (another chunk wrote it)
+    DynamoAggregates(table, client=client).add("other", items[120][0], _delta({0: 1}), expires, NOW)
+    try:
+        # WHEN a chunk of 150 new past keys is created
+        meter.reset()
+        created = DynamoAggregates(table, client=client).create_all("chunk-1", items, expires, NOW)
+        calls = meter.snapshot()[0]
+    finally:
+        meter.uninstall()
+
+    # THEN the first 100 are created by one transaction; the second, refused, wrote nothing (its keys go to add)
+    assert calls == {"dynamodb:TransactWriteItems": 2}
+    assert created == {key for key, _ in items[:100]}
+    reader = DynamoAggregates(table, client=client)
+    stored = {a.day: a.counts for a in reader.read("post-purchase-nps", "store", days[0], days[-1], value="KRK-02")}
+    assert stored == {**{day: {9: 1} for day in days[:100]}, days[120]: {0: 1}}

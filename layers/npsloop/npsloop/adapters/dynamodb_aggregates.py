@@ -234,21 +234,31 @@ class DynamoAggregates(AggregateWriter, AggregateReader, FunnelReader, ThemeRead
     def create_all(
         self, journal_id: str, items: Sequence[tuple[AggregateKey, AnyDelta]], mark_expires_at: datetime, now: datetime
     ) -> set[AggregateKey]:
-        """Past days' keys this container has not written, put whole in one transaction if all are absent.
+        """Past days' keys this container has not written, put whole by transactions of up to 100 if absent.
 
         An import of history meets mostly new keys: one TransactWriteItems of up to 100 conditional puts
         instead of a call per key (transactional writes cost two write units each; live traffic, which
-        writes today's keys, never takes this path). If any exists the transaction writes nothing and
-        every key goes through ``add``.
+        writes today's keys, never takes this path). Each transaction is all or nothing: if any of its
+        keys exists it writes nothing, and its keys go through ``add``.
         """
         mark, expires = mark_of(journal_id), int(mark_expires_at.timestamp())
         wanted = [
             (key, delta)
             for key, delta in items
             if (now.date() - key.day).days > 1 and (key.pk, key.sk) not in self._known
-        ][:TRANSACTION_ITEMS]
+        ]
         if len(wanted) < 2:
             return set()
+        created: set[AggregateKey] = set()
+        for start in range(0, len(wanted), TRANSACTION_ITEMS):
+            group = wanted[start : start + TRANSACTION_ITEMS]
+            if self._put_all(group, mark, expires):
+                for key, _ in group:
+                    self._note(journal_id, (key.pk, key.sk))
+                created |= {key for key, _ in group}
+        return created
+
+    def _put_all(self, group: Sequence[tuple[AggregateKey, AnyDelta]], mark: str, expires: int) -> bool:
         puts = [
             {
                 "Put": {
@@ -257,17 +267,15 @@ class DynamoAggregates(AggregateWriter, AggregateReader, FunnelReader, ThemeRead
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             }
-            for key, delta in wanted
+            for key, delta in group
         ]
         try:
             self._client.transact_write_items(TransactItems=puts)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException":
-                return set()
+                return False
             raise StorageError(str(exc)) from exc
-        for key, _ in wanted:
-            self._note(journal_id, (key.pk, key.sk))
-        return {key for key, _ in wanted}
+        return True
 
     def _create(self, key: AggregateKey, delta: AnyDelta, mark: str, expires: int) -> bool:
         """Put the item whole if it is absent; False if it exists (the caller then updates it)."""

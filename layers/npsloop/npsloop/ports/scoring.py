@@ -11,8 +11,10 @@ from npsloop.domain.aggregates import AggregateKey, AnyDelta, DayAggregate
 from npsloop.domain.funnel import FunnelDay
 from npsloop.domain.themes import ThemeDay
 
-# Aggregate keys per chunk: one UpdateItem each, so this bounds a chunk's time (and a redelivery's work).
-MAX_UPDATES_PER_CHUNK = 99
+# Aggregate keys per chunk: at most one UpdateItem each (new past days' keys go by transactions of 100), so
+# this bounds a chunk's time (and a redelivery's work). A batch of history (1,000 answers, about 12 days of
+# a 20-store year) is then one or two chunks: a day's keys split between chunks are written once per chunk.
+MAX_UPDATES_PER_CHUNK = 1000
 
 
 @dataclass(frozen=True)
