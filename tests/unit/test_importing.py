@@ -295,6 +295,24 @@ def test_imported_comments_carry_the_analysis_the_analyse_function_would_write_j
     assert analyser.calls == [5, 5, 5] and writer.puts == puts and again.total("analysed") == 0
 
 
+def test_a_comment_repeated_across_the_export_is_judged_once_and_each_answer_gets_its_analysis(tmp_path):
+    # GIVEN 44 answers whose comments are two texts, at two scores each: four distinct inputs to the model
+    texts = ["Świetna obsługa", "Długo czekałem na kasie"]
+    records = [delighted(n, comment=texts[n % 2], score=(10, 2)[n // 2 % 2]) for n in range(44)]
+    source = Source(SourceKind.DELIGHTED_RESPONSES, write_array(tmp_path / "r.json", records))
+    writer, analyser = MemoryWriter(), CountingAnalyser()
+
+    # WHEN they are imported with the analysis (batches of ten)
+    summary = service(tmp_path, writer, analyser).run([source])
+
+    # THEN the provider judged each distinct (text, score) once, and every answer holds what a lone analysis gives
+    assert analyser.judged == 4 and summary.total("analysed") == 44
+    responses = [Response.model_validate(_unmarshal(item)) for item in writer.items.values()]
+    for response in responses:
+        (alone,) = analyses_of([response.model_copy(update={"analysis": None})], BuiltinProvider())
+        assert response.analysis == alone
+
+
 def test_without_analysis_imported_comments_wait_for_the_backfill(tmp_path):
     source = Source(SourceKind.DELIGHTED_RESPONSES, write_array(tmp_path / "r.json", [delighted(n) for n in range(4)]))
     writer = MemoryWriter()

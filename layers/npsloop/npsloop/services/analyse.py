@@ -19,6 +19,7 @@ are refused by their condition on the retry: nothing is written twice).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,16 +72,40 @@ def analyses_of(responses: Sequence[Response], provider: AnalysisProvider) -> li
 
 
 class InlineAnalyser:
-    """The importer's analysis of the comments it puts (the provider loaded at the first comment)."""
+    """The importer's analysis of the comments it puts (the provider loaded at the first comment).
+
+    An export repeats its short comments ("Super", "Great service, thanks") many times: each distinct
+    comment (text, language, survey and score: the model's whole input) is judged once per import, and a
+    repeat gets the same analysis (the model is deterministic). At most ``MEMO`` comments are remembered.
+    """
+
+    MEMO = 20_000
 
     def __init__(self, provider: Callable[[], AnalysisProvider]) -> None:
         self._factory = provider
         self._provider: AnalysisProvider | None = None
+        self._memo: OrderedDict[tuple[Language, str, str, int], ResponseAnalysis] = OrderedDict()
+        self.judged = 0  # comments the provider judged (the rest were repeats)
 
     def __call__(self, responses: Sequence[Response]) -> list[ResponseAnalysis]:
-        if self._provider is None:
-            self._provider = self._factory()
-        return analyses_of(responses, self._provider)
+        keys = [_input_of(r) for r in responses]
+        new = {key: r for key, r in zip(keys, responses, strict=True) if key not in self._memo}
+        if new:
+            if self._provider is None:
+                self._provider = self._factory()
+            for key, analysis in zip(new, analyses_of(list(new.values()), self._provider), strict=True):
+                self._memo[key] = analysis
+            self.judged += len(new)
+        for key in keys:
+            self._memo.move_to_end(key)
+        while len(self._memo) > self.MEMO:
+            self._memo.popitem(last=False)
+        return [self._memo[key] for key in keys]
+
+
+def _input_of(response: Response) -> tuple[Language, str, str, int]:
+    comment = comment_of(response)
+    return (comment.lang, comment.text, comment.survey, comment.score)
 
 
 @dataclass
