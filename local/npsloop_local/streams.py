@@ -116,14 +116,17 @@ def lambda_stream_record(raw: dict[str, Any], stream_arn: str, region: str) -> d
 
 
 _CONVERTED: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
-_CONVERTED_MAX = 50_000
+# More than a year of imported history leaves on the stream at once (30,000 answers and the 25,000 aggregate
+# items they create): every consumer reads all of it in turn, so the cache must hold it all, or each
+# consumer would evict what the next one needs and convert every record again (a few KB each).
+_CONVERTED_MAX = 150_000
 
 
 def moto_stream_record(raw: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
     """A record as moto's shard keeps it (wire-format attributes, a naive UTC time) in Lambda's shape.
 
     A shard's records never change, and every consumer of the stream reads each of them: the converted
-    record is kept (by its random event id, the most recent 50,000; a new stack's sequence numbers and
+    record is kept (by its random event id, the most recent 150,000; a new stack's sequence numbers and
     stream ARN can repeat an earlier one's) and shared, read-only.
     """
     key = (str(raw["eventID"]), str(raw["dynamodb"]["SequenceNumber"]))
