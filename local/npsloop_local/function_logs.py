@@ -9,6 +9,7 @@ to the real stdout, so a demo's own output stays readable.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 import threading
 from collections.abc import Iterator
@@ -53,6 +54,22 @@ class _RoutedStdout:
 
 
 _proxy: _RoutedStdout | None = None
+_rebound: list[logging.StreamHandler[Any]] = []  # handlers bound to the real stdout before routing began
+
+
+def _stdout_handlers(stream: object) -> list[logging.StreamHandler[Any]]:
+    """Log handlers writing to ``stream``: a logger made before routing began (powertools' Logger binds
+    ``sys.stdout`` when it is created, at import) would otherwise bypass the proxy."""
+    loggers = [
+        logging.getLogger(),
+        *(v for v in logging.Logger.manager.loggerDict.values() if isinstance(v, logging.Logger)),
+    ]
+    return [
+        handler
+        for logger in loggers
+        for handler in logger.handlers
+        if isinstance(handler, logging.StreamHandler) and handler.stream is stream
+    ]
 
 
 def install(logs_dir: Path) -> None:
@@ -61,6 +78,9 @@ def install(logs_dir: Path) -> None:
     for old in logs_dir.glob("*.log"):
         old.unlink()
     _proxy = _RoutedStdout(sys.stdout, logs_dir)
+    _rebound[:] = _stdout_handlers(sys.stdout)
+    for handler in _rebound:
+        handler.setStream(_proxy)  # type: ignore[arg-type]
     sys.stdout = _proxy  # type: ignore[assignment]
 
 
@@ -68,6 +88,9 @@ def uninstall() -> None:
     global _proxy  # noqa: PLW0603
     if _proxy is not None:
         sys.stdout = _proxy._original
+        for handler in _rebound:
+            handler.setStream(_proxy._original)
+        _rebound.clear()
         _proxy.close_files()
         _proxy = None
 
