@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -65,6 +66,7 @@ class InMemoryAggregates(AggregateWriter, AggregateReader, FunnelReader, ThemeRe
         self.crash_at_close = False
         self.queries = 0
         self.items_read = 0
+        self.ranges: Counter[tuple[str, str, date, date]] = Counter()  # (program, dimension, first, last) read
 
     def open_chunk(self, journal_id: str, records: int, last_event_id: str, expires_at: datetime) -> ChunkJournal:
         self.opened.append(journal_id)
@@ -122,6 +124,7 @@ class InMemoryAggregates(AggregateWriter, AggregateReader, FunnelReader, ThemeRe
         self, program_id: str, dimension: str, first_day: date, last_day: date, value: str | None = None
     ) -> list[DayAggregate]:
         self.queries += 1
+        self.ranges[program_id, dimension, first_day, last_day] += 1
         found = []
         for key, item in sorted(self.items.items()):
             if key.program_id == program_id and key.dimension == dimension and first_day <= key.day <= last_day:

@@ -99,7 +99,9 @@ def table_items(
 
     For a person's look at a whole table (the demo's summary): a Scan of tens of thousands of items
     costs moto seconds of serialisation for what is only read back here. ``keep`` sees each item's
-    top-level attributes as plain values (strings, numbers...) and picks the ones to serialise.
+    top-level attributes as plain values (strings, numbers...) and picks the ones to serialise. The
+    kept items come in moto's ``Table.all_items`` order (by key), sorted after ``keep``: moto sorts by
+    comparing its typed values, seconds for a whole table of which a few items are kept.
     """
     try:
         from moto.dynamodb.models import dynamodb_backends
@@ -109,11 +111,10 @@ def table_items(
         return None
     if table is None:
         return None
-    return [
-        item.to_json()["Attributes"]
-        for item in table.all_items()
-        if keep is None or keep({name: value.value for name, value in item.attrs.items()})
-    ]
+    every = (item for items in table.items.values() for item in (items.values() if table.range_key_attr else [items]))
+    kept = [item for item in every if keep is None or keep({name: value.value for name, value in item.attrs.items()})]
+    kept.sort(key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)  # as Table.all_items
+    return [item.to_json()["Attributes"] for item in kept]
 
 
 def bucket_objects(account_id: str, bucket_name: str) -> dict[str, bytes] | None:

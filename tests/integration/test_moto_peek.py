@@ -44,7 +44,7 @@ def test_table_items_are_the_scan_and_keep_picks_by_plain_attribute_values():
         {"pk": {"S": "INV#a"}, "sk": {"S": "RESPONSE"}, "imported": {"BOOL": True}, "score": {"N": "9"}},
         {"pk": {"S": "INV#b"}, "sk": {"S": "RESPONSE"}, "tags": {"SS": ["x"]}, "score": {"N": "4"}},
     ]
-    for item in items:
+    for item in reversed(items):  # not in key order
         dynamodb.put_item(TableName="t", Item=item)
     scanned = dynamodb.scan(TableName="t")["Items"]
 
@@ -52,5 +52,6 @@ def test_table_items_are_the_scan_and_keep_picks_by_plain_attribute_values():
         return item["pk"]["S"], item["sk"]["S"]
 
     assert sorted(moto_peek.table_items(ACCOUNT, REGION, "t"), key=key) == sorted(scanned, key=key)
+    assert moto_peek.table_items(ACCOUNT, REGION, "t") == scanned  # and in the Scan's order (by key)
     kept = moto_peek.table_items(ACCOUNT, REGION, "t", lambda i: not i["pk"].startswith("AGG") and "imported" not in i)
     assert kept == [next(i for i in scanned if i["pk"]["S"] == "INV#b")]

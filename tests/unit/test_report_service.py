@@ -248,3 +248,53 @@ def test_a_batch_reports_only_the_jobs_that_failed_for_sqs_to_retry(world):
     mailer.unavailable_with = None
     assert worker.handle_batch(event) == {"batchItemFailures": []}
     assert len(mailer.sent) == 2
+
+
+def _batch(jobs):
+    return {"Records": [{"messageId": f"m{i}", "body": j.model_dump_json()} for i, j in enumerate(jobs)]}
+
+
+def _plain(sent):
+    return email.message_from_bytes(sent.raw, policy=policy.default).get_body(("plain",)).get_content()
+
+
+def test_a_batch_reads_each_range_of_a_partition_once_for_all_its_blocks(world):
+    # GIVEN one batch: a manager of two regions (two blocks per program) and one of the first region
+    two = ("npsloop-region-mazowieckie", "npsloop-region-malopolskie")
+    people = [
+        Recipient("u-two", "two@example.com", "en", "Europe/Warsaw", two),
+        Recipient("u-maz", "maz@example.com", "en", "Europe/Warsaw", ("npsloop-region-mazowieckie",)),
+    ]
+    jobs = _plan(world, "region-monthly", people)
+    worker, parts = _worker(world)
+    aggregates = world["aggregates"]
+    # WHEN the worker handles the batch
+    assert worker.handle_batch(_batch(jobs)) == {"batchItemFailures": []}
+    # THEN each program's 13 months of the region partition were read once, not once per region, and no
+    # range of any partition twice (a region's own trend and the comparisons are sliced from them)
+    assert len(parts["mailer"].sent) == 2
+    assert aggregates.ranges, "the report read nothing"
+    assert {r: n for r, n in aggregates.ranges.items() if n > 1} == {}
+    region = [r for r in aggregates.ranges if r[:2] == (PROGRAM, "region")]
+    assert region == [(PROGRAM, "region", date(2025, 10, 1), date(2026, 10, 31))]
+    # and each region's numbers are its own, as a report of that region alone shows them
+    text = _plain(next(m for m in parts["mailer"].sent if m.recipient == "two@example.com"))
+    assert "Region malopolskie · NPS: -67 (95% range -78 to -52), 120 answers" in text
+    assert "Region mazowieckie · NPS: 70 (95% range 59 to 79), 188 answers" in text
+    alone = _plain(next(m for m in parts["mailer"].sent if m.recipient == "maz@example.com"))
+    assert "Region mazowieckie · NPS: 70 (95% range 59 to 79), 188 answers" in alone
+
+
+def test_an_invocation_never_answers_from_an_earlier_invocations_reads(world):
+    # GIVEN the Mazovian manager's report sent by one invocation (its read held every region's days)
+    maz = [Recipient("u-maz", "maz@example.com", "en", "Europe/Warsaw", ("npsloop-region-mazowieckie",))]
+    krk = [Recipient("u-krk-r", "krkr@example.com", "en", "Europe/Warsaw", ("npsloop-region-malopolskie",))]
+    worker, parts = _worker(world)
+    worker.handle_batch(_batch(_plan(world, "region-monthly", maz)))
+    # WHEN 30 more answers of Malopolska reach the aggregates before the next invocation of the same run
+    key = AggregateKey(PROGRAM, "region", "malopolskie", date(2026, 10, 15))
+    world["aggregates"].add("late", key, Delta(SurveyType.NPS, n=30, counts={10: 30}), MONDAY, MONDAY)
+    worker.handle_batch(_batch(_plan(world, "region-monthly", krk)))
+    # THEN the next invocation reads them: -67 of 120 answers before, -33 of 150 now
+    (_, sent) = parts["mailer"].sent
+    assert "Region malopolskie · NPS: -33 (95% range" in _plain(sent) and "150 answers" in _plain(sent)

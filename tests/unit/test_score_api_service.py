@@ -275,3 +275,25 @@ def test_each_group_carries_its_score_groups_top_themes_with_shares(aggregates, 
     assert describe(per_program) == [
         "post-purchase-nps: delivery 100% (3), staff 33% (1) of 3 analysed detractor comments"
     ]
+
+
+def test_an_invocations_scores_read_each_range_once_and_answer_as_the_service_does(scores, fill, aggregates):
+    fill({10: 30, 2: 10}, store="WAW-01")
+    fill({9: 5, 0: 20}, store="KRK-02")
+    fill({10: 3}, at=OCT, store="KRK-02")
+    wide = query(**{"from": "2026-10-01", "to": "2026-11-20", "group_by": "store", "value": "WAW-01"})
+    others = [
+        query(**{"from": "2026-10-01", "to": "2026-11-20", "group_by": "store", "value": "KRK-02"}),
+        query(**{"from": "2026-11-01", "to": "2026-11-20", "group_by": "store", "period": "week"}),
+        query(**{"from": "2026-11-05", "to": "2026-11-12", "group_by": "store", "value": "KRK-02"}),
+    ]
+    expected = [scores.scores("post-purchase-nps", q) for q in (wide, *others)]
+    read_before = aggregates.queries
+
+    kept = scores.for_invocation()
+    answers = [kept.scores("post-purchase-nps", q) for q in (wide, *others)]
+
+    assert answers == expected
+    assert aggregates.queries - read_before == 1  # the ranges inside the first read come from it
+    assert scores.for_invocation().scores("post-purchase-nps", wide) == expected[0]
+    assert aggregates.queries - read_before == 2  # another invocation reads afresh

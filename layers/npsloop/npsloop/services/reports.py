@@ -231,22 +231,23 @@ class ReportWorker:
         """An SQS batch (``ReportBatchItemFailures``): a job that failed is reported and SQS delivers it
         again after its visibility timeout; one that can never succeed is parked with the reason."""
         failures = []
+        scores = self._scores.for_invocation()  # the batch's reads, each range once; dropped with the batch
         for record in event.get("Records", []):
             try:
-                self.handle_message(record["body"])
+                self.handle_message(record["body"], scores)
             except Exception as exc:  # every failure is retried by SQS, then dead-lettered
                 logger.warning("report job failed: retried", error=type(exc).__name__, message_id=record["messageId"])
                 failures.append({"itemIdentifier": record["messageId"]})
         return {"batchItemFailures": failures}
 
-    def handle_message(self, body: str) -> str:
+    def handle_message(self, body: str, scores: ScoresService | None = None) -> str:
         try:
             job = ReportJob.model_validate_json(body)
         except ValidationError as exc:
             return self._park(body, "invalid report job: " + "; ".join(_describe(exc.errors(include_input=False))))
         if self._reports.get(job.report_id) is None:
             return self._park(body, f"unknown report {job.report_id!r} (not in reports.toml)")
-        return self.handle(job)
+        return self.handle(job, scores)
 
     def _park(self, body: str, reason: str) -> str:
         if self._parking is None:
@@ -256,7 +257,9 @@ class ReportWorker:
         logger.warning("report job parked", reason=reason)
         return "parked"
 
-    def handle(self, job: ReportJob) -> str:
+    def handle(self, job: ReportJob, scores: ScoresService | None = None) -> str:
+        """Send ``job`` once. ``scores``: the invocation's (``ScoresService.for_invocation``); by default
+        one of its own."""
         definition = self._reports.get(job.report_id)
         if definition is None:
             raise UnknownReport(job.report_id)
@@ -277,7 +280,7 @@ class ReportWorker:
             if self._preferences.opted_out(preference_id(job.report_id, job.subject)):
                 self._claims.finish(job.claim_id, token, "opted_out", now)
                 return "opted_out"
-            blocks = self.blocks(definition, job)
+            blocks = self.blocks(definition, job, scores or self._scores.for_invocation())
             if not any(b.has_answers for b in blocks) and definition.no_answers is NoAnswers.SKIP:
                 self._claims.finish(job.claim_id, token, "skipped", now)
                 count("ReportsSkipped", report=job.report_id)
@@ -306,7 +309,7 @@ class ReportWorker:
         return "sent"
 
     # -- the numbers ---------------------------------------------------------------------------------
-    def blocks(self, definition: ReportDefinition, job: ReportJob) -> list[Block]:
+    def blocks(self, definition: ReportDefinition, job: ReportJob, scores: ScoresService) -> list[Block]:
         from npsloop.reports import sections
 
         period = job.as_period
@@ -322,6 +325,7 @@ class ReportWorker:
                 if program is None:
                     continue
                 own = self._scores_of(
+                    scores,
                     job.run,
                     program.id,
                     {"from": trend[0].start, "to": period.end, "period": kind, "group_by": dimension, "value": value},
@@ -329,7 +333,7 @@ class ReportWorker:
                 own_scores = sections.scores(own, value or OVERALL)
                 comparison = None
                 if Section.COMPARISON in wanted:
-                    comparison = self._comparison(job.run, program.id, unit, period, kind, own_scores)
+                    comparison = self._comparison(scores, job.run, program.id, unit, period, kind, own_scores)
                 cases = None
                 if Section.CASES in wanted and self._cases is not None:
                     start = datetime.combine(period.start, time(0), ZoneInfo(job.time_zone))
@@ -373,18 +377,27 @@ class ReportWorker:
                 )
         return out
 
-    def _scores_of(self, run: str, program_id: str, query: dict[str, Any]) -> dict[str, Any]:
-        """A ScoresService answer, read once per run and container (``RunMemo``)."""
+    def _scores_of(self, scores: ScoresService, run: str, program_id: str, query: dict[str, Any]) -> dict[str, Any]:
+        """A ScoresService answer, computed once per run and container (``RunMemo``) from the invocation's
+        reads (``scores``: each range of a partition read once)."""
         key = (run, "scores", program_id, *sorted((k, str(v)) for k, v in query.items()))
-        return self._memo.get(key, partial(self._scores.scores, program_id, ScoreQuery.model_validate(query)))
+        return self._memo.get(key, partial(scores.scores, program_id, ScoreQuery.model_validate(query)))
 
     def _comparison(  # noqa: PLR0917
-        self, run: str, program_id: str, unit: ReportUnit, period: Period, kind: Any, own: dict[str, Any]
+        self,
+        scores: ScoresService,
+        run: str,
+        program_id: str,
+        unit: ReportUnit,
+        period: Period,
+        kind: Any,
+        own: dict[str, Any],
     ) -> dict[str, Any]:
         from npsloop.reports import sections
 
         def read(dimension: str, value: str | None) -> dict[str, Any]:
             return self._scores_of(
+                scores,
                 run,
                 program_id,
                 {"from": period.start, "to": period.end, "period": kind, "group_by": dimension, "value": value},

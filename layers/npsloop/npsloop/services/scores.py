@@ -104,6 +104,33 @@ def _days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
+class KeptReads(AggregateReader):
+    """One invocation's aggregate reads, each range of a partition read once: a later read of a range it
+    holds (any value, any days inside it) is answered from memory.
+
+    Reading a partition for one value costs what reading it for all its values costs (the value is the
+    sort key's tail, picked after the Query: ``DynamoAggregates._days``), so a range is read for every
+    value and kept whole. Made per invocation (``ScoresService.for_invocation``) and dropped with it:
+    what it holds is never older than the invocation.
+    """
+
+    def __init__(self, reader: AggregateReader) -> None:
+        self._reader = reader
+        self._kept: dict[tuple[str, str], list[tuple[date, date, list[DayAggregate]]]] = defaultdict(list)
+        self.reads = 0  # ranges read from the reader (the tests count them)
+
+    def read(
+        self, program_id: str, dimension: str, first_day: date, last_day: date, value: str | None = None
+    ) -> list[DayAggregate]:
+        ranges = self._kept[program_id, dimension]
+        days = next((days for first, last, days in ranges if first <= first_day and last_day <= last), None)
+        if days is None:
+            days = self._reader.read(program_id, dimension, first_day, last_day)
+            self.reads += 1
+            ranges.append((first_day, last_day, days))
+        return [d for d in days if first_day <= d.day <= last_day and (value is None or d.value == value)]
+
+
 class ScoresService:
     def __init__(
         self,
@@ -117,6 +144,13 @@ class ScoresService:
         self._aggregates = aggregates
         self._clock = clock
         self._themes = themes  # the theme aggregates: each group's top themes (none: no "themes")
+
+    def for_invocation(self) -> ScoresService:
+        """This service reading through a fresh ``KeptReads``: for one invocation whose answers read
+        overlapping ranges of a partition (a report's blocks and comparisons), each range read once."""
+        return ScoresService(
+            programs=self._programs, aggregates=KeptReads(self._aggregates), clock=self._clock, themes=self._themes
+        )
 
     def scores(self, program_id: str, query: ScoreQuery) -> dict[str, Any]:
         program = self._programs.get(program_id)
