@@ -30,7 +30,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.policy import compat32
@@ -364,11 +366,12 @@ def _run(scale: Scale, workers: int, outbox: Path, quiet: bool, state_dir: Path 
         phases["start the local stack"] = time.monotonic() - started
         history = ImportOutcome()
         if scale.history:
-            history = _import_history(stack, scale, pop, outbox.parent / "import", quiet, phases)
-            mark = time.monotonic()
-            clock.set(clock.now() + PAST_WINDOWS)  # past the consumers' batching windows
-            stack.drain()  # score and export consume the imported answers (alerts filter them out)
-            phases["stream consumers over the history"] = time.monotonic() - mark
+            with _few_collections():
+                history = _import_history(stack, scale, pop, outbox.parent / "import", quiet, phases)
+                mark = time.monotonic()
+                clock.set(clock.now() + PAST_WINDOWS)  # past the consumers' batching windows
+                stack.drain()  # score and export consume the imported answers (alerts filter them out)
+                phases["stream consumers over the history"] = time.monotonic() - mark
         mark = time.monotonic()
         api = ApiClient(
             stack.base_url,
@@ -395,7 +398,27 @@ def _run(scale: Scale, workers: int, outbox: Path, quiet: bool, state_dir: Path 
         summary = summarise(stack, pop, stats, outbox, api, clock, scale, history, phases, started)
         phases["summary"] = time.monotonic() - mark
         browse = "" if saved is None else browsing(stack, saved, phases["save the state for make local DEMO=1"])
+    gc.unfreeze()  # the stack is gone: its history may be collected
     return Outcome(stats, summary, phases, browse)
+
+
+@contextmanager
+def _few_collections() -> Iterator[None]:
+    """Rare garbage collections while the history is built, then that history out of their way.
+
+    The import and its stream pass fill moto with a year of state: millions of small objects that live
+    to the end of the run, which CPython's default thresholds (700, 10, 10) walk in full every few hundred
+    thousand allocations. Rarer collections take a tenth to a quarter off both phases; afterwards the
+    history is frozen (never walked again) and the live weeks run with the defaults (docs/decisions.md).
+    """
+    defaults = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 1_000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*defaults)
+        gc.collect()
+        gc.freeze()
 
 
 def browsing(stack: LocalStack, saved: demo_state.DemoState, seconds: float) -> str:
@@ -888,11 +911,6 @@ def main(argv: list[str] | None = None) -> int:
     # Handler errors (deliveries retried after meeting an in-flight claim) are in the function logs
     # and the summary; the stack's own warnings would only interleave with the progress bar.
     logging.getLogger("npsloop_local").setLevel(logging.ERROR)
-    # The run is one process holding a year of moto state: millions of small objects that live to the
-    # end. CPython's default thresholds (700, 10, 10) walk them all in a full collection every few hundred
-    # thousand allocations; rarer collections take a tenth to a quarter off the import and the stream pass
-    # (measured: docs/decisions.md). Cycles are still collected.
-    gc.set_threshold(100_000, 50, 1_000)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a small version (the e2e test runs it)")
     parser.add_argument("--history", type=int, help=f"answers of history to import (default {FULL.history})")
