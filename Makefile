@@ -46,7 +46,7 @@ local: $(VENV)/.installed ## Start the local stack and keep it running (DEMO=1: 
 	$(BIN)/python -m npsloop_local $(if $(DEMO),--demo-data)
 
 test: lint validate build $(VENV)/.installed /usr/bin/chromium ## Every check and every test tier
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 	$(BIN)/python tools/iam_report.py template.yaml
 
 unit: $(VENV)/.installed ## Unit tests only

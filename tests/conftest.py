@@ -25,9 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """Start the IAM usage record afresh: it describes the last test run."""
-    Path(os.environ["NPSLOOP_IAM_USAGE"]).unlink(missing_ok=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Start the IAM usage record afresh: it describes the last test run (once, before any xdist worker starts:
+    the workers append to it)."""
+    if not hasattr(config, "workerinput"):
+        Path(os.environ["NPSLOOP_IAM_USAGE"]).unlink(missing_ok=True)
 
 
 def load_event(name: str, **replacements: str) -> dict[str, Any]:

@@ -407,8 +407,13 @@ class Authorizer:
             for f, p, s, a, r in sorted(self.used)
         ]
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
+        # One write() on an O_APPEND descriptor: test processes running side by side (pytest-xdist) append
+        # whole records, never interleaved halves (a buffered file may split a long text into several writes).
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(descriptor, ("\n".join(lines) + "\n").encode("utf-8"))
+        finally:
+            os.close(descriptor)
 
 
 # ----- botocore hooks ----------------------------------------------------------------------------
