@@ -76,6 +76,8 @@ class Dispatcher:
     authorizer: Authorizer | None = None
     """The functions' roles (:mod:`.iam`): their calls, and the destinations Lambda sends to for them."""
     _drain_lock: threading.RLock = field(default_factory=threading.RLock)
+    _converted: dict[str, dict[tuple[str, str], dict[str, Any]]] = field(default_factory=dict)
+    """Per stream ARN, its records in Lambda's shape, converted once for all its consumers."""
     invoker: AsyncInvoker = field(init=False)
     router: EventBridgeRouter = field(init=False)
 
@@ -280,6 +282,7 @@ class Dispatcher:
             read=functools.partial(
                 moto_peek.stream_records, self.resolver.account_id, self.resolver.region, str(props["Stream"])
             ),
+            converted=self._converted.setdefault(str(props["Stream"]), {}),
         )
         consumer.start()
         self.streams.append(consumer)

@@ -36,7 +36,7 @@ import base64
 import json
 import logging
 import threading
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -115,26 +115,20 @@ def lambda_stream_record(raw: dict[str, Any], stream_arn: str, region: str) -> d
     }
 
 
-_CONVERTED: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
-# More than a year of imported history leaves on the stream at once (30,000 answers and the 25,000 aggregate
-# items they create): every consumer reads all of it in turn, so the cache must hold it all, or each
-# consumer would evict what the next one needs and convert every record again (a few KB each).
-_CONVERTED_MAX = 150_000
-
-
-def moto_stream_record(raw: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
+def moto_stream_record(
+    raw: dict[str, Any], stream_arn: str, region: str, converted: dict[tuple[str, str], dict[str, Any]]
+) -> dict[str, Any]:
     """A record as moto's shard keeps it (wire-format attributes, a naive UTC time) in Lambda's shape.
 
-    A shard's records never change, and every consumer of the stream reads each of them: the converted
-    record is kept (by its random event id, the most recent 150,000; a new stack's sequence numbers and
-    stream ARN can repeat an earlier one's) and shared, read-only.
+    A shard's records never change, and every consumer of the stream reads each of them: the record is
+    converted once and kept in ``converted`` (the stream's, shared by its consumers and dropped with the
+    stack, as moto's shard keeps the raw records), read-only. A year of imported history is 55,000
+    records that five consumers read in turn.
     """
     key = (str(raw["eventID"]), str(raw["dynamodb"]["SequenceNumber"]))
-    found = _CONVERTED.get(key)
+    found = converted.get(key)
     if found is None:
-        found = _CONVERTED[key] = _convert(raw, stream_arn, region)
-        while len(_CONVERTED) > _CONVERTED_MAX:
-            _CONVERTED.popitem(last=False)
+        found = converted[key] = _convert(raw, stream_arn, region)
     return found
 
 
@@ -224,6 +218,8 @@ class StreamConsumer:
     """Shard id -> last sequence number, read cheaply (:mod:`.moto_peek`); None: poll through the API."""
     read: Callable[[str, str | None], list[dict[str, Any]] | None] | None = None
     """(shard id, checkpoint) -> moto's records after it (:mod:`.moto_peek`); None: read through the API."""
+    converted: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """Records ``read`` returned, in Lambda's shape: one dict per stream, shared by its consumers."""
     _checkpoints: dict[str, str | None] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _matchers: list[tuple[EventPattern, dict[str, Any]]] = field(default_factory=list)
@@ -273,7 +269,7 @@ class StreamConsumer:
     def _new_records(self, shard_id: str) -> list[dict[str, Any]]:
         direct = self.read(shard_id, self._checkpoints.get(shard_id)) if self.read is not None else None
         if direct is not None:
-            return [moto_stream_record(r, self.stream_arn, self.region) for r in direct]
+            return [moto_stream_record(r, self.stream_arn, self.region, self.converted) for r in direct]
         return [lambda_stream_record(r, self.stream_arn, self.region) for r in self._read(shard_id)]
 
     def _read(self, shard_id: str) -> list[dict[str, Any]]:
