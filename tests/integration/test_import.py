@@ -10,6 +10,7 @@ import copy
 import io
 import json
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,14 +37,19 @@ def import_files(stack, tmp_path: Path, files: dict[str, Path], *extra: str):
 
 def aggregates(stack) -> dict[tuple[str, str], dict[str, int]]:
     """Every AGG# item: (pk, sk) -> its counters."""
+    return _counters(stack, "AGG#", lambda name: name in {"n", "commented"} or name[1:].isdigit())
+
+
+def _counters(stack, prefix: str, counted: Callable[[str], bool]) -> dict[tuple[str, str], dict[str, int]]:
+    """Every item whose pk starts with ``prefix`` (a Scan, paged): (pk, sk) -> its ``counted`` numbers."""
     client, found = stack.client("dynamodb"), {}
     kwargs: dict[str, Any] = {"TableName": stack.outputs["TableName"]}
     while True:
         page = client.scan(**kwargs)
         for item in page["Items"]:
-            if item["pk"]["S"].startswith("AGG#"):
+            if item["pk"]["S"].startswith(prefix):
                 found[item["pk"]["S"], item["sk"]["S"]] = {
-                    k: int(v["N"]) for k, v in item.items() if "N" in v and (k in {"n", "commented"} or k[1:].isdigit())
+                    k: int(v["N"]) for k, v in item.items() if "N" in v and counted(k)
                 }
         if "LastEvaluatedKey" not in page:
             return found
@@ -170,16 +176,7 @@ def test_imported_unsubscribes_and_bounces_make_the_invite_skip_those_customers(
 
 def theme_days(stack) -> dict[tuple[str, str], dict[str, int]]:
     """Every THM# item (the theme aggregates): (pk, sk) -> its counters."""
-    client, found = stack.client("dynamodb"), {}
-    kwargs: dict[str, Any] = {"TableName": stack.outputs["TableName"]}
-    while True:
-        page = client.scan(**kwargs)
-        for item in page["Items"]:
-            if item["pk"]["S"].startswith("THM#"):
-                found[item["pk"]["S"], item["sk"]["S"]] = {k: int(v["N"]) for k, v in item.items() if k[:2] in THEMED}
-        if "LastEvaluatedKey" not in page:
-            return found
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return _counters(stack, "THM#", lambda name: name[:2] in THEMED)
 
 
 THEMED = ("a#", "s#", "t#")
