@@ -138,10 +138,11 @@ class Respondents:
         self._stores = pop.store_of()
         self._clock = clock
         self._stats = stats
-        self._rng = random.Random(seed)
+        self._seed = seed
 
     def act(self, invitation: Invitation) -> None:
-        rng = random.Random(self._rng.random())
+        # Each email's own draws, whatever thread reads it and in whatever order: the run is repeatable.
+        rng = random.Random(f"{self._seed}:{invitation.invitation_id or invitation.recipient}")
         person = self._people.get(invitation.recipient.lower())
         if invitation.recipient.endswith("@simulator.amazonses.com"):
             return  # bounced, or reported as spam: nobody reads it

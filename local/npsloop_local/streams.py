@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 
 INFINITE_RETRY_CAP = 10
 STREAM_RETENTION = timedelta(hours=24)
+MATCHES_KEPT = 10_000  # distinct cut records whose filter result a consumer remembers (then it starts afresh)
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,7 @@ class StreamConsumer:
     _checkpoints: dict[str, str | None] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _matchers: list[tuple[EventPattern, dict[str, Any]]] = field(default_factory=list)
+    _matched: dict[tuple[int, str], bool] = field(default_factory=dict)  # (pattern, cut record) -> match
 
     def __post_init__(self) -> None:
         self._matchers = [
@@ -302,10 +304,20 @@ class StreamConsumer:
 
     def _passes_filters(self, record: dict[str, Any]) -> bool:
         # A pattern decides on the fields it names only, so moto matches the record cut down to them:
-        # the same answer, without flattening every attribute of both images once per filter.
+        # the same answer, without flattening every attribute of both images once per filter. Cut
+        # records repeat (an entity name, an event name), so each distinct one is matched once.
         return not self._matchers or any(
-            matcher.matches_event(_cut(record, paths)) for matcher, paths in self._matchers
+            self._matches(n, _cut(record, paths)) for n, (_, paths) in enumerate(self._matchers)
         )
+
+    def _matches(self, n: int, cut: Any) -> bool:
+        key = (n, json.dumps(cut, sort_keys=True, separators=(",", ":")))
+        found = self._matched.get(key)
+        if found is None:
+            if len(self._matched) >= MATCHES_KEPT:
+                self._matched.clear()
+            found = self._matched[key] = self._matchers[n][0].matches_event(cut)
+        return found
 
     # ----- delivering ---------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 
+import pytest
 from moto.events.models import EventPattern
 
 from npsloop_local import streams
@@ -85,3 +86,30 @@ def test_every_pattern_decides_the_cut_record_as_moto_decides_the_whole_one():
             assert matcher.matches_event(streams._cut(record, paths)) == whole, (pattern, record)
             decided += whole
     assert decided > 0  # some records pass, some do not
+
+
+@pytest.mark.parametrize(
+    "patterns",
+    [
+        tuple(template_patterns() + EXTRA),
+        ('{"eventName": ["INSERT"]}', '{"eventName": ["REMOVE"]}'),  # cut alike, decided apart: each its own
+    ],
+)
+def test_a_consumer_decides_each_record_as_moto_does_the_second_time_too(monkeypatch, patterns):
+    """Filter results are remembered per pattern and distinct cut record: a remembered answer is moto's
+    answer, and a consumer that outgrows its memory starts afresh and still decides alike."""
+    consumer = streams.StreamConsumer(
+        function=None,  # type: ignore[arg-type]  # only the filters are exercised
+        stream_arn="arn:aws:dynamodb:eu-west-1:123456789012:table/t/stream/x",
+        settings=streams.StreamSettings(filters=patterns),
+        streams_client=None,
+        clock=None,  # type: ignore[arg-type]
+        region="eu-west-1",
+        send_record=lambda *_: None,
+    )
+    monkeypatch.setattr(streams, "MATCHES_KEPT", 7)  # small: the memory fills and is cleared mid-way
+    matchers = [EventPattern.load(p) for p in patterns]
+    for _ in range(2):
+        for record in records():
+            assert consumer._passes_filters(record) == any(m.matches_event(record) for m in matchers), record
+    assert 0 < len(consumer._matched) <= 7
