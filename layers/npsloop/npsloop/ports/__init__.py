@@ -2,6 +2,10 @@
 
 This module holds the front half's ports (invite, respond); each later area has its own module
 beside it (``npsloop.ports.delivery``, ``.scoring``, ``.cases``, ``.export``).
+
+Ports name domain models in annotations only, so they import them under ``TYPE_CHECKING``: a
+function that uses one port of an area loads none of the models it never builds (cold start,
+``npsloop.wiring.container``).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # annotations only: a stream consumer that parks events loads none of the front half's models
+if TYPE_CHECKING:
     from npsloop.domain.contact import CustomerContact
     from npsloop.domain.invitations import CustomerProfile, Invitation
     from npsloop.domain.links import SigningKeys
