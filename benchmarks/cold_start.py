@@ -5,9 +5,12 @@ a bare ``import boto3`` measured in the same run.
    sample event of its trigger, AWS answered by a stub on botocore's ``before-send`` hook (no
    network and no moto, which would import jinja2 and much else itself). The modules loaded by then,
    in load order, are what that cold start needs.
-2. Time, in many fresh interpreters: import the handler file, then the rest of that module list.
-   Every round times ``import boto3`` and each handler once, in a shuffled order, so the load of
-   this shared machine falls on all alike; a handler's ratio is the median of its per-round ratios.
+2. Time, in many fresh interpreters: ``import boto3``, then the handler file and the rest of that
+   module list. A handler's ratio is taken in each interpreter, its whole time over its own
+   ``import boto3`` a moment before, so a burst of load on this shared machine falls on both; every
+   round runs each handler once, in a shuffled order, and the ratio printed is the median of the
+   rounds'. (A bare ``import boto3`` in separate interpreters, paired by round, spread the ratios
+   three times as wide.)
 
 Prints median and spread (interquartile range, and min-max) in ms and as ratios. Figures are
 printed, never asserted. ``python benchmarks/cold_start.py [--root DIR] [--rounds N]``; ``--root``
@@ -17,6 +20,7 @@ measures another checkout (for before/after figures).
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import random
@@ -199,12 +203,15 @@ with open(sys.argv[3], "w") as out:
     json.dump([name for name in sys.modules if name not in ("__main__", "app")], out)
 """
 
+# One fresh interpreter: ``import boto3`` (the baseline), then the handler and the rest of its first
+# invocation's modules; prints both times, from the same start.
 TIMED = """import time, sys
 t0 = time.perf_counter()
+import boto3
+t1 = time.perf_counter()
 {body}
-sys.stdout.write(repr(time.perf_counter() - t0))
+sys.stdout.write(repr((t1 - t0, time.perf_counter() - t0)))
 """
-
 HANDLER_AND_FIRST_CALL = """import importlib, importlib.util
 spec = importlib.util.spec_from_file_location("app", {path!r})
 module = importlib.util.module_from_spec(spec)
@@ -240,10 +247,11 @@ def first_invocation_modules(root: Path, function: str) -> list[str]:
         return json.loads(listing.read_text())
 
 
-def _timed(code: str, env: dict[str, str], cwd: Path) -> float:
+def _timed(code: str, env: dict[str, str], cwd: Path) -> tuple[float, float]:
     probe = TIMED.format(body=code)
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env, cwd=cwd)
-    return float(out.stdout)
+    baseline, total = ast.literal_eval(out.stdout)
+    return baseline, total
 
 
 def _spread(values: list[float]) -> tuple[float, float, float, float, float]:
@@ -252,27 +260,27 @@ def _spread(values: list[float]) -> tuple[float, float, float, float, float]:
 
 
 def measure(root: Path = ROOT, rounds: int = ROUNDS) -> dict[str, dict[str, float]]:
-    """Per handler: median, quartiles and extremes of its seconds and of its per-round ratio to boto3."""
+    """Per handler: median, quartiles and extremes of its seconds and of its ratio to boto3 (per process)."""
     env = _environment(root)
     functions = sorted(path.parent.name for path in root.glob("functions/*/app.py"))
-    probes = {"boto3": "import boto3"}
+    probes = {}
     for function in functions:
         names = first_invocation_modules(root, function)
         probes[function] = HANDLER_AND_FIRST_CALL.format(
             path=str(root / "functions" / function / "app.py"), names=names
         )
-    seconds: dict[str, list[float]] = {name: [] for name in probes}
+    seconds: dict[str, list[float]] = {"boto3": [], **{name: [] for name in functions}}
     ratios: dict[str, list[float]] = {name: [] for name in functions}
     order = list(probes)
     for name in order:  # warm the bytecode and page caches
         _timed(probes[name], env, root)
     for _ in range(rounds):
         random.shuffle(order)
-        this_round = {name: _timed(probes[name], env, root) for name in order}
-        for name, value in this_round.items():
-            seconds[name].append(value)
-            if name != "boto3":
-                ratios[name].append(value / this_round["boto3"])
+        for name in order:
+            baseline, total = _timed(probes[name], env, root)
+            seconds["boto3"].append(baseline)
+            seconds[name].append(total)
+            ratios[name].append(total / baseline)
     results = {}
     for name, values in seconds.items():
         median, q1, q3, low, high = _spread(values)
