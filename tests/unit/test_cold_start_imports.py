@@ -45,6 +45,9 @@ HEAVY = {
         "web",
     },
     "npsloop.domain.cases": {"alert", "api", "cases", "report_planner", "report_worker", "web"},
+    # the programs (and their events' models): the brand, alert and roles configs import none of them
+    "npsloop.domain.programs": {"api", "invite", "report_planner", "report_worker", "respond", "score", "web"},
+    "npsloop.services.trends": {"web"},  # the cases function builds it in its factory, for the daily scan only
 }
 # The function's composition root, the service it builds on a cold start.
 ROOTS = {
