@@ -59,6 +59,14 @@ ENVIRONMENT = {
     "ALERTS_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:npsloop-bench-alerts",
     "EXPORT_BUCKET": "npsloop-bench-export",
     "PAUSE_ON_ALARMS": "npsloop-dev-ses-bounce-rate",
+    "ANALYSE_DLQ_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/analyse-dlq",
+    "USER_POOL_ID": "eu-west-1_bench",
+    "REPORT_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/report-jobs",
+    "REPORT_DLQ_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/report-dlq",
+    "JWT_ISSUER": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_bench",
+    "JWKS_URL": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_bench/.well-known/jwks.json",
+    "HOSTED_UI_URL": "https://npsloop-bench.auth.eu-west-1.amazoncognito.com",
+    "APP_CLIENT_ID": "bench",
 }
 
 
@@ -104,26 +112,54 @@ def _stream_event(score: int) -> dict:
     }
 
 
-def _api_event() -> dict:
-    path = "/api/programs/post-purchase-nps/scores"
-    query = {"from": "2026-11-01", "to": "2026-11-30"}
+def _http_event(path: str, query: dict[str, str], route: str, claims: dict | None = None) -> dict:
+    """An HTTP API (payload 2.0) GET, with the JWT authoriser's claims when the route has one."""
+    context = {
+        "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "b"},
+        "requestId": "bench",
+        "routeKey": route,
+        "stage": "$default",
+    }
+    if claims is not None:
+        context["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
     return {
         "version": "2.0",
-        "routeKey": "GET /api/programs/{program_id}/scores",
+        "routeKey": route,
         "rawPath": path,
-        "rawQueryString": "from=2026-11-01&to=2026-11-30",
-        "queryStringParameters": query,
-        "headers": {"accept": "application/json"},
-        "pathParameters": {"program_id": "post-purchase-nps"},
-        "requestContext": {
-            "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "b"},
-            "requestId": "bench",
-            "routeKey": "GET /api/programs/{program_id}/scores",
-            "stage": "$default",
-            "authorizer": {"jwt": {"claims": {"sub": "bench", "cognito:groups": "[npsloop-admin]"}, "scopes": None}},
-        },
+        "rawQueryString": "&".join(f"{key}={value}" for key, value in query.items()),
+        "queryStringParameters": query or None,
+        "headers": {"accept": "text/html,application/json"},
+        "requestContext": context,
         "isBase64Encoded": False,
     }
+
+
+def _api_event() -> dict:
+    event = _http_event(
+        "/api/programs/post-purchase-nps/scores",
+        {"from": "2026-11-01", "to": "2026-11-30"},
+        "GET /api/programs/{program_id}/scores",
+        claims={"sub": "bench", "cognito:groups": "[npsloop-admin]"},
+    )
+    return event | {"pathParameters": {"program_id": "post-purchase-nps"}}
+
+
+def _report_job_event() -> dict:
+    """An SQS batch of one report job, as the planner queues it (a store manager's weekly report)."""
+    job = {
+        "report_id": "store-weekly",
+        "period": "2026-W47",
+        "start": "2026-11-16",
+        "end": "2026-11-22",
+        "subject": "bench-manager",
+        "email": "manager@example.com",
+        "language": "pl",
+        "time_zone": "Europe/Warsaw",
+        "units": [{"kind": "store", "id": "KRK-02"}],
+        "run": "2026-11-23T06:00:00Z",
+        "groups": ["store-manager"],
+    }
+    return {"Records": [{"messageId": "bench-1", "body": json.dumps(job), "eventSource": "aws:sqs"}]}
 
 
 def _sns_event(root: Path, message_file: str) -> dict:
@@ -149,7 +185,13 @@ def sample_event(root: Path, function: str) -> dict:
         return json.loads((events / "sns-cloudwatch-alarm-ses-bounce-rate.json").read_text())
     if function in ("cases", "invite_sweep"):
         return json.loads(scheduled.read_text())
-    return _stream_event(score=2)  # score, alert, export
+    if function == "web":  # a staff page without a session: the sign-in redirect
+        return _http_event("/dashboard", {}, "GET /dashboard")
+    if function == "report_planner":
+        return {"report": "store-weekly"}
+    if function == "report_worker":
+        return _report_job_event()
+    return _stream_event(score=2)  # score, alert, export, analyse
 
 
 # Runs in a fresh interpreter: AWS answers every call with a plausible success, then the handler
@@ -163,6 +205,7 @@ from botocore.awsrequest import AWSResponse
 SECRET = json.dumps({"current": "c" * 32, "key": "k" * 32})
 XML = {"Publish": "<PublishResponse><PublishResult><MessageId>m</MessageId></PublishResult></PublishResponse>"}
 JSON = {
+    "ListUsers": {"Users": []},
     "GetSecretValue": {"SecretString": SECRET, "Name": "s", "ARN": "arn:aws:secretsmanager:eu-west-1:1:secret:s"},
     "SendEmail": {"MessageId": "m"},
     "PutEvents": {"FailedEntryCount": 0, "Entries": [{"EventId": "e"}]},
