@@ -47,6 +47,8 @@ HEAVY = {
     "npsloop.domain.cases": {"alert", "api", "cases", "report_planner", "report_worker", "web"},
     # the programs (and their events' models): the brand, alert and roles configs import none of them
     "npsloop.domain.programs": {"api", "invite", "report_planner", "report_worker", "respond", "score", "web"},
+    # the brand of what is sent and shown: the API's case service names notices but sends none
+    "npsloop.domain.brand": {"alert", "cases", "invite", "report_planner", "report_worker", "respond", "web"},
     "npsloop.services.trends": {"web"},  # the cases function builds it in its factory, for the daily scan only
 }
 # The function's composition root, the service it builds on a cold start.
