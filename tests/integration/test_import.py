@@ -243,7 +243,7 @@ def theme_totals(stack) -> tuple[int, int]:
 
 
 def stored_analyses(stack) -> dict[str, Any]:
-    from npsloop.adapters.dynamodb_table import _unmarshal
+    from npsloop.adapters.dynamodb_items import _unmarshal
 
     client = stack.client("dynamodb")
     items = client.scan(TableName=stack.outputs["TableName"], ConsistentRead=True)["Items"]
@@ -271,7 +271,7 @@ def test_an_import_without_analysis_then_the_backfill_gives_what_the_inline_anal
     stack.drain()
 
     # THEN the analyses and the theme aggregates are those the inline analysis writes
-    from npsloop.adapters.dynamodb_table import _unmarshal
+    from npsloop.adapters.dynamodb_items import _unmarshal
     from npsloop.domain.responses import Response
     from npsloop.services.analyse import analyses_of
     from npsloop.text.providers import BuiltinProvider

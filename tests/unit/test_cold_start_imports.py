@@ -26,6 +26,31 @@ HEAVY = {
     "npsloop.services.reports": {"report_planner", "report_worker"},
     "npsloop.services.analyse": {"analyse"},
     "numpy": {"analyse"},  # the comment model: only the analyse function loads it (the score function never)
+    # powertools' event handler imports asyncio (its AppSync resolvers) and every event source's data
+    # classes; the stream consumers read their records without either (npsloop.changes)
+    "asyncio": {"api", "respond", "web"},
+    "aws_lambda_powertools.utilities.data_classes": {"api", "respond", "web"},
+    "phonenumbers": set(),  # imported where a number is read or checked (npsloop.text.masking, domain.contact)
+    "stdnum": set(),
+    # the front half's and the cases' models: ports name them for annotations only, and the stream consumers'
+    # adapters share the table's item helpers (adapters.dynamodb_items), not the front half's repository
+    "npsloop.domain.contact": {
+        "alert",
+        "api",
+        "cases",
+        "invite",
+        "invite_sweep",
+        "report_planner",
+        "report_worker",
+        "respond",
+        "web",
+    },
+    "npsloop.domain.cases": {"alert", "api", "cases", "report_planner", "report_worker", "web"},
+    # the programs (and their events' models): the brand, alert and roles configs import none of them
+    "npsloop.domain.programs": {"api", "invite", "report_planner", "report_worker", "respond", "score", "web"},
+    # the brand of what is sent and shown: the API's case service names notices but sends none
+    "npsloop.domain.brand": {"alert", "cases", "invite", "report_planner", "report_worker", "respond", "web"},
+    "npsloop.services.trends": {"web"},  # the cases function builds it in its factory, for the daily scan only
 }
 # The function's composition root, the service it builds on a cold start.
 ROOTS = {
@@ -106,3 +131,31 @@ def test_a_cold_start_loads_no_heavy_module_the_function_does_not_use(function):
     loaded = _loaded_after_cold_start(function)
 
     assert [name for name in loaded if function not in HEAVY[name]] == []
+
+
+MASK = """
+import json, sys
+from npsloop.text.masking import mask
+masked = mask(sys.argv[1])
+print(json.dumps([masked.text, "phonenumbers" in sys.modules, "stdnum" in sys.modules]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("comment", "masked", "loads_number_libraries"),
+    [
+        (
+            "Długo czekałem na obsługę, pani Anna była miła",
+            "Długo czekałem na obsługę, pani [person_name] była miła",
+            False,
+        ),
+        ("Proszę o telefon: 601 234 567", "Proszę o telefon: [phone]", True),
+    ],
+)
+def test_masking_loads_the_number_libraries_only_for_a_comment_with_a_digit(comment, masked, loads_number_libraries):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    out = subprocess.run(
+        [sys.executable, "-c", MASK, comment], capture_output=True, check=True, text=True, env=env, cwd=ROOT
+    )
+
+    assert json.loads(out.stdout) == [masked, loads_number_libraries, loads_number_libraries]

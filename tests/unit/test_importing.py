@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from npsloop.adapters.dynamodb_import import DynamoImportWriter, item_of
-from npsloop.adapters.dynamodb_table import _marshal, _unmarshal
+from npsloop.adapters.dynamodb_items import _marshal, _unmarshal
 from npsloop.domain.programs import load_programs
 from npsloop.domain.responses import Response, text_hash
 from npsloop.importing.mapping import load_mapping

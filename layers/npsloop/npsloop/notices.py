@@ -12,12 +12,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from npsloop.domain.alerts import Channel, FiredRule, Person, Route, keyword_spans
-from npsloop.domain.brand import Brand
-from npsloop.domain.contact import CustomerContact
 from npsloop.domain.digests import DigestItem, DigestPeriod, digest_order
 from npsloop.domain.responses import MAX_COMMENT_LENGTH
 from npsloop.domain.surveys import SCALES, SurveyType
@@ -25,6 +23,10 @@ from npsloop.observability import count, logger
 from npsloop.ports import Mailer, MailRejected, OutgoingEmail
 from npsloop.ports.cases import AlertTopic, TopicMessage
 from npsloop.rendering import RenderedEmail, build_mime, format_date, render_email, strings
+
+if TYPE_CHECKING:
+    from npsloop.domain.brand import Brand
+    from npsloop.domain.contact import CustomerContact
 
 TEMPLATE = "email/alert@1"
 DIGEST_TEMPLATE = "email/digest@1"

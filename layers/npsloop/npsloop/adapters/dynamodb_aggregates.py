@@ -34,7 +34,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from npsloop.adapters.dynamodb_table import StorageError, _unmarshal
+from npsloop.adapters.dynamodb_items import StorageError, _unmarshal
 from npsloop.domain.aggregates import AggregateKey, AnyDelta, DayAggregate, partition_of
 from npsloop.domain.funnel import FUNNEL_PREFIX, FunnelDay
 from npsloop.domain.surveys import SurveyType

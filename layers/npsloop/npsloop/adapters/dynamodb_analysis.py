@@ -15,7 +15,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from npsloop.adapters.dynamodb_aggregates import CLIENT_CONFIG
-from npsloop.adapters.dynamodb_table import StorageError, _is_conditional_failure, _marshal, _unmarshal, response_key
+from npsloop.adapters.dynamodb_items import StorageError, _is_conditional_failure, _marshal, _unmarshal, response_key
 from npsloop.domain.responses import Response, ResponseAnalysis
 from npsloop.ports.text import AnalysisStore
 

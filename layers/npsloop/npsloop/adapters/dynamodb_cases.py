@@ -22,7 +22,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from npsloop.adapters.dynamodb_table import (
+from npsloop.adapters.dynamodb_items import (
+    CONTACT_SK,
     StorageError,
     _epoch,
     _is_conditional_failure,
@@ -51,7 +52,6 @@ CASE_SK = "CASE"
 CLUSTER_SK = "CLUSTER"
 DIGEST_ITEM_PREFIX = "ITEM#"
 DIGEST_SENT_STEP = "DIGEST#SENT"  # npsloop.services.digests claims it
-CONTACT_SK = "CONTACT"  # npsloop.adapters.dynamodb_table writes it (invite)
 PENDING, SENT = "pending", "sent"
 NOT_DUE_PREFIX, ESCALATED_PREFIX = "~", "!"
 ERASE_ATTEMPTS = 5  # conditional writes of one case by an erasure request before it gives up

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from npsloop.adapters.dynamodb_table import (
+from npsloop.adapters.dynamodb_items import (
     StorageError,
     _is_conditional_failure,
     _iso,

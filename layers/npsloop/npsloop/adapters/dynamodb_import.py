@@ -17,7 +17,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from npsloop.adapters.dynamodb_answers import answer_index_keys
-from npsloop.adapters.dynamodb_table import (
+from npsloop.adapters.dynamodb_items import (
     EMAIL_SUPPRESSION_SK,
     RESPONSE_SK,
     StorageError,

@@ -7,14 +7,30 @@ replays and concurrent deliveries cannot duplicate it.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from npsloop.adapters.dynamodb_answers import answer_index_keys
+from npsloop.adapters.dynamodb_items import (
+    CONTACT_SK,
+    EMAIL_SUPPRESSION_SK,
+    INVITATION_SK,
+    PROFILE_SK,
+    RESPONSE_SK,
+    StorageError,
+    _epoch,
+    _is_conditional_failure,
+    _iso,
+    _marshal,
+    _unmarshal,
+    invitation_key,
+    profile_key,
+    response_key,
+    stamp_profile_once,
+    suppression_key,
+)
 from npsloop.domain.contact import CustomerContact
 from npsloop.domain.invitations import CustomerProfile, Invitation, InvitationStatus
 from npsloop.domain.responses import Answer, Response
@@ -27,53 +43,8 @@ from npsloop.ports import (
     SendContext,
 )
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
-INVITATION_SK = "INVITATION"
-RESPONSE_SK = "RESPONSE"
-PROFILE_SK = "PROFILE"
-EMAIL_SUPPRESSION_SK = "EMAIL"
-CONTACT_SK = "CONTACT"
 # Sparse GSI3 key of an invitation while a claim holds it (sorted by lease end): the stuck sweep's queue.
 CLAIMED_INVITATIONS = "INVITATIONS#claimed"
-
-
-class StorageError(Exception):
-    """DynamoDB refused a request for a reason other than a failed condition."""
-
-
-def invitation_key(invitation_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"INV#{invitation_id}"}, "sk": {"S": INVITATION_SK}}
-
-
-def response_key(invitation_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"INV#{invitation_id}"}, "sk": {"S": RESPONSE_SK}}
-
-
-def profile_key(customer_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"CUST#{customer_id}"}, "sk": {"S": PROFILE_SK}}
-
-
-def suppression_key(address_key: str) -> dict[str, Any]:
-    return {"pk": {"S": f"SUPP#{address_key}"}, "sk": {"S": EMAIL_SUPPRESSION_SK}}
-
-
-def _epoch(instant: datetime) -> int:
-    return int(instant.timestamp())
-
-
-def _iso(instant: datetime) -> str:
-    return instant.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _marshal(document: dict[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in document.items() if v is not None}
-
-
-def _unmarshal(item: dict[str, Any]) -> dict[str, Any]:
-    plain = {k: _deserializer.deserialize(v) for k, v in item.items()}
-    return {k: int(v) if isinstance(v, Decimal) and v == v.to_integral_value() else v for k, v in plain.items()}
 
 
 def _invitation_item(invitation: Invitation) -> dict[str, Any]:
@@ -111,10 +82,6 @@ def _profile_from(item: dict[str, Any]) -> CustomerProfile:
 # Absent, or released by a claimant that sent nothing (pending without a claim token). A claim that is
 # held, expired or not, belongs to its delivery and then to the stuck sweep: taking it over could send twice.
 _CLAIMABLE = "attribute_not_exists(pk) OR (#status = :pending AND attribute_not_exists(claim_token))"
-
-
-def _is_conditional_failure(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 class DynamoTable(InvitationRepository, ResponseRepository, CustomerRepository):
@@ -402,27 +369,3 @@ class DynamoTable(InvitationRepository, ResponseRepository, CustomerRepository):
     # -- customers -----------------------------------------------------------------------------
     def unsubscribe_email(self, customer_id: str, at: datetime) -> datetime:
         return stamp_profile_once(self._client, self._table, customer_id, "email_unsubscribed_at", at)
-
-
-def stamp_profile_once(client: Any, table: str, customer_id: str, attribute: str, at: datetime) -> datetime:
-    """Set a timestamp on the customer's profile unless it is set already; returns the one that stands.
-
-    ``ALL_NEW``, not ``UPDATED_NEW``: whether an ``if_not_exists`` that kept the old value counts as
-    "updated" is not specified (moto leaves it out), and the whole item answers either way.
-    """
-    try:
-        result = client.update_item(
-            TableName=table,
-            Key=profile_key(customer_id),
-            UpdateExpression="SET #at = if_not_exists(#at, :at), customer_id = :cid, entity = :entity",
-            ExpressionAttributeNames={"#at": attribute},
-            ExpressionAttributeValues={
-                ":at": {"S": _iso(at)},
-                ":cid": {"S": customer_id},
-                ":entity": {"S": "customer"},
-            },
-            ReturnValues="ALL_NEW",
-        )
-    except ClientError as exc:
-        raise StorageError(str(exc)) from exc
-    return datetime.fromisoformat(result["Attributes"][attribute]["S"])

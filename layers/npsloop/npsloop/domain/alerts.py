@@ -24,10 +24,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from npsloop.domain.digests import IMMEDIATE, Delivery, DigestSchedule
-from npsloop.domain.programs import _describe
 from npsloop.domain.responses import Response
 from npsloop.domain.surveys import SurveyType
 from npsloop.domain.types import EmailAddress, Label, Slug, TimeZoneName
+from npsloop.domain.validation_errors import describe
 from npsloop.domain.working_time import WorkingCalendar
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
@@ -516,14 +516,14 @@ def parse_alert_rules(raw: dict[str, Any], origin: str = "alerts") -> AlertRules
     try:
         return AlertRules.model_validate(raw)
     except ValidationError as exc:
-        raise AlertConfigError(f"{origin}: " + "; ".join(_describe(exc.errors()))) from exc
+        raise AlertConfigError(f"{origin}: " + "; ".join(describe(exc.errors()))) from exc
 
 
 def parse_routing(raw: dict[str, Any], origin: str = "routing") -> RoutingTable:
     try:
         return RoutingTable.model_validate(raw)
     except ValidationError as exc:
-        raise AlertConfigError(f"{origin}: " + "; ".join(_describe(exc.errors()))) from exc
+        raise AlertConfigError(f"{origin}: " + "; ".join(describe(exc.errors()))) from exc
 
 
 def load_alert_rules(path: Path = DEFAULT_ALERTS_FILE) -> AlertRules:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from npsloop.domain.programs import _describe
+from npsloop.domain.validation_errors import describe
 
 DEFAULT_BRAND_FILE = Path(__file__).resolve().parent.parent / "config" / "brand.toml"
 AA_NORMAL_TEXT = 4.5  # WCAG 2.x success criterion 1.4.3, text below 18pt (or 14pt bold)
@@ -109,7 +109,7 @@ def parse_brand(raw: dict[str, Any], origin: str = "brand") -> Brand:
     try:
         return Brand.model_validate(raw)
     except ValidationError as exc:
-        raise BrandConfigError(f"{origin}: " + "; ".join(_describe(exc.errors()))) from exc
+        raise BrandConfigError(f"{origin}: " + "; ".join(describe(exc.errors()))) from exc
 
 
 def load_brand(path: Path = DEFAULT_BRAND_FILE) -> Brand:

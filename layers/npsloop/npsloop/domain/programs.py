@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import string
 import tomllib
-from collections.abc import Iterable
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -20,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from npsloop.domain.events import EVENT_MODELS
 from npsloop.domain.surveys import SurveyType
 from npsloop.domain.types import Slug
+from npsloop.domain.validation_errors import describe
 
 DEFAULT_PROGRAMS_FILE = Path(__file__).resolve().parent.parent / "config" / "programs.toml"
 
@@ -247,17 +247,4 @@ def parse_programs(raw: dict[str, Any], origin: str = "programs") -> ProgramCata
     try:
         return ProgramCatalogue.model_validate(raw)
     except ValidationError as exc:
-        raise ProgramConfigError(f"{origin}: " + "; ".join(_describe(exc.errors()))) from exc
-
-
-def _describe(errors: Iterable[Any]) -> list[str]:
-    described = []
-    for error in errors:
-        parts: list[str] = []
-        for item in error["loc"]:
-            if isinstance(item, int) and parts:
-                parts[-1] = f"{parts[-1]}[{item}]"
-            else:
-                parts.append(str(item))
-        described.append(f"{'.'.join(parts) or '(file)'}: {error['msg']}")
-    return described
+        raise ProgramConfigError(f"{origin}: " + "; ".join(describe(exc.errors()))) from exc

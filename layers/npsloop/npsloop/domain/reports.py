@@ -36,9 +36,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from npsloop.domain.aggregates import Period, PeriodKind, period_of, previous_period
 from npsloop.domain.alerts import CONFIG_DIR
-from npsloop.domain.programs import _describe
 from npsloop.domain.scope import Scope
 from npsloop.domain.types import EmailAddress, Locale, TimeZoneName
+from npsloop.domain.validation_errors import describe
 
 DEFAULT_REPORTS_FILE = CONFIG_DIR / "reports.toml"
 TREND_PERIODS = 12  # the trend chart: this period and the 11 before it
@@ -186,7 +186,7 @@ def parse_reports(raw: dict[str, Any], origin: str = "reports") -> ReportsConfig
     try:
         return ReportsConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ReportsConfigError(f"{origin}: " + "; ".join(_describe(exc.errors()))) from exc
+        raise ReportsConfigError(f"{origin}: " + "; ".join(describe(exc.errors()))) from exc
 
 
 def load_reports(path: Path = DEFAULT_REPORTS_FILE) -> ReportsConfig:

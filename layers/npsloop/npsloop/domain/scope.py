@@ -31,7 +31,7 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from npsloop.domain.alerts import CONFIG_DIR, RoutingTable
-from npsloop.domain.programs import _describe
+from npsloop.domain.validation_errors import describe
 
 DEFAULT_ROLES_FILE = CONFIG_DIR / "roles.toml"
 OVERALL = "all"  # the network's overall score (npsloop.domain.aggregates.OVERALL)
@@ -316,7 +316,7 @@ def parse_roles(raw: dict[str, Any], origin: str = "roles") -> RolesConfig:
     try:
         return RolesConfig.model_validate(raw)
     except ValidationError as exc:
-        raise RolesConfigError(f"{origin}: " + "; ".join(_describe(exc.errors()))) from exc
+        raise RolesConfigError(f"{origin}: " + "; ".join(describe(exc.errors()))) from exc
 
 
 def load_roles(path: Path = DEFAULT_ROLES_FILE) -> RolesConfig:

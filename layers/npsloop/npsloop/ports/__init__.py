@@ -2,6 +2,10 @@
 
 This module holds the front half's ports (invite, respond); each later area has its own module
 beside it (``npsloop.ports.delivery``, ``.scoring``, ``.cases``, ``.export``).
+
+Ports name domain models in annotations only, so they import them under ``TYPE_CHECKING``: a
+function that uses one port of an area loads none of the models it never builds (cold start,
+``npsloop.wiring.container``).
 """
 
 from __future__ import annotations
@@ -10,12 +14,13 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from npsloop.domain.contact import CustomerContact
-from npsloop.domain.invitations import CustomerProfile, Invitation
-from npsloop.domain.links import SigningKeys
-from npsloop.domain.responses import Answer, Response
+if TYPE_CHECKING:
+    from npsloop.domain.contact import CustomerContact
+    from npsloop.domain.invitations import CustomerProfile, Invitation
+    from npsloop.domain.links import SigningKeys
+    from npsloop.domain.responses import Answer, Response
 
 
 class ClaimOutcome(StrEnum):

@@ -5,8 +5,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from npsloop.domain.responses import Response
+if TYPE_CHECKING:
+    from npsloop.domain.responses import Response
 
 
 @dataclass(frozen=True)

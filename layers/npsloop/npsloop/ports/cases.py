@@ -6,12 +6,13 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from npsloop.domain.cases import Case, CaseStatus
-from npsloop.domain.contact import CustomerContact
-from npsloop.domain.digests import DigestItem
-from npsloop.domain.scope import CaseVisibility
+if TYPE_CHECKING:
+    from npsloop.domain.cases import Case, CaseStatus
+    from npsloop.domain.contact import CustomerContact
+    from npsloop.domain.digests import DigestItem
+    from npsloop.domain.scope import CaseVisibility
 
 
 class StepClaim(StrEnum):

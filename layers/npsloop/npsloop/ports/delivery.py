@@ -5,8 +5,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from npsloop.domain.delivery import InvitationDelivery, Suppression
+if TYPE_CHECKING:
+    from npsloop.domain.delivery import InvitationDelivery, Suppression
 
 
 class InvitationNotSettled(Exception):

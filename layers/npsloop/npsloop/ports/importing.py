@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from npsloop.importing.records import Imported
+if TYPE_CHECKING:
+    from npsloop.importing.records import Imported
 
 BATCH_WRITE_LIMIT = 25  # BatchWriteItem takes at most 25 put or delete requests
 BATCH_GET_LIMIT = 100  # BatchGetItem reads at most 100 keys

@@ -7,12 +7,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from npsloop.domain.cases import Case
-from npsloop.domain.funnel import Funnel
-from npsloop.domain.reports import Recipient, ReportJob, ReportUnit
-from npsloop.domain.scope import Scope
+if TYPE_CHECKING:
+    from npsloop.domain.cases import Case
+    from npsloop.domain.funnel import Funnel
+    from npsloop.domain.reports import Recipient, ReportJob, ReportUnit
+    from npsloop.domain.scope import Scope
 
 
 class RecipientDirectory(ABC):

@@ -6,10 +6,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-from npsloop.domain.aggregates import AggregateKey, AnyDelta, DayAggregate
-from npsloop.domain.funnel import FunnelDay
-from npsloop.domain.themes import ThemeDay
+if TYPE_CHECKING:
+    from npsloop.domain.aggregates import AggregateKey, AnyDelta, DayAggregate
+    from npsloop.domain.funnel import FunnelDay
+    from npsloop.domain.themes import ThemeDay
 
 # Aggregate keys per chunk: at most one UpdateItem each (new past days' keys go by transactions of 100), so
 # this bounds a chunk's time (and a redelivery's work). A batch of history (1,000 answers, about 12 days of

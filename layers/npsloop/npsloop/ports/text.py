@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from npsloop.domain.responses import Response, ResponseAnalysis
+if TYPE_CHECKING:
+    from npsloop.domain.responses import Response, ResponseAnalysis
 
 
 class SentimentServiceFailed(RuntimeError):

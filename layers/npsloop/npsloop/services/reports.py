@@ -34,7 +34,7 @@ from npsloop.domain.brand import Brand
 from npsloop.domain.cases import Case, CaseStatus
 from npsloop.domain.funnel import Funnel
 from npsloop.domain.links import LinkPurpose, sign
-from npsloop.domain.programs import ProgramCatalogue, _describe
+from npsloop.domain.programs import ProgramCatalogue
 from npsloop.domain.reports import (
     NoAnswers,
     Recipient,
@@ -49,6 +49,7 @@ from npsloop.domain.reports import (
     units_of,
 )
 from npsloop.domain.scope import RolesConfig, Scope, scope_of
+from npsloop.domain.validation_errors import describe
 from npsloop.domain.view_filters import ViewFilters
 from npsloop.observability import count, logger
 from npsloop.ports import EventParking, LinkKeyStore, Mailer, MailRejected, MailUnavailable, OutgoingEmail
@@ -244,7 +245,7 @@ class ReportWorker:
         try:
             job = ReportJob.model_validate_json(body)
         except ValidationError as exc:
-            return self._park(body, "invalid report job: " + "; ".join(_describe(exc.errors(include_input=False))))
+            return self._park(body, "invalid report job: " + "; ".join(describe(exc.errors(include_input=False))))
         if self._reports.get(job.report_id) is None:
             return self._park(body, f"unknown report {job.report_id!r} (not in reports.toml)")
         return self.handle(job, scores)

@@ -7,7 +7,9 @@ and replaces each with a typed placeholder: `[email]`, `[phone]`, `[pesel]`, `[i
 `[address]`, `[person_name]`. It never masks order, invoice, parcel or till numbers, prices, dates,
 store names or brands. The result carries the masked text and every (type, exact substring) it masked.
 
-Pure functions over vendored data (`data/*.txt`); the lexicon is built once per process.
+Pure functions over vendored data (`data/*.txt`); the lexicon is built once per process. The number
+libraries (phonenumbers, python-stdnum) are imported where a number is checked: a comment without a
+digit never loads them (a function's cold start pays for them at its first comment with one).
 """
 
 from __future__ import annotations
@@ -17,12 +19,6 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-
-import phonenumbers
-from stdnum import iban as stdnum_iban
-from stdnum import luhn
-from stdnum.exceptions import ValidationError
-from stdnum.pl import pesel as stdnum_pesel
 
 PII_TYPES = ("email", "phone", "person_name", "pesel", "iban", "address", "card_number")
 
@@ -48,6 +44,7 @@ _IBAN = re.compile(r"(?<![\w])[A-Za-z]{2}[ ]?\d{2}(?:[ ]?[A-Za-z0-9]{4}){2,7}(?:
 # A Polish account number (NRB) is an IBAN without its "PL": 26 digits, often grouped 2 + 6 x 4.
 _NRB = re.compile(r"(?<![\w])\d{2}(?:[ ]?\d{4}){6}(?![\w])")
 _CARD = re.compile(r"(?<![\d])\d(?:[ \-]?\d){12,18}(?![\d])")
+_DIGIT = re.compile(r"\d")  # any Unicode digit, as phonenumbers reads them
 _PESEL = re.compile(r"(?<![\d])\d{11}(?![\d])")
 # UK numbers that libphonenumber treats as unassigned (Ofcom's drama ranges 07700 900xxx, 0161 496 0xxx)
 # are still someone's way of writing a phone number.
@@ -272,6 +269,9 @@ def _is_iban(candidate: str) -> bool:
     compact = re.sub(r"\s", "", candidate).upper()
     if not 15 <= len(compact) <= 34:
         return False
+    from stdnum import iban as stdnum_iban
+    from stdnum.exceptions import ValidationError
+
     try:
         stdnum_iban.validate(compact, check_country=False)
     except ValidationError:
@@ -295,6 +295,12 @@ def _find_structured(text: str, spans: _Spans) -> None:
     for m in _NRB.finditer(text):
         if _is_iban("PL" + _digits(m.group())):
             spans.add("iban", text, m.start(), m.end(), respect_protected=False)
+    if not _DIGIT.search(text):
+        return  # no card, PESEL or phone number (and the patterns below need digits too)
+    import phonenumbers
+    from stdnum import luhn
+    from stdnum.pl import pesel as stdnum_pesel
+
     for m in _CARD.finditer(text):
         digits = _digits(m.group())
         if 13 <= len(digits) <= 19 and luhn.is_valid(digits) and not _phone_context_says_phone(text, m.start()):

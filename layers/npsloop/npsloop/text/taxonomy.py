@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from npsloop.domain.alerts import CONFIG_DIR
-from npsloop.domain.programs import _describe
+from npsloop.domain.validation_errors import describe
 
 DEFAULT_THEMES_FILE = CONFIG_DIR / "themes.toml"
 MAX_THEMES = 3
@@ -54,7 +54,7 @@ def parse_taxonomy(raw: dict[str, Any], origin: str = "themes") -> Taxonomy:
     try:
         return Taxonomy.model_validate(raw)
     except ValidationError as exc:
-        raise TaxonomyError(f"{origin}: " + "; ".join(_describe(exc.errors()))) from exc
+        raise TaxonomyError(f"{origin}: " + "; ".join(describe(exc.errors()))) from exc
 
 
 def load_taxonomy(path: Path = DEFAULT_THEMES_FILE) -> Taxonomy:

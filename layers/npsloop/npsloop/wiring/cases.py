@@ -1,11 +1,14 @@
-"""Composition root of the cases function (the case sweep, the daily trend scan and the digest run)."""
+"""Composition root of the cases function (the case sweep, the daily trend scan and the digest run).
+
+The sweep runs every 15 minutes; the trend scan's and the digests' services import their code
+inside their factories, so a run loads only its own task's (``npsloop.wiring.container``)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from npsloop import clock
 from npsloop.services.cases import CaseService
-from npsloop.services.digests import DigestService
-from npsloop.services.trends import TrendService
 from npsloop.wiring.container import (
     aggregates,
     alert_rules,
@@ -17,6 +20,10 @@ from npsloop.wiring.container import (
     routing,
     settings,
 )
+
+if TYPE_CHECKING:
+    from npsloop.services.digests import DigestService
+    from npsloop.services.trends import TrendService
 
 
 @component
@@ -36,6 +43,8 @@ def sweep_service() -> CaseService:
 
 @component
 def trend_service() -> TrendService:
+    from npsloop.services.trends import TrendService
+
     return TrendService(
         programs=programs(),
         rules=alert_rules(),
@@ -50,5 +59,7 @@ def trend_service() -> TrendService:
 
 @component
 def digest_service() -> DigestService:
+    from npsloop.services.digests import DigestService
+
     store = cases_store()
     return DigestService(routing=routing(), book=store, claims=store, notifier=notifier(), clock=clock.current())

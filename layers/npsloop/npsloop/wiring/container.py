@@ -5,6 +5,22 @@ imports at its top what only that function uses. Components two or more function
 and import their code inside the factory, so a function loads only the components it builds: the
 cold start of each function pays for its own dependencies only (benchmarks/cold_start.py). Tests and the local stack
 call ``reset()`` to start a fresh "container"; unit tests build the services themselves with fakes.
+
+What keeps a cold start to what that function needs (tests/unit/test_cold_start_imports.py checks):
+
+- a component only one task of a function builds imports its code inside its factory too (the
+  cases function's trend scan and digests, the respond function's report stop link);
+- ports name domain models in annotations only and import them under ``TYPE_CHECKING``
+  (``npsloop.ports``), and the table's shared item helpers live apart from the front half's
+  repository (``npsloop.adapters.dynamodb_items``), so a stream consumer loads no invitation models;
+- a library one branch of a call needs is imported in that branch: Jinja2 at the first render
+  (``npsloop.rendering``), phonenumbers and python-stdnum when a comment has a digit
+  (``npsloop.text.masking``);
+- the stream consumers read records with powertools' deserialiser alone (``npsloop.changes``): its
+  data classes' package loads every event source's classes.
+
+Pydantic (every function validates its settings) and powertools' Logger are the floor every
+function pays; the HTTP functions add powertools' event handler, which imports asyncio.
 """
 
 from __future__ import annotations
