@@ -14,6 +14,7 @@ into one delta, and deltas that cancel out are dropped, so a batch writes each k
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, timedelta
@@ -60,8 +61,10 @@ def partition_of(program_id: str, dimension: str, day: date, prefix: str = AGGRE
 
 def partition_parts(pk: str) -> tuple[str, str, str]:
     """``(program_id, dimension, yyyy-mm)`` of a partition (program ids and dimension names hold no ``#``)."""
-    _prefix, program_id, dimension, month = pk.split("#")
-    return program_id, dimension, month
+    parts = pk.split("#")
+    if len(parts) != 4 or not re.fullmatch(r"[0-9]{4}-[0-9]{2}", parts[3]):
+        raise ValueError(f"{pk!r} is not an aggregate partition (<prefix>#<program>#<dimension>#<yyyy-mm>)")
+    return parts[1], parts[2], parts[3]
 
 
 def month_spans(first_day: date, last_day: date) -> list[tuple[date, date]]:
