@@ -18,7 +18,7 @@ import urllib.parse
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from npsloop.clock import ManualClock
+from npsloop.domain.aggregates import partition_of
 from npsloop.domain.programs import load_programs
 from npsloop_local import athena
 from npsloop_local.stack import LocalStack
@@ -245,18 +246,23 @@ def _counts(item: dict[str, Any]) -> Counter:
     return Counter({score: int(item[f"c{score}"]["N"]) for score in range(11) if f"c{score}" in item})
 
 
+TRAFFIC_MONTHS = (date(2026, 11, 1), date(2026, 12, 1))  # _put_traffic: from 20 November, 13 days a month
+
+
 def aggregate_counts(stack, program_id: str, dimension: str) -> dict[tuple[str, str], Counter]:
-    """Score counts per (day, value) from the score function's aggregate items (pk ``AGG#<program>#<dimension>``)."""
-    pages = (
-        stack.client("dynamodb")
-        .get_paginator("query")
-        .paginate(
+    """Score counts per (day, value) from the score function's aggregate items (one partition per month,
+    ``AGG#<program>#<dimension>#<yyyy-mm>``), of every month the traffic ran."""
+    paginator = stack.client("dynamodb").get_paginator("query")
+    pages = [
+        page
+        for month in TRAFFIC_MONTHS
+        for page in paginator.paginate(
             TableName=stack.outputs["TableName"],
             KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": f"AGG#{program_id}#{dimension}"}},
+            ExpressionAttributeValues={":pk": {"S": partition_of(program_id, dimension, month)}},
             ConsistentRead=True,
         )
-    )
+    ]
     found: dict[tuple[str, str], Counter] = {}
     for item in (item for page in pages for item in page["Items"]):
         day, value = item["sk"]["S"].split("#", 1)

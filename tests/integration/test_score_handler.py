@@ -37,7 +37,7 @@ def hundred(offset: int = 0, days: int = 1):
 
 
 def counts(table, dimension="all", value="all", day="2026-11-20"):
-    item = table.get(f"AGG#post-purchase-nps#{dimension}", f"{day}#{value}")
+    item = table.get(f"AGG#post-purchase-nps#{dimension}#{day[:7]}", f"{day}#{value}")
     if item is None:
         return None
     return {k: int(v["N"]) for k, v in item.items() if "N" in v and k != "ttl" and not MARK.match(k)}
@@ -77,8 +77,8 @@ def test_a_hundred_responses_become_exact_aggregates_in_one_batch(stack, table):
     assert counts(table, "store", "S01")["n"] == 25
     assert counts(table, "region", "north")["n"] == 50
     assert counts(table, "channel", "web")["n"] == 100
-    (aggregate,) = [i for i in table.items("aggregate") if i["pk"]["S"].endswith("#all")]
-    assert (aggregate["pk"]["S"].rsplit("#", 1)[1], aggregate["sk"]["S"]) == ("all", "2026-11-20#all")
+    (aggregate,) = [i for i in table.items("aggregate") if "#all#" in i["pk"]["S"]]
+    assert (aggregate["pk"]["S"], aggregate["sk"]["S"]) == ("AGG#post-purchase-nps#all#2026-11", "2026-11-20#all")
     # one chunk for the hundred answers; the ten comments' analyses (issue 12) come back as one more batch
     # of MODIFY records, which adds their themes in a chunk of its own
     assert sorted(int(j["records"]["N"]) for j in table.items("aggregate_journal")) == [10, 100]
@@ -94,6 +94,30 @@ def test_the_same_batch_delivered_again_does_not_count_twice(stack, table):
 
     assert again == {"batchItemFailures": []}
     assert counts(table) == before
+
+
+def test_days_of_two_months_land_in_two_partitions_and_a_replay_counts_nothing_twice(stack, table):
+    # GIVEN answers either side of midnight UTC on 31 October (the last in Warsaw's 1 November already)
+    october = datetime(2026, 10, 31, 23, 30, tzinfo=UTC)
+    answers = [
+        response(i, 9 if i % 2 else 6, store="S01", created_at=october + timedelta(hours=i % 2)) for i in range(10)
+    ]
+    put_responses(stack, table, answers)
+    stack.drain()
+    before = {day: counts(table, "store", "S01", day) for day in ("2026-10-31", "2026-11-01")}
+
+    # WHEN the same batch is delivered again
+    again = stack.invoke("ScoreFunction", {"Records": response_records(stack)})
+
+    # THEN each UTC day is in its month's partition, once, and the replay changed nothing
+    assert again == {"batchItemFailures": []}
+    assert before == {"2026-10-31": {"n": 5, "c6": 5}, "2026-11-01": {"n": 5, "c9": 5}}
+    assert {day: counts(table, "store", "S01", day) for day in before} == before
+    stored = {(i["pk"]["S"], i["sk"]["S"]) for i in table.items("aggregate") if "#store#" in i["pk"]["S"]}
+    assert stored == {
+        ("AGG#post-purchase-nps#store#2026-10", "2026-10-31#S01"),
+        ("AGG#post-purchase-nps#store#2026-11", "2026-11-01#S01"),
+    }
 
 
 def test_a_changed_score_moves_the_count_and_a_deleted_response_leaves(stack, table):
@@ -151,7 +175,8 @@ def test_a_month_query_reads_the_same_items_at_100_and_at_1000_responses(stack, 
     body = service.scores("post-purchase-nps", query)
 
     assert sum(g["periods"][0]["n"] for g in body["groups"]) == 1000
-    assert (reader.stats.queries, reader.stats.items) == small == (1, 4 * 5)  # one query; stores x days
+    # one Query per month read (November and October, the period it is compared with); stores x days
+    assert (reader.stats.queries, reader.stats.items) == small == (2, 4 * 5)
 
 
 def test_records_of_other_entities_are_filtered_out_before_the_function(stack, table):

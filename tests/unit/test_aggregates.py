@@ -12,6 +12,9 @@ from npsloop.domain.aggregates import (
     chunks,
     coalesce,
     contributions,
+    month_spans,
+    partition_of,
+    partition_parts,
     period_of,
     periods_between,
     previous_period,
@@ -32,8 +35,37 @@ def test_an_insert_adds_one_at_its_score_to_the_overall_and_each_dimension_aggre
 
     assert set(deltas) == {key(), key("store", "S01"), key("region", "north"), key("channel", "web")}
     assert all((d.n, d.counts, d.commented) == (1, {9: 1}, 1) for d in deltas.values())
-    assert key().pk == "AGG#post-purchase-nps#all"
+    assert key().pk == "AGG#post-purchase-nps#all#2026-11"
     assert key("store", "S01").sk == "2026-11-20#S01"
+
+
+def test_a_key_is_in_the_partition_of_its_dimension_and_utc_month():
+    assert key("store", "S01", date(2026, 10, 31)).pk == "AGG#post-purchase-nps#store#2026-10"
+    assert key("store", "S01", date(2026, 11, 1)).pk == "AGG#post-purchase-nps#store#2026-11"
+    assert AggregateKey("nps-shop", "region", "x", date(2027, 1, 9), "FUN#").pk == "FUN#nps-shop#region#2027-01"
+    assert partition_of("nps-shop", "device", date(2026, 2, 28), "THM#") == "THM#nps-shop#device#2026-02"
+
+
+def test_a_partition_reads_back_as_program_dimension_and_month():
+    assert partition_parts("AGG#post-purchase-nps#store#2026-11") == ("post-purchase-nps", "store", "2026-11")
+    assert partition_parts(partition_of("a-1", "ctx_size", date(2026, 9, 3), "FUN#")) == ("a-1", "ctx_size", "2026-09")
+    with pytest.raises(ValueError, match="not an aggregate partition"):
+        partition_parts("AGG#post-purchase-nps#store")  # a partition without its month is no aggregate partition
+
+
+def test_a_range_is_split_into_its_part_of_each_month_in_order():
+    assert month_spans(date(2026, 9, 20), date(2026, 11, 5)) == [
+        (date(2026, 9, 20), date(2026, 9, 30)),
+        (date(2026, 10, 1), date(2026, 10, 31)),
+        (date(2026, 11, 1), date(2026, 11, 5)),
+    ]
+    assert month_spans(date(2026, 11, 3), date(2026, 11, 3)) == [(date(2026, 11, 3), date(2026, 11, 3))]
+    assert month_spans(date(2025, 12, 31), date(2026, 1, 1)) == [
+        (date(2025, 12, 31), date(2025, 12, 31)),
+        (date(2026, 1, 1), date(2026, 1, 1)),
+    ]
+    assert len(month_spans(date(2025, 12, 2), date(2026, 11, 30))) == 12
+    assert month_spans(date(2026, 11, 5), date(2026, 11, 4)) == []
 
 
 def test_a_response_counts_on_its_utc_day():

@@ -53,6 +53,7 @@ def test_an_analysed_detractor_counts_per_theme_sentiment_and_group_in_every_seg
         ("THM#", "region", "north"),
         ("THM#", "channel", "web"),
     }
+    assert {k.pk for k in deltas} >= {"THM#post-purchase-nps#store#2026-11", "THM#post-purchase-nps#all#2026-11"}
     assert next(iter(deltas.values())).counts == {
         "a#detractor": 1,
         "s#negative#detractor": 1,

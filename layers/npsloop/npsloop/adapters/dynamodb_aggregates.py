@@ -1,6 +1,7 @@
 """Score aggregates in the npsloop table: one item per program x dimension x value x UTC day.
 
-Items: ``pk = AGG#<program_id>#<dimension>``, ``sk = <yyyy-mm-dd>#<value>``, entity ``aggregate``,
+Items: ``pk = AGG#<program_id>#<dimension>#<yyyy-mm>`` (the day's UTC month), ``sk = <yyyy-mm-dd>#<value>``,
+entity ``aggregate``,
 with ``n``, ``c<score>`` per score value and ``commented``, all maintained with ``ADD`` so
 concurrent batches never lose an update. A chunk of stream records has a journal entry
 (``pk = AGGJ#<id>``, ``sk = CHUNK``, its extent and whether it is done, kept two days by TTL), and
@@ -15,10 +16,11 @@ and, if the item exists after all, written as usual. Both cost one write unit; t
 spares DynamoDB (and the local stack's moto, where it is five times cheaper) an update expression.
 Live traffic writes today's and yesterday's keys, always with the update.
 
-Reading a dimension over a date range is one Query (paged) on its partition: the items read grow
-with days x values and never with the number of responses behind them. Funnel days
-(``FUN#<program>#<dimension>``, domain/funnel.py) and theme days (``THM#<program>#<dimension>``,
-domain/themes.py) are written and read the same way.
+Reading a dimension over a date range is one Query (paged) per month the range touches, on that
+month's partition with the sort key clipped to the range's part of it: the items read grow with
+days x values and never with the number of responses behind them, nor with the months of history
+kept. Funnel days (``FUN#<program>#<dimension>#<yyyy-mm>``, domain/funnel.py) and theme days
+(``THM#<program>#<dimension>#<yyyy-mm>``, domain/themes.py) are written and read the same way.
 """
 
 from __future__ import annotations
@@ -35,7 +37,15 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from npsloop.adapters.dynamodb_items import StorageError, _unmarshal
-from npsloop.domain.aggregates import AggregateKey, AnyDelta, DayAggregate, partition_of
+from npsloop.domain.aggregates import (
+    AGGREGATE_PREFIX,
+    AggregateKey,
+    AnyDelta,
+    DayAggregate,
+    month_spans,
+    partition_of,
+    partition_parts,
+)
 from npsloop.domain.funnel import FUNNEL_PREFIX, FunnelDay
 from npsloop.domain.surveys import SurveyType
 from npsloop.domain.themes import THEME_PREFIX, ThemeDay
@@ -128,7 +138,7 @@ _FUNNEL_SKIP = {"pk", "sk", "entity"}
 
 def _funnel_day_from(item: dict[str, Any]) -> FunnelDay:
     data = _unmarshal(item)
-    dimension = str(data["pk"]).rsplit("#", 1)[1]  # FUN#<program>#<dimension>
+    _, dimension, _ = partition_parts(str(data["pk"]))  # FUN#<program>#<dimension>#<yyyy-mm>
     day, value = str(data["sk"]).split("#", 1)  # <yyyy-mm-dd>#<value>
     counts = {k: int(v) for k, v in data.items() if k not in _FUNNEL_SKIP and not _MARK.match(k) and int(v)}
     return FunnelDay(dimension=dimension, value=value, day=date.fromisoformat(day), counts=counts)
@@ -137,7 +147,7 @@ def _funnel_day_from(item: dict[str, Any]) -> FunnelDay:
 def _aggregate_from(item: dict[str, Any]) -> DayAggregate:
     data = _unmarshal(item)
     counts = {int(match.group(1)): int(v) for k, v in data.items() if (match := _COUNT.match(k)) and int(v)}
-    dimension = str(data["pk"]).rsplit("#", 1)[1]  # AGG#<program>#<dimension>
+    _, dimension, _ = partition_parts(str(data["pk"]))  # AGG#<program>#<dimension>#<yyyy-mm>
     day, value = str(data["sk"]).split("#", 1)  # <yyyy-mm-dd>#<value>
     return DayAggregate(
         dimension=dimension,
@@ -152,7 +162,7 @@ def _aggregate_from(item: dict[str, Any]) -> DayAggregate:
 
 def _theme_day_from(item: dict[str, Any]) -> ThemeDay:
     data = _unmarshal(item)
-    dimension = str(data["pk"]).rsplit("#", 1)[1]  # THM#<program>#<dimension>
+    _, dimension, _ = partition_parts(str(data["pk"]))  # THM#<program>#<dimension>#<yyyy-mm>
     day, value = str(data["sk"]).split("#", 1)  # <yyyy-mm-dd>#<value>
     counts = {k: int(v) for k, v in data.items() if k[:2] in ("a#", "s#", "t#") and int(v)}
     return ThemeDay(dimension=dimension, value=value, day=date.fromisoformat(day), counts=counts)
@@ -322,22 +332,31 @@ class DynamoAggregates(AggregateWriter, AggregateReader, FunnelReader, ThemeRead
     def read(
         self, program_id: str, dimension: str, first_day: date, last_day: date, value: str | None = None
     ) -> list[DayAggregate]:
-        items = self._days(partition_of(program_id, dimension), first_day, last_day, value)
+        items = self._days(AGGREGATE_PREFIX, program_id, dimension, first_day, last_day, value=value)
         return [_aggregate_from(item) for item in items]
 
     def read_funnel(
         self, program_id: str, dimension: str, first_day: date, last_day: date, value: str | None = None
     ) -> list[FunnelDay]:
-        items = self._days(partition_of(program_id, dimension, FUNNEL_PREFIX), first_day, last_day, value)
+        items = self._days(FUNNEL_PREFIX, program_id, dimension, first_day, last_day, value=value)
         return [_funnel_day_from(item) for item in items]
 
     def read_themes(
         self, program_id: str, dimension: str, first_day: date, last_day: date, value: str | None = None
     ) -> list[ThemeDay]:
-        items = self._days(partition_of(program_id, dimension, THEME_PREFIX), first_day, last_day, value)
+        items = self._days(THEME_PREFIX, program_id, dimension, first_day, last_day, value=value)
         return [_theme_day_from(item) for item in items]
 
-    def _days(self, partition: str, first_day: date, last_day: date, value: str | None) -> list[dict[str, Any]]:
+    def _days(
+        self, prefix: str, program_id: str, dimension: str, first_day: date, last_day: date, *, value: str | None
+    ) -> list[dict[str, Any]]:
+        """The items of ``first_day..last_day``, in day order: one Query per month's partition."""
+        found: list[dict[str, Any]] = []
+        for first, last in month_spans(first_day, last_day):
+            found.extend(self._month(partition_of(program_id, dimension, first, prefix), first, last, value))
+        return found
+
+    def _month(self, partition: str, first_day: date, last_day: date, value: str | None) -> list[dict[str, Any]]:
         request: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",

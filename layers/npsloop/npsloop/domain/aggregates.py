@@ -14,6 +14,7 @@ into one delta, and deltas that cancel out are dropped, so a batch writes each k
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, timedelta
@@ -42,15 +43,36 @@ class AggregateKey:
 
     @property
     def pk(self) -> str:
-        return partition_of(self.program_id, self.dimension, self.prefix)
+        return partition_of(self.program_id, self.dimension, self.day, self.prefix)
 
     @property
     def sk(self) -> str:
         return f"{self.day.isoformat()}#{self.value}"
 
 
-def partition_of(program_id: str, dimension: str, prefix: str = AGGREGATE_PREFIX) -> str:
-    return f"{prefix}{program_id}#{dimension}"
+def partition_of(program_id: str, dimension: str, day: date, prefix: str = AGGREGATE_PREFIX) -> str:
+    """The partition of a dimension's days in the UTC month of ``day``: ``<prefix><program>#<dimension>#<yyyy-mm>``.
+
+    A month per partition bounds it (days x values of one month), spreads an import of history over
+    as many partition key values as months, and keeps a 30-day read to one or two Queries.
+    """
+    return f"{prefix}{program_id}#{dimension}#{day.year:04d}-{day.month:02d}"
+
+
+def partition_parts(pk: str) -> tuple[str, str, str]:
+    """``(program_id, dimension, yyyy-mm)`` of a partition (program ids and dimension names hold no ``#``)."""
+    parts = pk.split("#")
+    if len(parts) != 4 or not re.fullmatch(r"[0-9]{4}-[0-9]{2}", parts[3]):
+        raise ValueError(f"{pk!r} is not an aggregate partition (<prefix>#<program>#<dimension>#<yyyy-mm>)")
+    return parts[1], parts[2], parts[3]
+
+
+def month_spans(first_day: date, last_day: date) -> list[tuple[date, date]]:
+    """The part of ``first_day..last_day`` in each UTC month it touches, in order (one partition each)."""
+    return [
+        (max(first_day, month.start), min(last_day, month.end))
+        for month in periods_between(first_day, last_day, PeriodKind.MONTH)
+    ]
 
 
 @dataclass

@@ -3,7 +3,7 @@
 A cohort funnel: every stage of an invitation counts on the invitation's UTC creation day, so the
 rates of a range are rates of the same invitations (an answer given on Monday to Sunday's email
 counts on Sunday). Per program, dimension (``all``, ``store``, ``region``, ``channel``, context
-keys, as the score aggregates) and day, one item ``FUN#<program>#<dimension>`` / ``<day>#<value>``
+keys, as the score aggregates) and day, one item ``FUN#<program>#<dimension>#<yyyy-mm>`` / ``<day>#<value>``
 holds a counter per stage:
 
     invited -> delivered -> opened -> answered -> commented

@@ -1,8 +1,9 @@
 """The survey funnel of one view: a program, a range of invitation days and one segment.
 
-One Query on the segment's dimension (``FUN#<program>#<dimension>``, days x values items, never
-growing with the number of invitations), summed into a ``Funnel`` (domain/funnel.py). Scope is the
-caller's business: a page asks ``Scope`` before it asks for a store's funnel, as it does for scores.
+One Query per month of the range on the segment's dimension (``FUN#<program>#<dimension>#<yyyy-mm>``,
+days x values items, never growing with the number of invitations), summed into a ``Funnel``
+(domain/funnel.py). Scope is the caller's business: a page asks ``Scope`` before it asks for a store's
+funnel, as it does for scores.
 """
 
 from __future__ import annotations

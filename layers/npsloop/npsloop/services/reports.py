@@ -533,7 +533,7 @@ def _segment(unit: ReportUnit) -> tuple[str, str]:
 
 
 class ServiceFunnelSource(FunnelSource):
-    """The funnel of a unit over the period's invitation days: one Query of the funnel aggregates."""
+    """The funnel of a unit over the period's invitation days: one Query per month of the funnel aggregates."""
 
     def __init__(self, funnels: FunnelService) -> None:
         self._funnels = funnels

@@ -1,7 +1,7 @@
 """The score API's answers, computed from the day aggregates.
 
 "What is the NPS of store X this month, and how sure are we": the days of the requested range and of
-the period before it are read in one query (paged) on the dimension's partition, summed into
+the period before it are read in one query (paged) per month on the dimension's partitions, summed into
 periods (days, ISO weeks or calendar months, clipped to the range), and each period gets its exact
 score, 95% interval, small-sample flag and its change against the period before with a z-test.
 The reads depend on days x groups, never on the number of responses.

@@ -2,7 +2,7 @@
 
 ``themes_of`` sums a segment's theme days over a range and gives each score group's top themes with
 their shares; the score API adds it to each group, and ``top_detractor_themes`` is the demo summary's
-"what detractors talk about" per program. Reads are one query per program x dimension (paged): they
+"what detractors talk about" per program. Reads are one query per program x dimension x month (paged): they
 grow with days x values, never with the number of comments.
 """
 

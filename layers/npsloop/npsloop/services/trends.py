@@ -1,8 +1,8 @@
 """The trend alert: a statistically real drop of a segment's score, found in the day aggregates.
 
 Once a day (the cases function's ``trend-scan`` schedule) for each enabled program and each of the
-rule's dimensions (store, region, channel) its program has: one Query (paged) of the dimension's day
-aggregates over the baseline and recent windows, so the reads grow with days x segments, never with
+rule's dimensions (store, region, channel) its program has: one Query (paged) per month of the dimension's
+day aggregates over the baseline and recent windows, so the reads grow with days x segments, never with
 the number of answers. Per segment, the last ``recent_days`` (up to yesterday, UTC) are compared
 with the ``baseline_days`` before them by the pooled change test (``npsloop.domain.statistics``);
 segments below the minimum sample in either window are not tested. Every tested segment of the scan

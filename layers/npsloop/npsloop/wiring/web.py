@@ -57,5 +57,5 @@ def answers() -> AnswerService:
 
 @component
 def funnel_service() -> FunnelService:
-    """The dashboard's funnel (one Query per view on the table: dynamodb:Query, as the scores)."""
+    """The dashboard's funnel (one Query per view and month on the table: dynamodb:Query, as the scores)."""
     return FunnelService(reader=aggregates())
