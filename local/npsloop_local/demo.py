@@ -294,7 +294,7 @@ class Scale:
 # business events a second (docs/local-stack.md). Half of it shops at the flagship, so that KRK-02's
 # live weeks alone hold enough answers (statistics' minimum sample) to test its drop.
 FULL = Scale(
-    history=30_000, history_days=365, customers=340, live_days=population.DETERIORATION_DAYS, flagship_share=0.8
+    history=30_000, history_days=365, customers=260, live_days=population.DETERIORATION_DAYS, flagship_share=0.9
 )
 # Longer than every stream consumer's MaximumBatchingWindowInSeconds in template.yaml (score's is 300 s).
 PAST_WINDOWS = timedelta(
