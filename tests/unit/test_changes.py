@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from npsloop.changes import ChangeKind, UnreadableRecord, parse_change
+from npsloop.changes import ChangeKind, UnreadableRecord, _plain, parse_change
 
 IMAGE = {
     "pk": {"S": "INV#1"},
@@ -46,7 +45,7 @@ def test_images_and_keys_are_what_powertools_stream_records_give_with_whole_numb
     assert change.kind is ChangeKind.MODIFY
     assert change.sequence_number == "000000000000000000001"
     assert change.approximate_at == datetime(2026, 11, 20, 10, 35, tzinfo=UTC)
-    assert change.new == {**_plain_of(stream.new_image)}
+    assert change.new == _plain(stream.new_image)  # powertools' images, whole Decimals as int
     assert change.old["score"] == 3
     assert change.keys == {"pk": "INV#1", "sk": "RESPONSE"}
     assert change.new["score"] == 9
@@ -56,23 +55,6 @@ def test_images_and_keys_are_what_powertools_stream_records_give_with_whole_numb
     assert change.new["blob"] == "aGVsbG8="
     assert change.new["context"] == {"store": "KRK-02", "visits": [1, "x"]}
     assert change.new["gone"] is None
-
-
-def _plain_of(image: dict) -> dict:
-    """What ``parse_change`` did with ``DynamoDBRecord``'s images: whole ``Decimal`` -> int, else float."""
-
-    def plain(value: object) -> object:
-        if isinstance(value, Decimal):
-            return int(value) if value == value.to_integral_value() else float(value)
-        if isinstance(value, dict):
-            return {key: plain(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [plain(item) for item in value]
-        if isinstance(value, set):
-            return sorted(plain(item) for item in value)
-        return value
-
-    return plain(image)
 
 
 @pytest.mark.parametrize(

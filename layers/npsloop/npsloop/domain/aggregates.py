@@ -59,10 +59,13 @@ def partition_of(program_id: str, dimension: str, day: date, prefix: str = AGGRE
     return f"{prefix}{program_id}#{dimension}#{day.year:04d}-{day.month:02d}"
 
 
+_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
+
+
 def partition_parts(pk: str) -> tuple[str, str, str]:
     """``(program_id, dimension, yyyy-mm)`` of a partition (program ids and dimension names hold no ``#``)."""
     parts = pk.split("#")
-    if len(parts) != 4 or not re.fullmatch(r"[0-9]{4}-[0-9]{2}", parts[3]):
+    if len(parts) != 4 or not _MONTH.fullmatch(parts[3]):
         raise ValueError(f"{pk!r} is not an aggregate partition (<prefix>#<program>#<dimension>#<yyyy-mm>)")
     return parts[1], parts[2], parts[3]
 
