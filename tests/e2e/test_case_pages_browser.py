@@ -11,6 +11,7 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.accessibility import axe_violations
 from tests.e2e.conftest import http
@@ -66,8 +67,9 @@ def test_a_store_manager_opens_the_case_from_the_alert_email_and_works_it_to_res
     context, page = signed_in(browser, link, "Store manager KRK-02", PHONE)
 
     assert page.url.endswith(case_path)  # back on the case after the sign-in
-    assert page.get_by_text("Kurier spóźnił się dwa dni, a ekspres był porysowany.").is_visible()
-    assert page.get_by_text("Kontakt z klientem", exact=True).is_visible()  # the call-back card: the store's manager
+    expect(page.get_by_text("Kurier spóźnił się dwa dni, a ekspres był porysowany.")).to_be_visible()
+    # the call-back card: the store's manager
+    expect(page.get_by_text("Kontakt z klientem", exact=True)).to_be_visible()
     checked(page, "case-page-pl-phone", PHONE[0])
 
     page.select_option("#status", label="w toku")
@@ -92,14 +94,14 @@ def test_a_store_manager_opens_the_case_from_the_alert_email_and_works_it_to_res
     assert page.locator("dl.facts").first.inner_text().count("rozwiązana") == 1
     checked(page, "case-page-resolved-pl-phone", PHONE[0])
     page.get_by_role("link", name="English").click()
-    assert page.get_by_role("heading", name="History").is_visible()
+    expect(page.get_by_role("heading", name="History")).to_be_visible()
     page.goto(f"{stack.base_url}/cases?status=resolved")
-    assert page.get_by_role("link", name=re.compile("score 2 at KRK-02")).is_visible()
+    expect(page.get_by_role("link", name=re.compile("score 2 at KRK-02"))).to_be_visible()
     checked(page, "my-cases-en-phone", PHONE[0])
     context.close()
 
     context, page = signed_in(browser, link, "Store manager KRK-02", DESKTOP, locale="en-GB")
-    assert page.get_by_role("heading", name="History").is_visible()
+    expect(page.get_by_role("heading", name="History")).to_be_visible()
     checked(page, "case-page-en-desktop", DESKTOP[0])
     page.goto(f"{stack.base_url}/cases?status=resolved")
     checked(page, "my-cases-en-desktop", DESKTOP[0])
@@ -111,7 +113,7 @@ def test_a_store_manager_cannot_open_another_stores_case_from_its_link(browser, 
     link = detractor_case_link(stack, entries)
     for viewport, name in ((PHONE, "phone"), (DESKTOP, "desktop")):
         context, page = signed_in(browser, link, "Store manager WAW-01", viewport)
-        assert page.get_by_role("heading", name="To nie jest Twoja sprawa").is_visible()
+        expect(page.get_by_role("heading", name="To nie jest Twoja sprawa")).to_be_visible()
         assert "Kurier" not in page.content()  # nothing of the case, not even the comment
         checked(page, f"case-forbidden-pl-{name}", viewport[0])
         context.close()

@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 pytestmark = pytest.mark.browser
@@ -47,10 +48,10 @@ def test_a_persona_signs_in_without_javascript_and_its_token_reaches_only_its_sc
         page.get_by_label(label).check()
         page.get_by_role("button", name="Zaloguj / Sign in").click()
         assert page.url == f"{stack.base_url}/dashboard"  # a manager reads scores: the callback lands there
-        assert page.get_by_role("heading", name="Dashboard", level=1).is_visible()
+        expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
         page.goto(f"{stack.base_url}/cases")
-        assert page.get_by_text("No cases here.").is_visible()  # an empty list says why, with the scope
-        assert page.get_by_text(f"Your scope: {'store' if persona.startswith('store') else 'region'}").is_visible()
+        expect(page.get_by_text("No cases here.")).to_be_visible()  # an empty list says why, with the scope
+        expect(page.get_by_text(f"Your scope: {'store' if persona.startswith('store') else 'region'}")).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / f"signed-in-{persona}-{name}.png"), full_page=True)
         session = next(c for c in context.cookies() if c["name"] == "npsloop_session")
         assert (session["httpOnly"], session["secure"], session["sameSite"]) == (True, True, "Lax")
@@ -91,7 +92,7 @@ def test_every_kind_of_persona_signs_in_and_lands_on_a_page_that_says_what_they_
     page.wait_for_load_state("load")
     told = page.get_by_text(says).first
     told.wait_for(state="visible", timeout=15_000)  # waits for the page to render; fails if it never says so
-    assert told.is_visible(), f"{persona} is not told what they can see"
+    expect(told, f"{persona} is not told what they can see").to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     header = page.locator("header").bounding_box()
     for link in page.locator("header a").all():  # white on the header's colour: never spilling onto the page
