@@ -87,7 +87,6 @@ def _routing() -> Iterator[dict[str, str]]:
 def _seed(stack: Any, stores: dict[str, str]) -> None:
     from npsloop.adapters.dynamodb_aggregates import DynamoAggregates
     from npsloop.domain.aggregates import AggregateKey, Delta, FunnelDelta
-    from npsloop.domain.funnel import FUNNEL_PREFIX
     from npsloop.domain.surveys import SurveyType
 
     aggregates = DynamoAggregates(stack.outputs["TableName"], client=stack.client("dynamodb"))
@@ -112,7 +111,7 @@ def _seed(stack: Any, stores: dict[str, str]) -> None:
                 for stage, k in counts.items():
                     total.counts[stage] = total.counts.get(stage, 0) + k
         for (dimension, value), funnel in funnels.items():
-            key = AggregateKey("post-purchase-nps", dimension, value, day, prefix=FUNNEL_PREFIX)
+            key = AggregateKey("post-purchase-nps", dimension, value, day)
             aggregates.add(f"bench-f-{dimension}-{value}-{day}", key, funnel, AFTER_RUNS, AFTER_RUNS)
     _seed_answers(stack, stores)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from npsloop.domain.aggregates import AggregateKey, AnyDelta, DayAggregate, FunnelDelta
+from npsloop.domain.aggregates import AggregateKey, AnyDelta, DayAggregate, DayDelta, Delta, FunnelDelta
 from npsloop.domain.funnel import FunnelDay
 from npsloop.domain.responses import Response, ResponseAnalysis
 from npsloop.domain.themes import ThemeDay, ThemeDelta
@@ -30,7 +30,6 @@ class _Counts:
     n: int = 0
     counts: dict[int, int] = field(default_factory=dict)
     commented: int = 0
-    marks: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -43,11 +42,13 @@ class _Journal:
 @dataclass
 class _FunnelCounts:
     counts: dict[str, int] = field(default_factory=dict)
-    marks: set[str] = field(default_factory=set)
 
 
 class InMemoryAggregates(AggregateWriter, AggregateReader, FunnelReader, ThemeReader):
     """Journal entries and marked conditional adds, like the DynamoDB adapter; counts every call.
+
+    A key is one day item, as in the table: a mark per item, whichever kinds of counters a write adds
+    (``items`` holds its scores, ``funnel`` its funnel stages, ``theme_days`` its theme counters).
 
     ``fail_adds`` / ``crash_adds``: 1-based numbers of add() calls that fail before writing, or that
     write and then fail (the reply is lost) or crash the process; ``crash_at_close`` likewise.
@@ -57,6 +58,7 @@ class InMemoryAggregates(AggregateWriter, AggregateReader, FunnelReader, ThemeRe
         self.items: dict[AggregateKey, _Counts] = {}
         self.funnel: dict[AggregateKey, _FunnelCounts] = {}
         self.theme_days: dict[AggregateKey, _FunnelCounts] = {}
+        self.marks: dict[AggregateKey, set[str]] = {}
         self.journal: dict[str, _Journal] = {}
         self.add_calls: list[tuple[str, AggregateKey, AnyDelta]] = []
         self.opened: list[str] = []
@@ -83,28 +85,29 @@ class InMemoryAggregates(AggregateWriter, AggregateReader, FunnelReader, ThemeRe
         number = len(self.add_calls)
         if number in self.fail_adds:
             raise ChunkRefused(f"add call {number}")
-        if isinstance(delta, FunnelDelta | ThemeDelta):
-            store = self.funnel if isinstance(delta, FunnelDelta) else self.theme_days
-            day = store.setdefault(key, _FunnelCounts())
-            if journal_id in day.marks:
-                return False
-            day.marks.add(journal_id)
-            for stage, k in delta.counts.items():
-                day.counts[stage] = day.counts.get(stage, 0) + k
-        else:
-            item = self.items.setdefault(key, _Counts(delta.survey_type.value))
-            if journal_id in item.marks:
-                return False
-            item.marks.add(journal_id)
-            item.n += delta.n
-            item.commented += delta.commented
-            for score, k in delta.counts.items():
-                item.counts[score] = item.counts.get(score, 0) + k
+        marks = self.marks.setdefault(key, set())
+        if journal_id in marks:
+            return False
+        marks.add(journal_id)
+        for part in delta.parts() if isinstance(delta, DayDelta) else [delta]:
+            self._apply(key, part)
         if number in self.crash_adds:
             raise Crash(f"after add call {number}")
         if number in self.lost_replies:
             raise ChunkRefused(f"reply to add call {number} lost")
         return True
+
+    def _apply(self, key: AggregateKey, part: Delta | FunnelDelta | ThemeDelta) -> None:
+        if isinstance(part, FunnelDelta | ThemeDelta):
+            day = (self.funnel if isinstance(part, FunnelDelta) else self.theme_days).setdefault(key, _FunnelCounts())
+            for stage, k in part.counts.items():
+                day.counts[stage] = day.counts.get(stage, 0) + k
+            return
+        item = self.items.setdefault(key, _Counts(part.survey_type.value))
+        item.n += part.n
+        item.commented += part.commented
+        for score, k in part.counts.items():
+            item.counts[score] = item.counts.get(score, 0) + k
 
     def close_chunk(self, journal_id: str) -> None:
         self.journal[journal_id].done = True

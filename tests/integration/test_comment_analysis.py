@@ -38,7 +38,7 @@ UNMASKED = [*PII.values(), "44051401359", "601 234 567", "1090 1014", "4111"]
 
 
 def theme_counts(table, dimension="all", value="all"):
-    item = table.get(f"THM#post-purchase-nps#{dimension}#2026-11", f"2026-11-20#{value}")
+    item = table.get(f"AGG#post-purchase-nps#{dimension}#2026-11", f"2026-11-20#{value}")  # the day item
     if item is None:
         return {}
     return {k: int(v["N"]) for k, v in item.items() if k[:2] in ("a#", "s#", "t#")}

@@ -37,21 +37,20 @@ def import_files(stack, tmp_path: Path, files: dict[str, Path], *extra: str):
 
 
 def aggregates(stack) -> dict[tuple[str, str], dict[str, int]]:
-    """Every AGG# item: (pk, sk) -> its counters."""
+    """Every day item's score counters: (pk, sk) -> its counters."""
     return _counters(stack, "AGG#", lambda name: name in {"n", "commented"} or name[1:].isdigit())
 
 
 def _counters(stack, prefix: str, counted: Callable[[str], bool]) -> dict[tuple[str, str], dict[str, int]]:
-    """Every item whose pk starts with ``prefix`` (a Scan, paged): (pk, sk) -> its ``counted`` numbers."""
+    """Every item whose pk starts with ``prefix`` and holds ``counted`` numbers (a Scan, paged): (pk, sk) -> them."""
     client, found = stack.client("dynamodb"), {}
     kwargs: dict[str, Any] = {"TableName": stack.outputs["TableName"]}
     while True:
         page = client.scan(**kwargs)
         for item in page["Items"]:
-            if item["pk"]["S"].startswith(prefix):
-                found[item["pk"]["S"], item["sk"]["S"]] = {
-                    k: int(v["N"]) for k, v in item.items() if "N" in v and counted(k)
-                }
+            numbers = {k: int(v["N"]) for k, v in item.items() if "N" in v and counted(k)}
+            if item["pk"]["S"].startswith(prefix) and numbers:
+                found[item["pk"]["S"], item["sk"]["S"]] = numbers
         if "LastEvaluatedKey" not in page:
             return found
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -177,8 +176,8 @@ def test_imported_unsubscribes_and_bounces_make_the_invite_skip_those_customers(
 
 
 def theme_days(stack) -> dict[tuple[str, str], dict[str, int]]:
-    """Every THM# item (the theme aggregates): (pk, sk) -> its counters."""
-    return _counters(stack, "THM#", lambda name: name[:2] in THEMED)
+    """Every day item's theme counters: (pk, sk) -> them."""
+    return _counters(stack, "AGG#", lambda name: name[:2] in THEMED)
 
 
 THEMED = ("a#", "s#", "t#")

@@ -42,13 +42,13 @@ def test_an_insert_adds_one_at_its_score_to_the_overall_and_each_dimension_aggre
 def test_a_key_is_in_the_partition_of_its_dimension_and_utc_month():
     assert key("store", "S01", date(2026, 10, 31)).pk == "AGG#post-purchase-nps#store#2026-10"
     assert key("store", "S01", date(2026, 11, 1)).pk == "AGG#post-purchase-nps#store#2026-11"
-    assert AggregateKey("nps-shop", "region", "x", date(2027, 1, 9), "FUN#").pk == "FUN#nps-shop#region#2027-01"
-    assert partition_of("nps-shop", "device", date(2026, 2, 28), "THM#") == "THM#nps-shop#device#2026-02"
+    assert AggregateKey("nps-shop", "region", "x", date(2027, 1, 9)).pk == "AGG#nps-shop#region#2027-01"
+    assert partition_of("nps-shop", "device", date(2026, 2, 28)) == "AGG#nps-shop#device#2026-02"
 
 
 def test_a_partition_reads_back_as_program_dimension_and_month():
     assert partition_parts("AGG#post-purchase-nps#store#2026-11") == ("post-purchase-nps", "store", "2026-11")
-    assert partition_parts(partition_of("a-1", "ctx_size", date(2026, 9, 3), "FUN#")) == ("a-1", "ctx_size", "2026-09")
+    assert partition_parts(partition_of("a-1", "ctx_size", date(2026, 9, 3))) == ("a-1", "ctx_size", "2026-09")
     with pytest.raises(ValueError, match="not an aggregate partition"):
         partition_parts("AGG#post-purchase-nps#store")  # a partition without its month is no aggregate partition
 

@@ -11,7 +11,6 @@ import pytest
 
 from npsloop.domain.aggregates import AggregateKey, FunnelDelta
 from npsloop.domain.alerts import load_routing
-from npsloop.domain.funnel import FUNNEL_PREFIX
 from npsloop.domain.reports import Recipient, ReportUnit, UnitKind, load_reports, parse_reports
 from npsloop.domain.scope import load_roles, scope_of
 from npsloop.reports import sections
@@ -27,7 +26,7 @@ WEEK = [date(2026, 11, 23) + timedelta(days=d) for d in range(7)]  # the week th
 
 def _funnel_day(aggregates, store, region, day, **counts):
     for dimension, value in (("all", "all"), ("store", store), ("region", region)):
-        key = AggregateKey(PROGRAM, dimension, value, day, prefix=FUNNEL_PREFIX)
+        key = AggregateKey(PROGRAM, dimension, value, day)
         aggregates.add(f"f-{store}-{day}-{dimension}", key, FunnelDelta(dict(counts)), MONDAY, MONDAY)
 
 

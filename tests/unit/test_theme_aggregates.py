@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 
 import pytest
 
@@ -47,13 +48,14 @@ def test_an_analysed_detractor_counts_per_theme_sentiment_and_group_in_every_seg
 
     deltas = theme_contributions(None, new, DIMS)
 
-    assert {(k.prefix, k.dimension, k.value) for k in deltas} == {
-        ("THM#", "all", "all"),
-        ("THM#", "store", "S01"),
-        ("THM#", "region", "north"),
-        ("THM#", "channel", "web"),
+    assert {(k.dimension, k.value) for k in deltas} == {
+        ("all", "all"),
+        ("store", "S01"),
+        ("region", "north"),
+        ("channel", "web"),
     }
-    assert {k.pk for k in deltas} >= {"THM#post-purchase-nps#store#2026-11", "THM#post-purchase-nps#all#2026-11"}
+    # The same day items as the answer's score (domain/aggregates.py)
+    assert {k.pk for k in deltas} >= {"AGG#post-purchase-nps#store#2026-11", "AGG#post-purchase-nps#all#2026-11"}
     assert next(iter(deltas.values())).counts == {
         "a#detractor": 1,
         "s#negative#detractor": 1,
@@ -115,6 +117,26 @@ def test_replayed_batches_count_each_comment_once_per_version(service, aggregate
     assert "t#staff#negative#detractor" not in counts  # version 1's staff left with it
     assert sum(v for k, v in counts.items() if k.startswith("a#")) == 10
     assert aggregates.counts()[0] == 10  # the score aggregates did not move with the analysis
+
+
+def test_an_analysed_answer_to_an_invitation_is_one_write_per_day_item_with_all_its_counters(service, aggregates):
+    # Score, funnel stage and themes of one answer land on the same days: each key is written once.
+    invited = response(1, 3, comment=COMMENT, analysis=analysis()).model_copy(
+        update={"invited_at": datetime(2026, 11, 20, 8, 0, tzinfo=UTC)}
+    )
+
+    service.handle(batch(record("INSERT", new=invited)))
+
+    written = aggregates.batches_written()
+    assert len(written) == 1 and len(aggregates.add_calls) == 4  # all, store, region, channel
+    for delta in written[0].values():
+        counters = dict(delta.counters())
+        assert counters["n"] == counters["c3"] == counters["commented"] == 1
+        assert counters["f#answered"] == counters["f#commented"] == 1  # the funnel's, apart from the score's
+        assert counters["a#detractor"] == counters["t#delivery#negative#detractor"] == 1
+    assert aggregates.counts("store", "S01") == (1, {3: 1})
+    assert aggregates.stages("store", "S01") == {"answered": 1, "commented": 1}
+    assert aggregates.themes("store", "S01")["t#staff#negative#detractor"] == 1
 
 
 def test_group_themes_gives_the_share_of_detractors_mentioning_each_theme():

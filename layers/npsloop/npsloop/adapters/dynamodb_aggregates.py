@@ -1,11 +1,12 @@
-"""Score aggregates in the npsloop table: one item per program x dimension x value x UTC day.
+"""Day items in the npsloop table: one per program x dimension x value x UTC day, with all its counters.
 
 Items: ``pk = AGG#<program_id>#<dimension>#<yyyy-mm>`` (the day's UTC month), ``sk = <yyyy-mm-dd>#<value>``,
-entity ``aggregate``,
-with ``n``, ``c<score>`` per score value and ``commented``, all maintained with ``ADD`` so
-concurrent batches never lose an update. A chunk of stream records has a journal entry
+entity ``aggregate``: the score's counters (``survey_type``, ``n``, ``c<score>`` per score value,
+``commented``), the funnel's (``f#<stage>``, domain/funnel.py) and the themes' (``a#``, ``s#``, ``t#``,
+domain/themes.py), all maintained with ``ADD`` so concurrent batches never lose an update. A batch
+writes a key's three kinds of delta in one UpdateItem. A chunk of stream records has a journal entry
 (``pk = AGGJ#<id>``, ``sk = CHUNK``, its extent and whether it is done, kept two days by TTL), and
-each of its aggregate writes carries the chunk's mark (``j<first 16 hex of the id>``: the epoch
+each of its writes carries the chunk's mark (``j<first 16 hex of the id>``: the epoch
 second after which it may be dropped), on condition the mark is absent (services/score.py says why
 that is exactly once). Marks of chunks known closed (by this container) or expired (seen in a
 write's reply) are removed by the next write to the same item, so an item holds a few marks.
@@ -19,18 +20,18 @@ Live traffic writes today's and yesterday's keys, always with the update.
 Reading a dimension over a date range is one Query (paged) per month the range touches, on that
 month's partition with the sort key clipped to the range's part of it: the items read grow with
 days x values and never with the number of responses behind them, nor with the months of history
-kept. Funnel days (``FUN#<program>#<dimension>#<yyyy-mm>``, domain/funnel.py) and theme days
-(``THM#<program>#<dimension>#<yyyy-mm>``, domain/themes.py) are written and read the same way.
+kept. Scores, funnel days and theme days are read from the same items, each taking the items that
+hold its counters (scores: those with a ``survey_type``, written by an answer).
 """
 
 from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -38,7 +39,7 @@ from botocore.exceptions import ClientError
 
 from npsloop.adapters.dynamodb_items import StorageError, _unmarshal
 from npsloop.domain.aggregates import (
-    AGGREGATE_PREFIX,
+    FUNNEL_COUNTER,
     AggregateKey,
     AnyDelta,
     DayAggregate,
@@ -46,12 +47,14 @@ from npsloop.domain.aggregates import (
     partition_of,
     partition_parts,
 )
-from npsloop.domain.funnel import FUNNEL_PREFIX, FunnelDay
+from npsloop.domain.funnel import FunnelDay
 from npsloop.domain.surveys import SurveyType
-from npsloop.domain.themes import THEME_PREFIX, ThemeDay
+from npsloop.domain.themes import ThemeDay
 from npsloop.ports.scoring import AggregateReader, AggregateWriter, ChunkJournal, FunnelReader, ThemeReader
 
 JOURNAL_SK = "CHUNK"
+ENTITY = "aggregate"
+_THEME_COUNTERS = ("a#", "s#", "t#")
 _COUNT = re.compile(r"^c([0-9]{1,2})$")
 _MARK = re.compile(r"^j[0-9a-f]{16}$")
 REMEMBERED_ITEMS = 5_000  # items whose droppable marks a container remembers (the oldest are forgotten)
@@ -60,6 +63,9 @@ TRANSACTION_ITEMS = 100
 # Short, bounded calls: a write must finish well inside the function's timeout, or Lambda would
 # retry a batch the function is still writing (see services/score.py).
 CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 3})
+
+
+_Day = TypeVar("_Day", DayAggregate, FunnelDay, ThemeDay)
 
 
 def journal_key(journal_id: str) -> dict[str, Any]:
@@ -86,7 +92,7 @@ def _update(
     # Program, dimension, value and day are the key itself (read back from pk and sk): the update sets
     # nothing it need not, which keeps every write of every answer short.
     names = {"#entity": "entity"}
-    values: dict[str, Any] = {":entity": {"S": delta.entity}, ":mark": {"N": str(expires)}}
+    values: dict[str, Any] = {":entity": {"S": ENTITY}, ":mark": {"N": str(expires)}}
     sets = ["#entity = :entity"]
     for n, (attribute, value) in enumerate(delta.fixed().items()):
         names[f"#f{n}"] = attribute
@@ -124,7 +130,7 @@ def _whole(key: AggregateKey, delta: AnyDelta, mark: str, expires: int) -> dict[
     item: dict[str, Any] = {
         "pk": {"S": key.pk},
         "sk": {"S": key.sk},
-        "entity": {"S": delta.entity},
+        "entity": {"S": ENTITY},
         **{attribute: {"S": value} for attribute, value in delta.fixed().items()},
         mark: {"N": str(expires)},
     }
@@ -133,26 +139,22 @@ def _whole(key: AggregateKey, delta: AnyDelta, mark: str, expires: int) -> dict[
     return item
 
 
-_FUNNEL_SKIP = {"pk", "sk", "entity"}
-
-
-def _funnel_day_from(item: dict[str, Any]) -> FunnelDay:
-    data = _unmarshal(item)
-    _, dimension, _ = partition_parts(str(data["pk"]))  # FUN#<program>#<dimension>#<yyyy-mm>
-    day, value = str(data["sk"]).split("#", 1)  # <yyyy-mm-dd>#<value>
-    counts = {k: int(v) for k, v in data.items() if k not in _FUNNEL_SKIP and not _MARK.match(k) and int(v)}
-    return FunnelDay(dimension=dimension, value=value, day=date.fromisoformat(day), counts=counts)
-
-
-def _aggregate_from(item: dict[str, Any]) -> DayAggregate:
-    data = _unmarshal(item)
-    counts = {int(match.group(1)): int(v) for k, v in data.items() if (match := _COUNT.match(k)) and int(v)}
+def _day_of(data: dict[str, Any]) -> tuple[str, str, date]:
     _, dimension, _ = partition_parts(str(data["pk"]))  # AGG#<program>#<dimension>#<yyyy-mm>
     day, value = str(data["sk"]).split("#", 1)  # <yyyy-mm-dd>#<value>
+    return dimension, value, date.fromisoformat(day)
+
+
+def _aggregate_from(data: dict[str, Any]) -> DayAggregate | None:
+    """The day's scores; None if the day has no answers (only funnel or theme counters)."""
+    if "survey_type" not in data:
+        return None
+    counts = {int(match.group(1)): int(v) for k, v in data.items() if (match := _COUNT.match(k)) and int(v)}
+    dimension, value, day = _day_of(data)
     return DayAggregate(
         dimension=dimension,
         value=value,
-        day=date.fromisoformat(day),
+        day=day,
         survey_type=SurveyType(str(data["survey_type"])),
         n=int(data.get("n", 0)),
         counts=counts,
@@ -160,12 +162,22 @@ def _aggregate_from(item: dict[str, Any]) -> DayAggregate:
     )
 
 
-def _theme_day_from(item: dict[str, Any]) -> ThemeDay:
-    data = _unmarshal(item)
-    _, dimension, _ = partition_parts(str(data["pk"]))  # THM#<program>#<dimension>#<yyyy-mm>
-    day, value = str(data["sk"]).split("#", 1)  # <yyyy-mm-dd>#<value>
-    counts = {k: int(v) for k, v in data.items() if k[:2] in ("a#", "s#", "t#") and int(v)}
-    return ThemeDay(dimension=dimension, value=value, day=date.fromisoformat(day), counts=counts)
+def _funnel_day_from(data: dict[str, Any]) -> FunnelDay | None:
+    """The day's funnel; None if no invitation or answer of an invitation ever counted on it."""
+    stages = {k.removeprefix(FUNNEL_COUNTER): int(v) for k, v in data.items() if k.startswith(FUNNEL_COUNTER)}
+    if not stages:
+        return None
+    dimension, value, day = _day_of(data)
+    return FunnelDay(dimension=dimension, value=value, day=day, counts={k: v for k, v in stages.items() if v})
+
+
+def _theme_day_from(data: dict[str, Any]) -> ThemeDay | None:
+    """The day's themes; None if no analysed comment ever counted on it."""
+    counts = {k: int(v) for k, v in data.items() if k.startswith(_THEME_COUNTERS)}
+    if not counts:
+        return None
+    dimension, value, day = _day_of(data)
+    return ThemeDay(dimension=dimension, value=value, day=day, counts={k: v for k, v in counts.items() if v})
 
 
 class DynamoAggregates(AggregateWriter, AggregateReader, FunnelReader, ThemeReader):
@@ -332,28 +344,38 @@ class DynamoAggregates(AggregateWriter, AggregateReader, FunnelReader, ThemeRead
     def read(
         self, program_id: str, dimension: str, first_day: date, last_day: date, value: str | None = None
     ) -> list[DayAggregate]:
-        items = self._days(AGGREGATE_PREFIX, program_id, dimension, first_day, last_day, value=value)
-        return [_aggregate_from(item) for item in items]
+        return self._read(_aggregate_from, program_id, dimension, first_day, last_day, value=value)
 
     def read_funnel(
         self, program_id: str, dimension: str, first_day: date, last_day: date, value: str | None = None
     ) -> list[FunnelDay]:
-        items = self._days(FUNNEL_PREFIX, program_id, dimension, first_day, last_day, value=value)
-        return [_funnel_day_from(item) for item in items]
+        return self._read(_funnel_day_from, program_id, dimension, first_day, last_day, value=value)
 
     def read_themes(
         self, program_id: str, dimension: str, first_day: date, last_day: date, value: str | None = None
     ) -> list[ThemeDay]:
-        items = self._days(THEME_PREFIX, program_id, dimension, first_day, last_day, value=value)
-        return [_theme_day_from(item) for item in items]
+        return self._read(_theme_day_from, program_id, dimension, first_day, last_day, value=value)
+
+    def _read(
+        self,
+        view: Callable[[dict[str, Any]], _Day | None],
+        program_id: str,
+        dimension: str,
+        first_day: date,
+        last_day: date,
+        *,
+        value: str | None,
+    ) -> list[_Day]:
+        days = (view(_unmarshal(item)) for item in self._days(program_id, dimension, first_day, last_day, value=value))
+        return [day for day in days if day is not None]
 
     def _days(
-        self, prefix: str, program_id: str, dimension: str, first_day: date, last_day: date, *, value: str | None
+        self, program_id: str, dimension: str, first_day: date, last_day: date, *, value: str | None
     ) -> list[dict[str, Any]]:
         """The items of ``first_day..last_day``, in day order: one Query per month's partition."""
         found: list[dict[str, Any]] = []
         for first, last in month_spans(first_day, last_day):
-            found.extend(self._month(partition_of(program_id, dimension, first, prefix), first, last, value))
+            found.extend(self._month(partition_of(program_id, dimension, first), first, last, value))
         return found
 
     def _month(self, partition: str, first_day: date, last_day: date, value: str | None) -> list[dict[str, Any]]:

@@ -10,6 +10,12 @@ A change to a response contributes ``new - old``: an INSERT adds one at the new 
 takes one away at the old score, a MODIFY moves the count only when the score changed (a
 comment-only change moves nothing but ``commented``). Contributions that share a key are coalesced
 into one delta, and deltas that cancel out are dropped, so a batch writes each key at most once.
+
+One day item per program x dimension x value x day holds all the day's counters: the score's
+(``n``, ``c<score>``, ``commented``), the funnel's (``f#<stage>``, domain/funnel.py) and the
+themes' (``a#``, ``s#``, ``t#``, domain/themes.py). A batch sums a key's three kinds of delta into
+one ``DayDelta``, so an answer whose score, funnel stage and analysed comment land on the same day
+costs one write per key, not three.
 """
 
 from __future__ import annotations
@@ -39,24 +45,23 @@ class AggregateKey:
     dimension: str
     value: str
     day: date
-    prefix: str = AGGREGATE_PREFIX  # "AGG#" scores, "FUN#" funnel days (domain/funnel.py), "THM#" themes
 
     @property
     def pk(self) -> str:
-        return partition_of(self.program_id, self.dimension, self.day, self.prefix)
+        return partition_of(self.program_id, self.dimension, self.day)
 
     @property
     def sk(self) -> str:
         return f"{self.day.isoformat()}#{self.value}"
 
 
-def partition_of(program_id: str, dimension: str, day: date, prefix: str = AGGREGATE_PREFIX) -> str:
-    """The partition of a dimension's days in the UTC month of ``day``: ``<prefix><program>#<dimension>#<yyyy-mm>``.
+def partition_of(program_id: str, dimension: str, day: date) -> str:
+    """The partition of a dimension's days in the UTC month of ``day``: ``AGG#<program>#<dimension>#<yyyy-mm>``.
 
     A month per partition bounds it (days x values of one month), spreads an import of history over
     as many partition key values as months, and keeps a 30-day read to one or two Queries.
     """
-    return f"{prefix}{program_id}#{dimension}#{day.year:04d}-{day.month:02d}"
+    return f"{AGGREGATE_PREFIX}{program_id}#{dimension}#{day.year:04d}-{day.month:02d}"
 
 
 _MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
@@ -66,7 +71,7 @@ def partition_parts(pk: str) -> tuple[str, str, str]:
     """``(program_id, dimension, yyyy-mm)`` of a partition (program ids and dimension names hold no ``#``)."""
     parts = pk.split("#")
     if len(parts) != 4 or not _MONTH.fullmatch(parts[3]):
-        raise ValueError(f"{pk!r} is not an aggregate partition (<prefix>#<program>#<dimension>#<yyyy-mm>)")
+        raise ValueError(f"{pk!r} is not an aggregate partition (AGG#<program>#<dimension>#<yyyy-mm>)")
     return parts[1], parts[2], parts[3]
 
 
@@ -86,8 +91,6 @@ class Delta:
     n: int = 0
     counts: dict[int, int] = field(default_factory=dict)
     commented: int = 0
-
-    entity = "aggregate"
 
     def empty(self) -> Delta:
         return Delta(self.survey_type)
@@ -115,11 +118,9 @@ class Delta:
 
 @dataclass
 class CounterDelta:
-    """What a batch adds to one day of named counters (a funnel or theme day); ``entity`` names the item."""
+    """What a batch adds to a day's named counters (its funnel or its themes)."""
 
     counts: dict[str, int] = field(default_factory=dict)
-
-    entity = "counters"
 
     def empty(self) -> Self:
         return type(self)()
@@ -142,12 +143,54 @@ class CounterDelta:
 
 @dataclass
 class FunnelDelta(CounterDelta):
-    """What a batch adds to one funnel day: invitations per stage (``invited``, ``delivered``...)."""
+    """What a batch adds to one funnel day: invitations per stage (``invited``, ``delivered``...).
 
-    entity = "funnel"
+    Stored as ``f#<stage>``: the score's ``commented`` counts answers by their day, the funnel's
+    ``f#commented`` invitations by theirs.
+    """
+
+    def counters(self) -> list[tuple[str, int]]:
+        return [(FUNNEL_COUNTER + name, amount) for name, amount in super().counters()]
 
 
-AnyDelta: TypeAlias = "Delta | FunnelDelta | ThemeDelta"  # theme days: domain/themes.py
+FUNNEL_COUNTER = "f#"
+
+
+@dataclass
+class DayDelta:
+    """What a batch adds to one day item: its score, funnel and theme deltas, whichever it has."""
+
+    score: Delta | None = None
+    funnel: FunnelDelta | None = None
+    themes: CounterDelta | None = None  # a ThemeDelta (domain/themes.py)
+
+    def empty(self) -> DayDelta:
+        return DayDelta()
+
+    def parts(self) -> list[Delta | CounterDelta]:
+        return [part for part in (self.score, self.funnel, self.themes) if part is not None and not part.is_zero]
+
+    def fixed(self) -> dict[str, str]:
+        return self.score.fixed() if self.score is not None else {}
+
+    def counters(self) -> list[tuple[str, int]]:
+        return [counter for part in self.parts() for counter in part.counters()]
+
+    def add(self, other: AnyDelta) -> None:
+        for part in other.parts() if isinstance(other, DayDelta) else [other]:
+            slot = "score" if isinstance(part, Delta) else "funnel" if isinstance(part, FunnelDelta) else "themes"
+            mine = getattr(self, slot)
+            if mine is None:
+                mine = part.empty()
+                setattr(self, slot, mine)
+            mine.add(part)  # type: ignore[arg-type]  # the slot is of the part's kind
+
+    @property
+    def is_zero(self) -> bool:
+        return not self.parts()
+
+
+AnyDelta: TypeAlias = "Delta | FunnelDelta | ThemeDelta | DayDelta"  # theme deltas: domain/themes.py
 
 
 def keys_of(response: Response, dimensions: Iterable[str]) -> list[AggregateKey]:
@@ -156,14 +199,14 @@ def keys_of(response: Response, dimensions: Iterable[str]) -> list[AggregateKey]
 
 
 def segment_keys(
-    program_id: str, context: Mapping[str, str], day: date, dimensions: Iterable[str], prefix: str = AGGREGATE_PREFIX
+    program_id: str, context: Mapping[str, str], day: date, dimensions: Iterable[str]
 ) -> list[AggregateKey]:
     """The overall key and one per dimension the context names (values too long to group by left out)."""
-    keys = [AggregateKey(program_id, OVERALL, OVERALL, day, prefix)]
+    keys = [AggregateKey(program_id, OVERALL, OVERALL, day)]
     for dimension in dimensions:
         value = context.get(dimension)
         if isinstance(value, str) and value.strip() and len(value) <= MAX_VALUE_LENGTH:
-            keys.append(AggregateKey(program_id, dimension, value, day, prefix))
+            keys.append(AggregateKey(program_id, dimension, value, day))
     return keys
 
 
@@ -193,7 +236,16 @@ def coalesce(many: Iterable[Mapping[AggregateKey, AnyDelta]]) -> dict[AggregateK
     for deltas in many:
         for key, delta in deltas.items():
             into = total.setdefault(key, delta.empty())
-            into.add(delta)  # a key has one kind of delta: its prefix decides
+            into.add(delta)  # type: ignore[arg-type]  # deltas of one kind per call (day_deltas mixes them)
+    return {key: delta for key, delta in total.items() if not delta.is_zero}
+
+
+def day_deltas(*many: Mapping[AggregateKey, AnyDelta]) -> dict[AggregateKey, DayDelta]:
+    """Score, funnel and theme deltas summed per key into one day delta (one write), zeros left out."""
+    total: dict[AggregateKey, DayDelta] = {}
+    for deltas in many:
+        for key, delta in deltas.items():
+            total.setdefault(key, DayDelta()).add(delta)
     return {key: delta for key, delta in total.items() if not delta.is_zero}
 
 

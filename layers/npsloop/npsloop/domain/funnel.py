@@ -3,8 +3,8 @@
 A cohort funnel: every stage of an invitation counts on the invitation's UTC creation day, so the
 rates of a range are rates of the same invitations (an answer given on Monday to Sunday's email
 counts on Sunday). Per program, dimension (``all``, ``store``, ``region``, ``channel``, context
-keys, as the score aggregates) and day, one item ``FUN#<program>#<dimension>#<yyyy-mm>`` / ``<day>#<value>``
-holds a counter per stage:
+keys, as the score aggregates) and day, the day item (``AGG#<program>#<dimension>#<yyyy-mm>`` /
+``<day>#<value>``, domain/aggregates.py) holds a counter ``f#<stage>`` per stage:
 
     invited -> delivered -> opened -> answered -> commented
     bounced, complained, unsubscribed   (of the invited)
@@ -33,7 +33,6 @@ from npsloop.domain.aggregates import AggregateKey, FunnelDelta, coalesce, segme
 from npsloop.domain.invitations import InvitationStatus, SkipReason
 from npsloop.domain.responses import Response
 
-FUNNEL_PREFIX = "FUN#"
 INVITED, DELIVERED, OPENED, ANSWERED, COMMENTED = "invited", "delivered", "opened", "answered", "commented"
 BOUNCED, COMPLAINED, UNSUBSCRIBED = "bounced", "complained", "unsubscribed"
 FAILED, SKIPPED = "failed", "skipped"
@@ -106,7 +105,7 @@ def _signed(
     if not stages:
         return []
     counts = {stage: sign * k for stage, k in stages.items()}
-    return [{key: FunnelDelta(dict(counts))} for key in segment_keys(program_id, context, day, dims, FUNNEL_PREFIX)]
+    return [{key: FunnelDelta(dict(counts))} for key in segment_keys(program_id, context, day, dims)]
 
 
 def invitation_changes(

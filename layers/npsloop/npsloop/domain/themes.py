@@ -1,8 +1,8 @@
 """Theme aggregates: analysed comments per program x dimension x value x UTC day, by theme, sentiment and group.
 
 A response whose comment carries a current analysis (``Response.current_analysis``: the analysis of the
-comment as it is now) counts in the same segments as its score (``segment_keys``), under the prefix
-``THM#``, with these counters, each per score group (``promoter``, ``passive``, ``detractor``):
+comment as it is now) counts in the same segments as its score (``segment_keys``), in the same day
+items, with these counters, each per score group (``promoter``, ``passive``, ``detractor``):
 
 - ``a#<group>``: analysed comments;
 - ``s#<sentiment>#<group>``: of them, with that sentiment;
@@ -24,15 +24,12 @@ from npsloop.domain.aggregates import AggregateKey, CounterDelta, segment_keys
 from npsloop.domain.responses import Response
 from npsloop.domain.view_filters import ScoreGroup, group_of
 
-THEME_PREFIX = "THM#"
 GROUPS = tuple(g.value for g in ScoreGroup)
 
 
 @dataclass
 class ThemeDelta(CounterDelta):
     """What a batch adds to one theme day: counters named as the module says."""
-
-    entity = "theme_aggregate"
 
 
 def _signed(response: Response, sign: int) -> ThemeDelta | None:
@@ -57,7 +54,7 @@ def theme_contributions(
         if response is None or delta is None:
             continue
         day = response.created_at.astimezone(UTC).date()
-        for key in segment_keys(response.program_id, response.context, day, dims, THEME_PREFIX):
+        for key in segment_keys(response.program_id, response.context, day, dims):
             total.setdefault(key, ThemeDelta()).add(delta)
     return {key: delta for key, delta in total.items() if not delta.is_zero}
 

@@ -1,6 +1,6 @@
 """The survey funnel of one view: a program, a range of invitation days and one segment.
 
-One Query per month of the range on the segment's dimension (``FUN#<program>#<dimension>#<yyyy-mm>``,
+One Query per month of the range on the segment's dimension (the day items, ``AGG#<program>#<dimension>#<yyyy-mm>``,
 days x values items, never growing with the number of invitations), summed into a ``Funnel``
 (domain/funnel.py). Scope is the caller's business: a page asks ``Scope`` before it asks for a store's
 funnel, as it does for scores.

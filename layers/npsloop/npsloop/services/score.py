@@ -1,8 +1,8 @@
 """Response and invitation changes from the table's stream folded into the day aggregates, exactly once.
 
 Responses move the score aggregates (domain/aggregates.py), the theme days of their comment analysis
-(domain/themes.py) and, with invitations, the funnel days (domain/funnel.py): the same keyed
-counters, written by the same chunks.
+(domain/themes.py) and, with invitations, the funnel days (domain/funnel.py): keyed counters of the
+same day items, a key's three kinds summed into one write (``day_deltas``).
 
 The batch is split, in record order, into chunks of at most ``MAX_UPDATES_PER_CHUNK`` aggregate
 keys. A chunk is one journal entry and one conditional UpdateItem per key; no transaction, so an
@@ -45,7 +45,7 @@ from pydantic import ValidationError
 
 from npsloop.changes import Change, UnreadableRecord, parse_change, records_of
 from npsloop.clock import Clock
-from npsloop.domain.aggregates import AggregateKey, AnyDelta, Chunk, chunk_of, chunks, contributions
+from npsloop.domain.aggregates import AggregateKey, AnyDelta, Chunk, chunk_of, chunks, contributions, day_deltas
 from npsloop.domain.funnel import FunnelInvitation, invitation_changes, response_changes
 from npsloop.domain.programs import DEFAULT_DIMENSIONS, ProgramCatalogue
 from npsloop.domain.responses import Response
@@ -229,11 +229,13 @@ class ScoreService:
         if outside:
             return self._poison(record, change, change.event_id, f"score outside the {outside[0].survey_type} scale")
         dimensions = self._dimensions((new or old).program_id)  # type: ignore[union-attr]
-        planned.deltas = {
-            **contributions(old, new, dimensions),
-            **response_changes(old, new, dimensions),
-            **theme_contributions(old, new, dimensions),  # the comment analysis (domain/themes.py)
-        }
+        planned.deltas = dict(
+            day_deltas(
+                contributions(old, new, dimensions),
+                response_changes(old, new, dimensions),
+                theme_contributions(old, new, dimensions),  # the comment analysis (domain/themes.py)
+            )
+        )
         return planned
 
     def _plan_invitation(self, planned: _Planned, change: Change) -> _Planned:
@@ -243,7 +245,9 @@ class ScoreService:
         except ValidationError as exc:
             return self._poison(planned.record, change, change.event_id, f"not a valid invitation ({_fields(exc)})")
         image = new or old
-        planned.deltas = dict(invitation_changes(old, new, self._dimensions(image.program_id if image else None)))
+        planned.deltas = dict(
+            day_deltas(invitation_changes(old, new, self._dimensions(image.program_id if image else None)))
+        )
         return planned
 
     def _dimensions(self, program_id: str | None) -> tuple[str, ...]:
