@@ -57,3 +57,34 @@ def test_a_days_answers_go_out_as_one_digest_at_the_digest_hour_and_a_second_run
     assert "Kontakt z klientem do" in text  # each line's SLA due
     (claim,) = [i for i in table.items("alert") if i["sk"]["S"] == "DIGEST#SENT"]
     assert claim["status"]["S"] == "sent" and claim["pk"]["S"] == "INV#DIGEST#u-anna.nowak#2026-11-21T07:00Z"
+
+
+def test_the_runs_between_two_send_times_make_no_aws_call_and_the_next_period_is_read_once(stack, table, clock):
+    from npsloop_local.metering import AwsMeter
+
+    meter = AwsMeter().install()  # before the function's first client: clients copy the session's hooks
+    try:
+        answer(stack, table, clock, "inv-d1", 2, "Długa kolejka do kasy", warsaw(2026, 11, 20, 11, 40))
+        clock.set(warsaw(2026, 11, 21, 8, 6))
+        stack.drain()  # the 08:05 run reads both owners' digests and sends Anna's
+        assert len(to_anna(stack)) == 1
+
+        meter.reset()
+        idle = []
+        for quarter in range(1, 5):  # the schedule's next runs, as EventBridge invokes them
+            clock.set(warsaw(2026, 11, 21, 8, 5) + timedelta(minutes=15 * quarter))
+            idle.append(stack.invoke("CasesFunction", {"task": "digests"}))
+        idle_calls = meter.snapshot()[0]
+
+        meter.reset()
+        clock.set(warsaw(2026, 11, 22, 8, 5))
+        next_day = stack.invoke("CasesFunction", {"task": "digests"})
+        next_day_calls = meter.snapshot()[0]
+    finally:
+        meter.uninstall()
+
+    assert idle == [{"digests_sent": 0, "digests_skipped": 2}] * 4
+    assert sum(idle_calls.values()) == 0  # both digests settled (sent; empty): nothing to read
+    assert next_day == {"digests_sent": 0, "digests_skipped": 2}
+    assert next_day_calls == {"dynamodb:Query": 1}  # Anna's new (empty) day; the weekly one is still settled
+    assert len(to_anna(stack)) == 1

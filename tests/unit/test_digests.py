@@ -280,3 +280,40 @@ def test_digest_periods_are_named_by_the_local_send_date():
     period = route.digest.period_of(warsaw(2026, 12, 1, 9, 0), route.time_zone)
 
     assert period.key == "daily#2026-12-02" and period.end.date() == date(2026, 12, 2)
+
+
+def test_runs_between_send_times_read_no_digest_once_each_current_digest_is_settled(world):
+    reads: list[str] = []
+    read_digest = world.store.read_digest
+    world.store.read_digest = lambda digest: reads.append(digest) or read_digest(digest)
+    world.answer("inv-1", 2, "Kolejka", warsaw(2026, 12, 1, 9, 0))
+
+    first = world.run_at(warsaw(2026, 12, 2, 8, 5))  # Lublin's digest goes out; the other one is empty
+    assert (first, len(reads)) == ({"digests_sent": 1, "digests_skipped": 1}, 2)
+    idle = [world.run_at(warsaw(2026, 12, 2, 8, 5) + timedelta(minutes=15 * n)) for n in range(1, 8)]
+    world.answer("inv-2", 1, "Znowu kolejka", warsaw(2026, 12, 2, 10, 0))  # into tomorrow's digest
+    tomorrow = world.run_at(warsaw(2026, 12, 3, 8, 5))
+
+    assert idle == [{"digests_sent": 0, "digests_skipped": 2}] * 7
+    assert tomorrow == {"digests_sent": 1, "digests_skipped": 1} and len(world.mailer.sent) == 2
+    assert reads == [  # each digest read once: the weekly one is still this week's, settled empty
+        "DIGEST#u-agnieszka.zielinska#2026-11-30T07:00Z",
+        "DIGEST#u-anna.nowak#2026-12-02T07:00Z",
+        "DIGEST#u-anna.nowak#2026-12-03T07:00Z",
+    ]
+
+
+def test_a_digest_whose_send_failed_is_read_again_by_the_next_run(world):
+    reads: list[str] = []
+    read_digest = world.store.read_digest
+    world.store.read_digest = lambda digest: reads.append(digest) or read_digest(digest)
+    world.answer("inv-1", 2, "Kolejka", warsaw(2026, 12, 1, 9, 0))
+    world.mailer.unavailable_with = "SendingPausedException"
+    with pytest.raises(DigestsIncomplete):
+        world.run_at(warsaw(2026, 12, 2, 8, 5))
+    world.mailer.unavailable_with = None
+
+    retried = world.run_at(warsaw(2026, 12, 2, 8, 20))
+
+    assert retried == {"digests_sent": 1, "digests_skipped": 1}
+    assert reads[2:] == ["DIGEST#u-anna.nowak#2026-12-02T07:00Z"]  # the failed one alone is read again
