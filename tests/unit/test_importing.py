@@ -104,6 +104,19 @@ def test_a_delighted_response_becomes_a_live_shaped_response_marked_imported_wit
     assert "@" not in text and "permalink" not in text and "delighted.com" not in text
 
 
+def test_an_imported_answer_item_sets_its_maps_and_lists_after_its_scalars(tmp_path):
+    # GIVEN a response with context, tags, notes and an analysis, imported
+    source = Source(SourceKind.DELIGHTED_RESPONSES, write_array(tmp_path / "r.json", [delighted(3)]))
+    writer = MemoryWriter()
+    service(tmp_path, writer, analyse=InlineAnalyser(BuiltinProvider)).run([source])
+    [item] = writer.items.values()
+
+    # THEN its nested attributes come last (moto re-measures what an item holds at each attribute it sets)
+    nested = [k for k, v in item.items() if "M" in v or "L" in v]
+    assert sorted(nested) == ["analysis", "context", "notes", "tags"]
+    assert list(item)[-len(nested) :] == nested
+
+
 def test_rows_that_cannot_be_mapped_are_reported_with_line_and_reason_and_the_rest_imported(tmp_path):
     # GIVEN an export with an unknown survey type, a score off the scale and a line that is not JSON
     good = [delighted(n) for n in range(4)]
