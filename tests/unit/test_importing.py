@@ -17,7 +17,7 @@ from npsloop.importing.mapping import load_mapping
 from npsloop.importing.records import Imported, Mapper
 from npsloop.ports.importing import ImportWriter
 from npsloop.services.analyse import InlineAnalyser, analyses_of
-from npsloop.services.importing import Checkpoint, ImportService, Source, SourceKind
+from npsloop.services.importing import Checkpoint, CheckpointMismatch, ImportService, Source, SourceKind
 from npsloop.text.providers import BuiltinProvider
 
 
@@ -104,6 +104,19 @@ def test_a_delighted_response_becomes_a_live_shaped_response_marked_imported_wit
     assert "@" not in text and "permalink" not in text and "delighted.com" not in text
 
 
+def test_an_imported_answer_item_sets_its_maps_and_lists_after_its_scalars(tmp_path):
+    # GIVEN a response with context, tags, notes and an analysis, imported
+    source = Source(SourceKind.DELIGHTED_RESPONSES, write_array(tmp_path / "r.json", [delighted(3)]))
+    writer = MemoryWriter()
+    service(tmp_path, writer, analyse=InlineAnalyser(BuiltinProvider)).run([source])
+    [item] = writer.items.values()
+
+    # THEN its nested attributes come last (moto re-measures what an item holds at each attribute it sets)
+    nested = [k for k, v in item.items() if "M" in v or "L" in v]
+    assert sorted(nested) == ["analysis", "context", "notes", "tags"]
+    assert list(item)[-len(nested) :] == nested
+
+
 def test_rows_that_cannot_be_mapped_are_reported_with_line_and_reason_and_the_rest_imported(tmp_path):
     # GIVEN an export with an unknown survey type, a score off the scale and a line that is not JSON
     good = [delighted(n) for n in range(4)]
@@ -148,6 +161,25 @@ def test_an_interrupted_import_resumes_after_its_checkpoint_and_ends_as_one_whol
     assert len(writer.items) == 94
     rejects = (tmp_path / "rejects.jsonl").read_text().splitlines()
     assert len(rejects) == 1 and json.loads(rejects[0])["line"] == 72
+
+
+def test_a_file_changed_while_it_was_imported_cannot_be_resumed(tmp_path):
+    # GIVEN an import of 50 responses whose file is rewritten while its second batch is written, then crashes
+    path = write_array(tmp_path / "r.json", [delighted(n) for n in range(50)])
+    source = Source(SourceKind.DELIGHTED_RESPONSES, path)
+
+    class Rewriting(MemoryWriter):
+        def put(self, records: Sequence[Imported]) -> None:
+            if self.puts == 1:
+                write_array(path, [delighted(n) for n in range(100, 150)])
+            super().put(records)
+
+    with pytest.raises(ConnectionError):
+        service(tmp_path, Rewriting(crash_after=3)).run([source])
+
+    # WHEN it is resumed, THEN the checkpoint (lines of the file as it was read) does not fit the new file
+    with pytest.raises(CheckpointMismatch):
+        service(tmp_path, MemoryWriter()).run([source], resume=True)
 
 
 def test_a_re_import_writes_nothing_and_counts_everything_as_already_there(tmp_path):

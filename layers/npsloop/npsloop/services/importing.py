@@ -128,6 +128,9 @@ class Checkpoint:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._state: dict[str, dict[str, Any]] = {}
+        # Each file's fingerprint as this run first saw it: taken once, not at every batch (a 64 KiB read
+        # and a hash per commit), and a file changed under a running import then fails its --resume.
+        self._fingerprints: dict[str, str] = {}
         if path.exists():
             self._state = json.loads(path.read_text(encoding="utf-8"))
 
@@ -135,18 +138,24 @@ class Checkpoint:
         entry = self._state.get(source.key)
         if entry is None:
             return 0
-        if entry.get("fingerprint") != source.fingerprint():
+        if entry.get("fingerprint") != self.fingerprint(source):
             raise CheckpointMismatch(f"{source.path} changed since the checkpoint in {self.path}")
         return int(entry["line"])
 
     def commit(self, source: Source, line: int) -> None:
-        self._state[source.key] = {"line": line, "fingerprint": source.fingerprint()}
+        self._state[source.key] = {"line": line, "fingerprint": self.fingerprint(source)}
         temporary = self.path.with_name(self.path.name + ".tmp")
         temporary.write_text(json.dumps(self._state, indent=1), encoding="utf-8")
         os.replace(temporary, self.path)
 
     def forget(self, source: Source) -> None:
         self._state.pop(source.key, None)
+
+    def fingerprint(self, source: Source) -> str:
+        """The file's fingerprint when this run first looked at it (``ImportService`` looks just before reading it)."""
+        if source.key not in self._fingerprints:
+            self._fingerprints[source.key] = source.fingerprint()
+        return self._fingerprints[source.key]
 
 
 Progress = Callable[[str, int, int, int, float], None]  # label, done, total, imported, rows/s
@@ -194,6 +203,7 @@ class ImportService:
         return summary
 
     def _import(self, source: Source, counts: SourceCounts, started: float) -> None:
+        self._checkpoint.fingerprint(source)  # the file as it is read, whatever happens to it meanwhile
         records = list(source.records())
         total = len(records)
         pending: list[tuple[int, Imported]] = []
