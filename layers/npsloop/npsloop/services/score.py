@@ -45,7 +45,7 @@ from pydantic import ValidationError
 
 from npsloop.changes import Change, UnreadableRecord, parse_change, records_of
 from npsloop.clock import Clock
-from npsloop.domain.aggregates import AggregateKey, AnyDelta, Chunk, chunk_of, chunks, contributions, day_deltas
+from npsloop.domain.aggregates import AggregateKey, Chunk, DayDelta, chunk_of, chunks, contributions, day_deltas
 from npsloop.domain.funnel import FunnelInvitation, invitation_changes, response_changes
 from npsloop.domain.programs import DEFAULT_DIMENSIONS, ProgramCatalogue
 from npsloop.domain.responses import Response
@@ -77,7 +77,7 @@ class _Planned:
     record: Mapping[str, Any]
     sequence_number: str | None
     event_id: str
-    deltas: dict[AggregateKey, AnyDelta] = field(default_factory=dict)
+    deltas: dict[AggregateKey, DayDelta] = field(default_factory=dict)  # one per day item it moves
     poison: str | None = None  # why it can never be processed
 
 
@@ -229,12 +229,10 @@ class ScoreService:
         if outside:
             return self._poison(record, change, change.event_id, f"score outside the {outside[0].survey_type} scale")
         dimensions = self._dimensions((new or old).program_id)  # type: ignore[union-attr]
-        planned.deltas = dict(
-            day_deltas(
-                contributions(old, new, dimensions),
-                response_changes(old, new, dimensions),
-                theme_contributions(old, new, dimensions),  # the comment analysis (domain/themes.py)
-            )
+        planned.deltas = day_deltas(
+            contributions(old, new, dimensions),
+            response_changes(old, new, dimensions),
+            theme_contributions(old, new, dimensions),  # the comment analysis (domain/themes.py)
         )
         return planned
 
@@ -245,9 +243,7 @@ class ScoreService:
         except ValidationError as exc:
             return self._poison(planned.record, change, change.event_id, f"not a valid invitation ({_fields(exc)})")
         image = new or old
-        planned.deltas = dict(
-            day_deltas(invitation_changes(old, new, self._dimensions(image.program_id if image else None)))
-        )
+        planned.deltas = day_deltas(invitation_changes(old, new, self._dimensions(image.program_id if image else None)))
         return planned
 
     def _dimensions(self, program_id: str | None) -> tuple[str, ...]:
