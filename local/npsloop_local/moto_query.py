@@ -24,6 +24,10 @@ query re-reads the stale items from the table before answering. A cancelled tran
 restored items were marked when moto applied them, so they are re-read as restored. Tables without
 a stream, and conditions on number values, fall back to looking at every item.
 
+Both narrowings also drop the candidates outside the key condition's range (``BETWEEN``, ``<``,
+``begins_with``...) with moto's own comparison on the attribute moto compares: moto sorts and sizes
+every candidate before looking at its range key, so a week's query on a store's year cost the year.
+
 Everything else - key conditions, filters, projections, pagination, limits, ScannedCount, the
 results' deep copies - is moto's own code. ``all_items()`` is restored afterwards. Like the other
 patches it relies on the moto lock of :mod:`.moto_patches` (one request at a time).
@@ -38,7 +42,7 @@ from typing import Any
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import StreamShard, Table
 
-__all__ = ["install", "uninstall"]
+__all__ = ["forget", "install", "uninstall"]
 
 _original = Table.query
 _original_add: Callable[..., None] | None = None
@@ -172,9 +176,47 @@ def _index_candidates(table: Table, conditions: list[tuple[str, DynamoType]]) ->
     return candidates
 
 
+def _range_attribute(table: Table, index_name: str | None, range_conditions: list[Any]) -> str | None:
+    """The attribute moto's Query compares the range condition with (its own choice, in its order)."""
+    if range_conditions:
+        return str(range_conditions[-1][0])
+    if not index_name:
+        return table.range_key_attr
+    index = table.get_index(index_name)
+    ranges = [key["AttributeName"] for key in index.schema if key["KeyType"] == "RANGE"]
+    return ranges[0] if ranges else None
+
+
+def _in_range(
+    candidates: Callable[[], list[Item]], attribute: str, comparison: str, values: list[DynamoType]
+) -> list[Item]:
+    """The candidates in range, and the lowest and highest of those outside it.
+
+    moto stops at the item after the one that fills ``Limit`` and answers a ``LastEvaluatedKey`` if there
+    is one, in range or not: the two outermost items outside the range keep that answer (one of them
+    follows the range whenever any item does, whichever way the query reads).
+    """
+    inside: list[Item] = []
+    outside: list[tuple[Any, Item]] = []
+    for item in candidates():
+        value = item.attrs.get(attribute)
+        if not value:
+            continue
+        if value.compare(comparison, values):
+            inside.append(item)
+        else:
+            outside.append((value.cast_value, item))
+    if outside:
+        ends = (min(outside, key=lambda pair: pair[0]), max(outside, key=lambda pair: pair[0]))
+        inside.extend({id(item): item for _, item in ends}.values())
+    return inside
+
+
 @functools.wraps(_original)
 def _fast_query(self: Table, *args: Any, **kwargs: Any) -> Any:
     hash_key = args[0] if args else kwargs.get("hash_key")
+    comparison = args[1] if len(args) > 1 else kwargs.get("range_comparison")
+    range_values = args[2] if len(args) > 2 else kwargs.get("range_objs")
     index_name = args[7] if len(args) > 7 else kwargs.get("index_name")  # Table.query: index_name is the 8th
     conditions = kwargs.get("hash_key_conditions") or []
     narrow: Callable[[], list[Item]] | None = None
@@ -184,11 +226,22 @@ def _fast_query(self: Table, *args: Any, **kwargs: Any) -> Any:
         narrow = functools.partial(_partition_items, self, hash_key)
     if narrow is None:
         return _original(self, *args, **kwargs)
+    attribute = _range_attribute(self, index_name, kwargs.get("range_key_conditions") or [])
+    if comparison and attribute:
+        # The range condition too: moto sorts and sizes every candidate before comparing it, so a
+        # week's query on a year's partition cost the year. It compares them again: same answer.
+        narrow = functools.partial(_in_range, narrow, attribute, comparison, list(range_values or []))
     self.all_items = narrow  # type: ignore[method-assign]
     try:
         return _original(self, *args, **kwargs)
     finally:
         del self.all_items
+
+
+def forget(table: Table) -> None:
+    """Drop what was indexed of ``table``: items were put into it directly (no stream record marked
+    them), so the next index query indexes it afresh."""
+    _indexes.pop(id(table), None)
 
 
 def install() -> None:
