@@ -43,6 +43,11 @@ class _RoutedStdout:
     def flush(self) -> None:
         self._target().flush()
 
+    def flush_files(self) -> None:
+        with self._lock:
+            for handle in self._files.values():
+                handle.flush()
+
     def close_files(self) -> None:
         with self._lock:
             for handle in self._files.values():
@@ -93,6 +98,39 @@ def uninstall() -> None:
         _rebound.clear()
         _proxy.close_files()
         _proxy = None
+
+
+def flush() -> None:
+    """Write out what the functions' logs hold in their buffers (before a fork, which would copy them)."""
+    if _proxy is not None:
+        _proxy.flush_files()
+
+
+def reroute(logs_dir: Path) -> None:
+    """In a forked child: its functions' logs go to ``logs_dir``, apart from the parent's files (whose
+    handles it inherited, flushed, and leaves alone)."""
+    if _proxy is not None:
+        logs_dir.mkdir(parents=True, exist_ok=True)
+        for old in logs_dir.glob("*.log"):
+            old.unlink()
+        with _proxy._lock:
+            _proxy._files = {}
+            _proxy._logs_dir = logs_dir
+
+
+def absorb(logs_dir: Path) -> None:
+    """Append a forked child's function logs (:func:`reroute`) to this process's, and remove them."""
+    if _proxy is None or not logs_dir.is_dir():
+        return
+    for path in sorted(logs_dir.glob("*.log")):
+        function = path.stem
+        with _proxy._lock:
+            handle = _proxy._files.get(function)
+            if handle is None:
+                handle = _proxy._files[function] = (_proxy._logs_dir / path.name).open("a", encoding="utf-8")
+            handle.write(path.read_text(encoding="utf-8"))
+            handle.flush()
+        path.unlink()
 
 
 @contextlib.contextmanager

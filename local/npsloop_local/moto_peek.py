@@ -92,6 +92,34 @@ def take_messages(account_id: str, region: str, queue_name: str) -> list[str] | 
     return [message.body for message in taken]
 
 
+def take_message_records(account_id: str, region: str, queue_name: str) -> list[tuple[str, dict[str, Any]]] | None:
+    """Remove every message from a queue (visible or not) and return each body with its message
+    attributes as SendMessage takes them; None if unknown. For :mod:`.forked`, whose child hands its
+    queues' new messages to the parent."""
+    try:
+        from moto.sqs.models import sqs_backends
+
+        queue: Any = sqs_backends[account_id][region].queues.get(queue_name)
+    except (ImportError, KeyError):
+        return None
+    lock = getattr(queue, "_messages_lock", None)
+    if queue is None or lock is None or not isinstance(getattr(queue, "_messages", None), list):
+        return None
+    with lock:
+        taken, queue._messages = queue._messages, []
+    return [(message.body, dict(getattr(message, "message_attributes", None) or {})) for message in taken]
+
+
+def dynamodb_table(account_id: str, region: str, table_name: str) -> Any:
+    """moto's table object (its ``items``: hash key -> range key -> item), or None if unknown."""
+    try:
+        from moto.dynamodb.models import dynamodb_backends
+
+        return dynamodb_backends[account_id][region].tables.get(table_name)
+    except (ImportError, KeyError):
+        return None
+
+
 def table_items(
     account_id: str, region: str, table_name: str, keep: Callable[[dict[str, Any]], bool] | None = None
 ) -> list[dict[str, Any]] | None:
@@ -132,3 +160,17 @@ def bucket_objects(account_id: str, bucket_name: str) -> dict[str, bytes] | None
     if bucket is None:
         return None
     return {key.name: key.value for key in bucket.keys.values() if getattr(key, "value", None) is not None}
+
+
+def object_types(account_id: str, bucket_name: str) -> dict[str, str]:
+    """Each object's Content-Type (key -> type), for copying objects with :func:`bucket_objects`."""
+    try:
+        from moto.s3.models import s3_backends
+
+        bucket: Any = s3_backends[account_id]["aws"].buckets.get(bucket_name)
+    except (ImportError, KeyError):
+        return {}
+    if bucket is None:
+        return {}
+    types = {key.name: (getattr(key, "metadata", None) or {}).get("Content-Type") for key in bucket.keys.values()}
+    return {name: str(kind) for name, kind in types.items() if kind}
