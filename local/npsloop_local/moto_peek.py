@@ -71,42 +71,40 @@ def queue_has_messages(account_id: str, region: str, queue_name: str) -> bool | 
     return None if messages is None else bool(messages)
 
 
+def _taken(account_id: str, region: str, queue_name: str, taking: Callable[[Any], bool]) -> list[Any] | None:
+    """Remove a queue's messages that ``taking`` picks and return them; None if the queue is unknown."""
+    try:
+        from moto.sqs.models import sqs_backends
+
+        queue: Any = sqs_backends[account_id][region].queues.get(queue_name)
+    except (ImportError, KeyError):
+        return None
+    lock = getattr(queue, "_messages_lock", None)
+    if queue is None or lock is None or not isinstance(getattr(queue, "_messages", None), list):
+        return None
+    with lock:
+        taken = [m for m in queue._messages if taking(m)]
+        queue._messages = [m for m in queue._messages if not taking(m)]
+    return taken
+
+
 def take_messages(account_id: str, region: str, queue_name: str) -> list[str] | None:
     """Remove every visible message from a queue and return their bodies; None if unknown.
 
     For the local SNS subscriptions' own queues: the subscriber is the SNS service, not the app, so
     it need not pay a ReceiveMessage and a DeleteMessage per notification.
     """
-    try:
-        from moto.sqs.models import sqs_backends
-
-        queue: Any = sqs_backends[account_id][region].queues.get(queue_name)
-    except (ImportError, KeyError):
-        return None
-    lock = getattr(queue, "_messages_lock", None)
-    if queue is None or lock is None or not isinstance(getattr(queue, "_messages", None), list):
-        return None
-    with lock:
-        taken = [m for m in queue._messages if m.visible and not m.delayed]
-        queue._messages = [m for m in queue._messages if not (m.visible and not m.delayed)]
-    return [message.body for message in taken]
+    taken = _taken(account_id, region, queue_name, lambda m: m.visible and not m.delayed)
+    return None if taken is None else [message.body for message in taken]
 
 
 def take_message_records(account_id: str, region: str, queue_name: str) -> list[tuple[str, dict[str, Any]]] | None:
     """Remove every message from a queue (visible or not) and return each body with its message
     attributes as SendMessage takes them; None if unknown. For :mod:`.forked`, whose child hands its
     queues' new messages to the parent."""
-    try:
-        from moto.sqs.models import sqs_backends
-
-        queue: Any = sqs_backends[account_id][region].queues.get(queue_name)
-    except (ImportError, KeyError):
+    taken = _taken(account_id, region, queue_name, lambda _: True)
+    if taken is None:
         return None
-    lock = getattr(queue, "_messages_lock", None)
-    if queue is None or lock is None or not isinstance(getattr(queue, "_messages", None), list):
-        return None
-    with lock:
-        taken, queue._messages = queue._messages, []
     return [(message.body, dict(getattr(message, "message_attributes", None) or {})) for message in taken]
 
 

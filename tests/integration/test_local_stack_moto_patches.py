@@ -65,6 +65,17 @@ def without_metadata(response: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in response.items() if key != "ResponseMetadata"}
 
 
+def every_page(ddb: Any, request: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each page of a Query, LastEvaluatedKey to ExclusiveStartKey, to the end."""
+    request, found = dict(request), []
+    while True:
+        page = without_metadata(ddb.query(**request))
+        found.append(page)
+        if "LastEvaluatedKey" not in page:
+            return found
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 EVERY_TYPE = {
     "s": {"S": "zażółć"},
     "empty": {"S": ""},
@@ -167,24 +178,16 @@ def test_paginated_index_queries_give_the_same_pages(stack):
     # GIVEN an index partition with eight items
     ddb, table = seed(stack)
 
-    def pages() -> list[dict[str, Any]]:
-        request: dict[str, Any] = {
-            "TableName": table,
-            "IndexName": "gsi1",
-            "KeyConditionExpression": "gsi1pk = :g",
-            "ExpressionAttributeValues": {":g": {"S": "G#0"}},
-            "Limit": 3,
-        }
-        found = []
-        while True:
-            page = without_metadata(ddb.query(**request))
-            found.append(page)
-            if "LastEvaluatedKey" not in page:
-                return found
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    request = {
+        "TableName": table,
+        "IndexName": "gsi1",
+        "KeyConditionExpression": "gsi1pk = :g",
+        "ExpressionAttributeValues": {":g": {"S": "G#0"}},
+        "Limit": 3,
+    }
 
     # WHEN it is read three items at a time, with and without the patch
-    plain, patched = both_ways(moto_query, pages)
+    plain, patched = both_ways(moto_query, lambda: every_page(ddb, request))
 
     # THEN the pages and their LastEvaluatedKeys agree
     assert patched == plain
@@ -196,18 +199,8 @@ def test_range_conditions_give_the_same_pages(stack, request_):
     # GIVEN items in three partitions and four index partitions
     ddb, table = seed(stack)
 
-    def pages() -> list[dict[str, Any]]:
-        request: dict[str, Any] = {"TableName": table, "Limit": 2, **request_}
-        found = []
-        while True:
-            page = without_metadata(ddb.query(**request))
-            found.append(page)
-            if "LastEvaluatedKey" not in page:
-                return found
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
     # WHEN a range of a partition is read two items at a time, with and without the patch
-    plain, patched = both_ways(moto_query, pages)
+    plain, patched = both_ways(moto_query, lambda: every_page(ddb, {"TableName": table, "Limit": 2, **request_}))
 
     # THEN the pages, their counts and their LastEvaluatedKeys agree
     assert patched == plain
