@@ -53,19 +53,17 @@ class DelightedExport:
             written[kind] = path
         return written
 
-    def write_halves(self, directory: Path) -> tuple[Path, Path]:
-        """The responses again as two files, before and from the UTC midnight nearest their middle, as
-        Delighted's API hands out a long history in pages of time (``since``/``until``): two imports can
-        run side by side without ever counting into the same day."""
-        times = [int(r["created_at"]) for r in self.responses]
-        middle = times[len(times) // 2] if times else 0
-        midnight = middle - middle % 86400
-        halves = (
-            [r for r in self.responses if int(r["created_at"]) < midnight],
-            [r for r in self.responses if int(r["created_at"]) >= midnight],
+    def write_split(self, directory: Path, at: datetime) -> tuple[Path, Path]:
+        """The responses again as two files, before ``at`` and from it, as Delighted's API hands out a
+        long history in pages of time (``since``/``until``); at a UTC midnight, two imports can run side
+        by side without ever counting into the same day item."""
+        cut = int(at.timestamp())
+        parts = (
+            [r for r in self.responses if int(r["created_at"]) < cut],
+            [r for r in self.responses if int(r["created_at"]) >= cut],
         )
         paths = (directory / "survey_responses.1.json", directory / "survey_responses.2.json")
-        for path, records in zip(paths, halves, strict=True):
+        for path, records in zip(paths, parts, strict=True):
             body = ",\n".join(json.dumps(record, ensure_ascii=False) for record in records)
             path.write_text(f"[\n{body}\n]\n" if records else "[]\n", encoding="utf-8")
         return paths

@@ -369,10 +369,10 @@ def _run(scale: Scale, workers: int, outbox: Path, quiet: bool, state_dir: Path 
         batching_windows=True,  # the stream consumers wait out their batching windows, as in Lambda
     ) as stack:
         phases["start the local stack"] = time.monotonic() - started
-        history = ImportOutcome()
+        history, imported = ImportOutcome(), None
         if scale.history:
             with _few_collections():
-                history = _import_history(stack, scale, pop, outbox.parent / "import", quiet, phases)
+                imported = _import_history(stack, scale, pop, outbox.parent / "import", quiet, phases)
         mark = time.monotonic()
         api = ApiClient(
             stack.base_url,
@@ -385,6 +385,8 @@ def _run(scale: Scale, workers: int, outbox: Path, quiet: bool, state_dir: Path 
         )
         _live(stack, pop, stats, api, clock, workers, progress)
         phases[f"live loop ({days} days)"] = time.monotonic() - mark
+        if imported is not None:  # the older history, imported alongside, before anything reads it
+            history = imported.finish(stack, phases)
         saved = None
         if state_dir is not None:  # as the live weeks end: `make local DEMO=1` carries on from here
             mark = time.monotonic()
@@ -454,12 +456,74 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def _live_reads_from(scale: Scale) -> datetime:
+    """The earliest instant of history the live weeks read: the trend alert's windows, or a weekly
+    report's trend chart (``TREND_PERIODS`` weeks up to the week it reports), from the first live day;
+    a week's margin. A monthly report that runs during the live weeks would read a year: then the whole
+    history is needed before them."""
+    from npsloop.domain.alerts import load_alert_rules
+    from npsloop.domain.reports import TREND_PERIODS
+
+    rule = load_alert_rules().trend
+    trend_days = rule.recent_days + rule.baseline_days if rule is not None else 0
+    days = max(trend_days, TREND_PERIODS * 7) + 7
+    first_of_month = [d for d in range(1, scale.live_days) if (scale.live_start + timedelta(days=d)).day == 1]
+    if first_of_month:
+        return scale.history_start
+    reach = scale.live_start - timedelta(days=days)
+    return datetime(reach.year, reach.month, reach.day, tzinfo=UTC)  # a UTC midnight: the day items' unit
+
+
+@dataclass
+class History:
+    """The imported history: the part this process imported, and the part a forked copy of the stack
+    is importing alongside (see :func:`_import_history`) until :meth:`finish` takes it."""
+
+    answers: int
+    unsubscribes: int
+    bounces: int
+    parts: list[ImportPart]
+    child: forked.Forked[ImportPart] | None = None
+    older_days: int = 0
+
+    def finish(self, stack: LocalStack, phases: dict[str, float]) -> ImportOutcome:
+        from npsloop.services.importing import ImportSummary  # after the stack routes stdout (see _import_part)
+
+        parts = self.parts
+        if self.child is not None:
+            mark = time.monotonic()
+            parts = [self.child.join(stack), *parts]
+            gc.freeze()  # a year of history out of the collector's way, as _few_collections does
+            phases[f"take the other process's {self.older_days} older days"] = time.monotonic() - mark
+        summary = ImportSummary(
+            sources=[source for part in parts for source in part.summary.sources],
+            seconds=max(p.import_seconds for p in parts) if self.child else sum(p.import_seconds for p in parts),
+            rejects_path=parts[-1].summary.rejects_path,
+        )
+        return ImportOutcome(
+            answers=self.answers,
+            unsubscribes=self.unsubscribes,
+            bounces=self.bounces,
+            lines=summary.lines(),
+            rows_per_second=summary.rows_per_second,
+            imported=summary.total("imported"),
+            rejected=summary.total("rejected"),
+            processes=1 if self.child is None else 2,
+        )
+
+
 def _import_history(  # noqa: PLR0917 - the run's parts
     stack: LocalStack, scale: Scale, pop: population.Population, work: Path, quiet: bool, phases: dict[str, float]
-) -> ImportOutcome:
+) -> History:
     """Generate a Delighted export of the history and import it with the import CLI's code, the stream
-    consumers scoring and exporting it: as two files in two processes where the platform allows
-    (:mod:`npsloop_local.forked`), one after the other elsewhere."""
+    consumers scoring and exporting it.
+
+    Where the platform allows (:mod:`npsloop_local.forked`), the older days - all that the live weeks
+    never read (:func:`_live_reads_from`) - are imported by a forked copy of the stack, alongside this
+    process's import of the recent days and then the live weeks; :meth:`History.finish` takes them
+    before anything reads them (the save, the month's reports, the summary). Elsewhere both files are
+    imported here, one after the other.
+    """
     mark = time.monotonic()
     rng = random.Random(scale.history)
     addresses = sorted(c.email for c in pop.customers if c.email and not c.email.endswith("simulator.amazonses.com"))
@@ -478,43 +542,29 @@ def _import_history(  # noqa: PLR0917 - the run's parts
     )
     shutil.rmtree(work, ignore_errors=True)
     files = export.write(work / "delighted")
-    earlier, later = export.write_halves(work / "delighted")
+    split = _live_reads_from(scale)
+    older, recent = export.write_split(work / "delighted", split)
     phases["generate the Delighted export"] = time.monotonic() - mark
-    from npsloop.services.importing import ImportSummary  # after the stack routes stdout (see _import_part)
 
-    first = {"delighted-responses": earlier}
-    rest = {**files, "delighted-responses": later}
+    history = History(len(export.responses), len(export.unsubscribes), len(export.bounces), [])
     consumed_by = stack.clock.now() + PAST_WINDOWS
-    child = forked.fork(stack, lambda: _import_part(stack, first, work / "part-1", True, consumed_by), work / "fork")
-    if child is None:
-        parts = [
-            _import_part(stack, first, work / "part-1", quiet, consumed_by),
-            _import_part(stack, rest, work / "part-2", quiet, consumed_by),
-        ]
-        phases["import (python -m npsloop.importing)"] = sum(p.import_seconds for p in parts)
-        phases["stream consumers over the history"] = sum(p.drain_seconds for p in parts)
-    else:
-        own = _import_part(stack, rest, work / "part-2", quiet, consumed_by)
-        phases["import, 2 processes (python -m npsloop.importing)"] = own.import_seconds
-        phases["stream consumers over the history"] = own.drain_seconds
-        joined = time.monotonic()
-        parts = [child.join(stack), own]
-        phases["wait for the other process, take its half"] = time.monotonic() - joined
-    summary = ImportSummary(
-        sources=[source for part in parts for source in part.summary.sources],
-        seconds=max(p.import_seconds for p in parts) if child is not None else sum(p.import_seconds for p in parts),
-        rejects_path=parts[-1].summary.rejects_path,
-    )
-    return ImportOutcome(
-        answers=len(export.responses),
-        unsubscribes=len(export.unsubscribes),
-        bounces=len(export.bounces),
-        lines=summary.lines(),
-        rows_per_second=summary.rows_per_second,
-        imported=summary.total("imported"),
-        rejected=summary.total("rejected"),
-        processes=1 if child is None else 2,
-    )
+    first, rest = {"delighted-responses": older}, {**files, "delighted-responses": recent}
+    if split > scale.history_start:
+        history.child = forked.fork(
+            stack, lambda: _import_part(stack, first, work / "part-1", True, consumed_by), work / "fork"
+        )
+    if history.child is None:
+        history.parts.append(_import_part(stack, {**files}, work / "whole", quiet, consumed_by))
+        phases["import (python -m npsloop.importing)"] = history.parts[0].import_seconds
+        phases["stream consumers over the history"] = history.parts[0].drain_seconds
+        return history
+    history.older_days = (split - scale.history_start).days
+    own = _import_part(stack, rest, work / "part-2", quiet, consumed_by)
+    history.parts.append(own)
+    recent_days = (scale.live_start - split).days
+    phases[f"import the last {recent_days} days (the older in another process)"] = own.import_seconds
+    phases["stream consumers over the history"] = own.drain_seconds
+    return history
 
 
 @dataclass
@@ -719,7 +769,7 @@ def summarise(  # noqa: PLR0917, PLR0915 - one printed report
             f"answers imported                     {imported:>7}",
             f"stream consumers over the history    {phases.get('stream consumers over the history', 0):>7.1f} s"
             "   (score and export; alerts and cases filter imported answers out)"
-            + (" - in each process, over its half" if history.processes > 1 else ""),
+            + (" - over the recent days; the older ones in the other process" if history.processes > 1 else ""),
             "",
         ]
     lines += [

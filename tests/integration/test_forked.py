@@ -34,11 +34,14 @@ def exported_response_rows(stack) -> list[dict]:
 
 
 def test_a_history_imported_in_two_processes_scores_and_exports_as_one_import_does(stack, tmp_path, clock):
-    # GIVEN a Delighted export of 1,200 responses over 60 days, written whole and in two halves by time
+    # GIVEN a Delighted export of 1,200 responses over 60 days, written whole and in two parts at a UTC midnight
     end = clock.now()
     export = delighted_export_of(1_200, end, tmp_path)
     files = export.write(tmp_path / "export")
-    earlier, later = export.write_halves(tmp_path / "export")
+    middle = end - timedelta(days=30)
+    earlier, later = export.write_split(
+        tmp_path / "export", datetime(middle.year, middle.month, middle.day, tzinfo=UTC)
+    )
 
     # WHEN a forked child imports the earlier half and the parent the rest, each draining the consumers
     def part(chosen: dict[str, Path], work: Path) -> int:
