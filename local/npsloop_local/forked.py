@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +84,10 @@ def fork(stack: LocalStack, work: Callable[[], T], scratch: Path) -> Forked[T] |
     function_logs.flush()
     sys.stdout.flush()
     sys.stderr.flush()
-    pid = os.fork()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns of fork() in a process with threads: ours are idle at this point (above).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid:
         return Forked(pid, scratch)
     code = 1
