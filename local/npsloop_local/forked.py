@@ -22,6 +22,7 @@ finds no lock held. Linux only: elsewhere :func:`fork` returns None and the call
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import traceback
 import warnings
@@ -72,11 +73,14 @@ class Forked(Generic[T]):
             raise RuntimeError(f"the forked part failed:\n{outcome['error']}")
         _apply(stack, outcome["changes"])
         function_logs.absorb(self.scratch / "logs")
+        shutil.rmtree(self.scratch, ignore_errors=True)  # the fork's own: its outcome is taken
         return outcome["result"]  # type: ignore[no-any-return]
 
 
 def fork(stack: LocalStack, work: Callable[[], T], scratch: Path) -> Forked[T] | None:
-    """Start ``work()`` in a forked copy of this process and its stack; None where that is not possible."""
+    """Start ``work()`` in a forked copy of this process and its stack; None where that is not possible.
+
+    ``scratch`` is a directory of the fork's own (its outcome and logs), removed once joined."""
     if sys.platform != "linux" or not hasattr(os, "fork"):
         return None
     scratch.mkdir(parents=True, exist_ok=True)
