@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
+import time
 import traceback
 import warnings
 from collections.abc import Callable
@@ -62,8 +64,9 @@ class Forked(Generic[T]):
     pid: int
     scratch: Path
 
-    def join(self, stack: LocalStack) -> T:
-        _, status = os.waitpid(self.pid, 0)
+    def join(self, stack: LocalStack, timeout_s: float = 900.0) -> T:
+        """Wait for the child (killing it after ``timeout_s``), then merge what it added into ``stack``."""
+        status = self._wait(timeout_s)
         outcome_path = self.scratch / "outcome.pickle"
         if not outcome_path.is_file():
             raise RuntimeError(f"the forked part ended without an outcome (wait status {status})")
@@ -75,6 +78,18 @@ class Forked(Generic[T]):
         function_logs.absorb(self.scratch / "logs")
         shutil.rmtree(self.scratch, ignore_errors=True)  # the fork's own: its outcome is taken
         return outcome["result"]  # type: ignore[no-any-return]
+
+    def _wait(self, timeout_s: float) -> int:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                return status
+            if time.monotonic() > deadline:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+                raise RuntimeError(f"the forked part did not finish within {timeout_s:.0f} s; it was stopped")
+            time.sleep(0.02)
 
 
 def fork(stack: LocalStack, work: Callable[[], T], scratch: Path) -> Forked[T] | None:

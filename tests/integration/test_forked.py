@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -131,6 +133,17 @@ def test_a_failing_child_stops_the_parent_with_its_traceback(stack, tmp_path):
     assert child is not None
     with pytest.raises(RuntimeError, match="the child's own reason"):
         child.join(stack)
+
+
+def test_a_child_that_does_not_finish_is_stopped_and_the_parent_told(stack, tmp_path):
+    child = forked.fork(stack, lambda: time.sleep(30), tmp_path / "fork")
+    assert child is not None
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="did not finish within 1 s"):
+        child.join(stack, timeout_s=1.0)
+    assert time.monotonic() - started < 10
+    with pytest.raises(ChildProcessError):  # reaped: nothing left running
+        os.waitpid(child.pid, os.WNOHANG)
 
 
 def test_the_childs_objects_and_parked_messages_reach_the_parent_and_the_parents_stay_single(stack, tmp_path):
