@@ -47,10 +47,7 @@ class DelightedExport:
         }
         written = {}
         for kind, (name, records) in files.items():
-            path = directory / name
-            body = ",\n".join(json.dumps(record, ensure_ascii=False) for record in records)
-            path.write_text(f"[\n{body}\n]\n" if records else "[]\n", encoding="utf-8")
-            written[kind] = path
+            written[kind] = _write_list(directory / name, records)
         return written
 
     def write_split(self, directory: Path, at: datetime) -> tuple[Path, Path]:
@@ -62,11 +59,17 @@ class DelightedExport:
             [r for r in self.responses if int(r["created_at"]) < cut],
             [r for r in self.responses if int(r["created_at"]) >= cut],
         )
-        paths = (directory / "survey_responses.1.json", directory / "survey_responses.2.json")
-        for path, records in zip(paths, parts, strict=True):
-            body = ",\n".join(json.dumps(record, ensure_ascii=False) for record in records)
-            path.write_text(f"[\n{body}\n]\n" if records else "[]\n", encoding="utf-8")
-        return paths
+        return (
+            _write_list(directory / "survey_responses.1.json", parts[0]),
+            _write_list(directory / "survey_responses.2.json", parts[1]),
+        )
+
+
+def _write_list(path: Path, records: list[dict[str, Any]]) -> Path:
+    """A JSON array, one record a line (as Delighted's API pages read)."""
+    body = ",\n".join(json.dumps(record, ensure_ascii=False) for record in records)
+    path.write_text(f"[\n{body}\n]\n" if records else "[]\n", encoding="utf-8")
+    return path
 
 
 def generate(

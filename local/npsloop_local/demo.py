@@ -497,7 +497,7 @@ class History:
             phases[f"take the other process's {self.older_days} older days"] = time.monotonic() - mark
         summary = ImportSummary(
             sources=[source for part in parts for source in part.summary.sources],
-            seconds=max(p.import_seconds for p in parts) if self.child else sum(p.import_seconds for p in parts),
+            seconds=max(p.import_seconds for p in parts),  # one part, or two side by side
             rejects_path=parts[-1].summary.rejects_path,
         )
         return ImportOutcome(
@@ -543,23 +543,23 @@ def _import_history(  # noqa: PLR0917 - the run's parts
     shutil.rmtree(work, ignore_errors=True)
     files = export.write(work / "delighted")
     split = _live_reads_from(scale)
-    older, recent = export.write_split(work / "delighted", split)
+    older, recent = export.write_split(work / "delighted", split) if split > scale.history_start else (None, None)
     phases["generate the Delighted export"] = time.monotonic() - mark
 
     history = History(len(export.responses), len(export.unsubscribes), len(export.bounces), [])
     consumed_by = stack.clock.now() + PAST_WINDOWS
-    first, rest = {"delighted-responses": older}, {**files, "delighted-responses": recent}
-    if split > scale.history_start:
+    if older is not None:
+        first = {"delighted-responses": older}
         history.child = forked.fork(
             stack, lambda: _import_part(stack, first, work / "part-1", True, consumed_by), work / "fork"
         )
-    if history.child is None:
-        history.parts.append(_import_part(stack, {**files}, work / "whole", quiet, consumed_by))
+    if history.child is None or recent is None:
+        history.parts.append(_import_part(stack, files, work / "whole", quiet, consumed_by))
         phases["import (python -m npsloop.importing)"] = history.parts[0].import_seconds
         phases["stream consumers over the history"] = history.parts[0].drain_seconds
         return history
     history.older_days = (split - scale.history_start).days
-    own = _import_part(stack, rest, work / "part-2", quiet, consumed_by)
+    own = _import_part(stack, {**files, "delighted-responses": recent}, work / "part-2", quiet, consumed_by)
     history.parts.append(own)
     recent_days = (scale.live_start - split).days
     phases[f"import the last {recent_days} days (the older in another process)"] = own.import_seconds

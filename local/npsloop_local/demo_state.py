@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 import moto
 
-from . import moto_pickle, moto_query
+from . import moto_peek, moto_pickle, moto_query
 from .clock import Clock
 
 if TYPE_CHECKING:
     from .stack import LocalStack
 
-__all__ = ["DemoState", "MissingState", "OffsetClock", "load", "save"]
+__all__ = ["DemoState", "MissingState", "OffsetClock", "load", "moto_table", "save"]
 
 MANIFEST = "state.json"
 REMAKE = "run `make demo` first (about two and a half minutes), then `make local DEMO=1`"
@@ -66,11 +66,12 @@ class OffsetClock:
         return self._offset
 
 
-def _moto_table(stack: LocalStack, logical_id: str) -> Any:
-    from moto.dynamodb.models import dynamodb_backends
-
-    backend = dynamodb_backends[stack.dispatcher.resolver.account_id][stack.region]
-    return backend.tables[stack.physical_id(logical_id)]
+def moto_table(stack: LocalStack, logical_id: str) -> Any:
+    """moto's object for the stack's table ``logical_id`` (its items are the data kept)."""
+    table = moto_peek.dynamodb_table(stack.dispatcher.resolver.account_id, stack.region, stack.physical_id(logical_id))
+    if table is None:
+        raise MissingState(f"the stack has no table {logical_id} in moto")
+    return table
 
 
 def _table_ids(stack: LocalStack) -> list[str]:
@@ -82,12 +83,11 @@ def save(stack: LocalStack, directory: Path) -> DemoState:
     directory.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     for logical_id in _table_ids(stack):
-        table = _moto_table(stack, logical_id)
+        table = moto_table(stack, logical_id)
         items = dict(table.items)
         with (directory / f"{logical_id}.pickle").open("wb") as out:
             moto_pickle.dump(items, out)
-        # moto's all_items() sorts the whole table: counting the buckets is the same number, far cheaper.
-        counts[logical_id] = sum(len(bucket) for bucket in items.values()) if table.range_key_attr else len(items)
+        counts[logical_id] = len(moto_peek.every_item(table))  # Table.all_items() would sort them all first
     ended_at = stack.clock.now()
     manifest = {"moto": moto.__version__, "ended_at": ended_at.isoformat(), "tables": counts}
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -116,7 +116,7 @@ def load(stack: LocalStack, directory: Path) -> DemoState:
             raise MissingState(f"the template has no table {logical_id} any more: {REMAKE}")
         with (directory / f"{logical_id}.pickle").open("rb") as source:
             items = moto_pickle.load(source)  # our own file, see the module's docstring
-        table = _moto_table(stack, logical_id)
+        table = moto_table(stack, logical_id)
         table.items.clear()
         table.items.update(items)
         moto_query.forget(table)  # put in directly: no stream record marked them for its index

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import function_logs, moto_peek, moto_pickle, moto_query
+from .demo_state import moto_table
 
 if TYPE_CHECKING:
     from .stack import LocalStack
@@ -144,22 +145,8 @@ def _where(stack: LocalStack) -> tuple[str, str]:
     return stack.dispatcher.resolver.account_id, stack.region
 
 
-def _table(stack: LocalStack, logical_id: str) -> Any:
-    account_id, region = _where(stack)
-    table = moto_peek.dynamodb_table(account_id, region, stack.physical_id(logical_id))
-    if table is None:
-        raise RuntimeError(f"table {logical_id} not found in moto")
-    return table
-
-
-def _every_item(table: Any) -> list[Any]:
-    if table.range_key_attr:
-        return [item for bucket in table.items.values() for item in bucket.values()]
-    return list(table.items.values())
-
-
-def _bucket_name(stack: LocalStack, logical_id: str) -> str:
-    return stack.physical_id(logical_id)
+def _items(stack: LocalStack, logical_id: str) -> list[Any]:
+    return moto_peek.every_item(moto_table(stack, logical_id))
 
 
 def _queue_name(stack: LocalStack, logical_id: str) -> str:
@@ -177,11 +164,13 @@ class _Base:
     def of(cls, stack: LocalStack) -> _Base:
         account_id, region = _where(stack)
         items = {
-            logical_id: {(i.hash_key, i.range_key): i.to_json() for i in _every_item(_table(stack, logical_id))}
+            logical_id: {
+                (i.hash_key, i.range_key): i.to_json() for i in moto_peek.every_item(moto_table(stack, logical_id))
+            }
             for logical_id in stack.template.resources_of_type(TABLE)
         }
         objects = {
-            logical_id: moto_peek.bucket_objects(account_id, _bucket_name(stack, logical_id)) or {}
+            logical_id: moto_peek.bucket_objects(account_id, stack.physical_id(logical_id)) or {}
             for logical_id in stack.template.resources_of_type(BUCKET)
         }
         for logical_id in stack.template.resources_of_type(QUEUE):  # the parent keeps these
@@ -194,12 +183,12 @@ class _Base:
         for logical_id, before in self.items.items():
             items[logical_id] = [
                 item
-                for item in _every_item(_table(stack, logical_id))
+                for item in _items(stack, logical_id)
                 if (key := (item.hash_key, item.range_key)) not in before or before[key] != item.to_json()
             ]
         objects = {}
         for logical_id, before_objects in self.objects.items():
-            name = _bucket_name(stack, logical_id)
+            name = stack.physical_id(logical_id)
             now, types = moto_peek.bucket_objects(account_id, name) or {}, moto_peek.object_types(account_id, name)
             objects[logical_id] = {k: (v, types.get(k)) for k, v in now.items() if before_objects.get(k) != v}
         messages = {
@@ -211,7 +200,7 @@ class _Base:
 
 def _apply(stack: LocalStack, changes: _Changes) -> None:
     for logical_id, items in changes.items.items():
-        table = _table(stack, logical_id)
+        table = moto_table(stack, logical_id)
         for item in items:
             _put(table, item)
         if items:
@@ -220,7 +209,7 @@ def _apply(stack: LocalStack, changes: _Changes) -> None:
     for logical_id, objects in changes.objects.items():
         for key, (body, content_type) in objects.items():
             typed = {"ContentType": content_type} if content_type else {}
-            s3.put_object(Bucket=_bucket_name(stack, logical_id), Key=key, Body=body, **typed)
+            s3.put_object(Bucket=stack.physical_id(logical_id), Key=key, Body=body, **typed)
     sqs = stack.client("sqs")
     for logical_id, messages in changes.messages.items():
         for body, attributes in messages:

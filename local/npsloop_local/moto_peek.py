@@ -118,6 +118,13 @@ def dynamodb_table(account_id: str, region: str, table_name: str) -> Any:
         return None
 
 
+def every_item(table: Any) -> list[Any]:
+    """A moto table's items, as it stores them (unsorted: ``Table.all_items`` sorts them all)."""
+    if table.range_key_attr:
+        return [item for bucket in table.items.values() for item in bucket.values()]
+    return list(table.items.values())
+
+
 def table_items(
     account_id: str, region: str, table_name: str, keep: Callable[[dict[str, Any]], bool] | None = None
 ) -> list[dict[str, Any]] | None:
@@ -129,18 +136,22 @@ def table_items(
     kept items come in moto's ``Table.all_items`` order (by key), sorted after ``keep``: moto sorts by
     comparing its typed values, seconds for a whole table of which a few items are kept.
     """
-    try:
-        from moto.dynamodb.models import dynamodb_backends
-
-        table: Any = dynamodb_backends[account_id][region].tables.get(table_name)
-    except (ImportError, KeyError):
-        return None
+    table = dynamodb_table(account_id, region, table_name)
     if table is None:
         return None
-    every = (item for items in table.items.values() for item in (items.values() if table.range_key_attr else [items]))
+    every = every_item(table)
     kept = [item for item in every if keep is None or keep({name: value.value for name, value in item.attrs.items()})]
     kept.sort(key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)  # as Table.all_items
     return [item.to_json()["Attributes"] for item in kept]
+
+
+def _bucket(account_id: str, bucket_name: str) -> Any:
+    try:
+        from moto.s3.models import s3_backends
+
+        return s3_backends[account_id]["aws"].buckets.get(bucket_name)
+    except (ImportError, KeyError):
+        return None
 
 
 def bucket_objects(account_id: str, bucket_name: str) -> dict[str, bytes] | None:
@@ -149,12 +160,7 @@ def bucket_objects(account_id: str, bucket_name: str) -> dict[str, bytes] | None
     For the demo's summary, which downloads the whole export (hundreds of small objects) to run a
     query on it: a ListObjectsV2 and a GetObject per object cost moto seconds of request handling.
     """
-    try:
-        from moto.s3.models import s3_backends
-
-        bucket: Any = s3_backends[account_id]["aws"].buckets.get(bucket_name)
-    except (ImportError, KeyError):
-        return None
+    bucket = _bucket(account_id, bucket_name)
     if bucket is None:
         return None
     return {key.name: key.value for key in bucket.keys.values() if getattr(key, "value", None) is not None}
@@ -162,12 +168,7 @@ def bucket_objects(account_id: str, bucket_name: str) -> dict[str, bytes] | None
 
 def object_types(account_id: str, bucket_name: str) -> dict[str, str]:
     """Each object's Content-Type (key -> type), for copying objects with :func:`bucket_objects`."""
-    try:
-        from moto.s3.models import s3_backends
-
-        bucket: Any = s3_backends[account_id]["aws"].buckets.get(bucket_name)
-    except (ImportError, KeyError):
-        return {}
+    bucket = _bucket(account_id, bucket_name)
     if bucket is None:
         return {}
     types = {key.name: (getattr(key, "metadata", None) or {}).get("Content-Type") for key in bucket.keys.values()}

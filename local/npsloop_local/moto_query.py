@@ -42,6 +42,8 @@ from typing import Any
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import StreamShard, Table
 
+from .moto_peek import every_item
+
 __all__ = ["forget", "install", "uninstall"]
 
 _original = Table.query
@@ -91,11 +93,6 @@ class _AttributeIndex:
                 found.append(item)
         return found
 
-    def _items(self) -> list[Item]:
-        if self.table.range_key_attr:
-            return [item for bucket in self.table.items.values() for item in bucket.values()]
-        return list(self.table.items.values())  # type: ignore[arg-type]
-
     def _item(self, key: PrimaryKey) -> Item | None:
         hash_key, range_key = key
         bucket: Any = self.table.items.get(hash_key)
@@ -105,7 +102,7 @@ class _AttributeIndex:
 
     def _add_attribute(self, name: str) -> None:
         self.keys[name] = {}
-        for item in self._items():
+        for item in every_item(self.table):
             self._index(_key_of(item), item, (name,))
 
     def _index(self, key: PrimaryKey, item: Item, names: Any) -> None:

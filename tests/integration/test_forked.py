@@ -12,6 +12,7 @@ import gzip
 import json
 import os
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -136,7 +137,7 @@ def test_a_failing_child_stops_the_parent_with_its_traceback(stack, tmp_path):
 
 
 def test_a_child_that_does_not_finish_is_stopped_and_the_parent_told(stack, tmp_path):
-    child = forked.fork(stack, lambda: time.sleep(30), tmp_path / "fork")
+    child = forked.fork(stack, lambda: threading.Event().wait(), tmp_path / "fork")  # never finishes
     assert child is not None
     started = time.monotonic()
     with pytest.raises(RuntimeError, match="did not finish within 1 s"):
