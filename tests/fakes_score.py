@@ -66,6 +66,8 @@ class InMemoryAggregates(AggregateWriter, AggregateReader, FunnelReader, ThemeRe
         self.lost_replies: set[int] = set()
         self.crash_adds: set[int] = set()
         self.crash_at_close = False
+        self.checkpoints: dict[str, str] = {}
+        self.checkpoint_writes = 0
         self.queries = 0
         self.items_read = 0
         self.ranges: Counter[tuple[str, str, date, date]] = Counter()  # (program, dimension, first, last) read
@@ -113,6 +115,15 @@ class InMemoryAggregates(AggregateWriter, AggregateReader, FunnelReader, ThemeRe
         self.journal[journal_id].done = True
         if self.crash_at_close:
             raise Crash("after closing")
+
+    def checkpoint(self, shard_id: str) -> str | None:
+        return self.checkpoints.get(shard_id)
+
+    def advance_checkpoint(self, shard_id: str, sequence_number: str, expires_at: datetime) -> None:
+        self.checkpoint_writes += 1
+        current = self.checkpoints.get(shard_id)
+        if current is None or int(current) < int(sequence_number):
+            self.checkpoints[shard_id] = sequence_number
 
     def batches_written(self) -> list[dict[AggregateKey, AnyDelta]]:
         """The adds grouped per chunk, in order (a chunk written in two deliveries counts twice)."""

@@ -63,3 +63,25 @@ def lambda_record(
 
 def batch(*records: dict[str, Any]) -> dict[str, Any]:
     return {"Records": list(records)}
+
+
+def redeliver(stack: Any, function: str, records: list[dict[str, Any]]) -> list[Any]:
+    """``records`` handed to ``function`` again, as its event source mapping hands them over; the replies.
+
+    With a tumbling window (the score function's), that is a window of the records' shard: an
+    invocation with them and a fresh state, then the window's final invocation with the state it returned.
+    """
+    (consumer,) = [c for c in stack.dispatcher.streams if c.function.logical_id == function]
+    if not consumer.settings.tumbling_window_seconds:
+        return [stack.invoke(function, batch(*records))]
+    streams = stack.client("dynamodbstreams")
+    (shard,) = streams.describe_stream(StreamArn=consumer.stream_arn)["StreamDescription"]["Shards"]
+    window = {
+        "window": {"start": "2026-11-20T09:00:00Z", "end": "2026-11-20T09:15:00Z"},
+        "shardId": shard["ShardId"],
+        "eventSourceARN": consumer.stream_arn,
+        "isWindowTerminatedEarly": False,
+    }
+    first = stack.invoke(function, {"Records": records, **window, "state": {}, "isFinalInvokeForWindow": False})
+    final = stack.invoke(function, {"Records": [], **window, "state": first["state"], "isFinalInvokeForWindow": True})
+    return [first, final]

@@ -21,6 +21,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         resumed_chunks=outcome.resumed_chunks,
         updates=outcome.updates,
         parked=outcome.parked,
+        counted_before=outcome.counted_before,
+        state_bytes=outcome.state_bytes,
         failures=len(outcome.failures),
     )
     return outcome.response()

@@ -299,15 +299,17 @@ class Scale:
 FULL = Scale(
     history=30_000, history_days=365, customers=260, live_days=population.DETERIORATION_DAYS, flagship_share=0.9
 )
-# Longer than every stream consumer's MaximumBatchingWindowInSeconds in template.yaml (score's is 300 s).
+# Longer than every stream consumer's MaximumBatchingWindowInSeconds and TumblingWindowInSeconds in
+# template.yaml (score's are 300 s and 900 s): by then every window has ended and been written.
 PAST_WINDOWS = timedelta(
     seconds=1
     + max(
-        int(resource["Properties"]["Events"][name]["Properties"].get("MaximumBatchingWindowInSeconds", 0))
+        int(resource["Properties"]["Events"][name]["Properties"].get(setting, 0))
         for resource in Template.load(ROOT / "template.yaml").resources.values()
         if resource.get("Type") == "AWS::Serverless::Function"
         for name in resource["Properties"].get("Events", {})
         if resource["Properties"]["Events"][name].get("Type") == "DynamoDB"
+        for setting in ("MaximumBatchingWindowInSeconds", "TumblingWindowInSeconds")
     )
 )
 QUICK = Scale(history=1_000, history_days=28, customers=260, live_days=7, flagship_share=1.0)

@@ -21,6 +21,17 @@ as Lambda's poller does - fewer, fuller batches. ``ParallelizationFactor`` (conc
 shard, in key order) is not simulated: batches run one after another, which is one of the orders
 Lambda may produce.
 
+``TumblingWindowInSeconds`` (Lambda's stateful stream processing): each record belongs to the window
+of its ``ApproximateCreationDateTime`` (windows aligned on multiples of the length). A batch never
+spans two windows; each invocation carries the window, the ``state`` the previous one returned, the
+``shardId`` and ``isFinalInvokeForWindow``; once the window has ended (by the clock with
+``batching_windows``, at the end of each drain without), a final invocation hands over the last state
+with no records. A reply without a ``state`` object, one that reports batch item failures, or a
+state over 1 MB (Lambda's limit per shard) fails the invocation: it is retried with the state from
+before it, as Lambda does. (Lambda ends a window early when its state outgrows the limit; here that
+is a failure, stricter.) A final invocation that keeps failing discards the window's records to
+``OnFailure`` after the retries.
+
 Several functions may consume one stream (the app's score, alert and export functions do): each
 event source mapping is its own ``StreamConsumer`` with its own checkpoints, filters, batch size
 and failure handling, as each is its own poller in Lambda. With ``peek`` (:mod:`.moto_peek`) a
@@ -74,6 +85,7 @@ class StreamSettings:
     on_failure: str | None = None
     enabled: bool = True
     batching_window_seconds: int = 0
+    tumbling_window_seconds: int = 0
 
     @classmethod
     def from_properties(cls, props: dict[str, Any], *, batching_window: bool = False) -> StreamSettings:
@@ -91,6 +103,7 @@ class StreamSettings:
             on_failure=((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination"),
             enabled=truthy(props.get("Enabled", True)),
             batching_window_seconds=int(props.get("MaximumBatchingWindowInSeconds", 0)) if batching_window else 0,
+            tumbling_window_seconds=int(props.get("TumblingWindowInSeconds", 0)),
         )
 
 
@@ -205,6 +218,19 @@ class _Batch:
 
 
 @dataclass
+class _Window:
+    """A shard's open tumbling window: its bounds, the state the function returned, the records it took."""
+
+    start: datetime
+    end: datetime
+    state: dict[str, Any] = field(default_factory=dict)
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+
+STATE_LIMIT_BYTES = 1024 * 1024  # Lambda keeps at most 1 MB of a tumbling window's state per shard
+
+
+@dataclass
 class StreamConsumer:
     """One DynamoDB event source mapping."""
 
@@ -225,6 +251,7 @@ class StreamConsumer:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _matchers: list[tuple[EventPattern, dict[str, Any]]] = field(default_factory=list)
     _matched: dict[tuple[int, str], bool] = field(default_factory=dict)  # (pattern, cut record) -> match
+    _windows: dict[str, _Window] = field(default_factory=dict)  # shard id -> its open tumbling window
 
     def __post_init__(self) -> None:
         self._matchers = [
@@ -251,15 +278,15 @@ class StreamConsumer:
             for shard_id in self._shard_ids() if tails is None else list(tails):
                 self._checkpoints.setdefault(shard_id, None)
                 if tails is not None and tails[shard_id] in {None, self._checkpoints[shard_id]}:
+                    invocations += self._end_window_if_due(shard_id)
                     continue  # nothing after our checkpoint: no API calls
                 records = self._new_records(shard_id)
-                if not records:
-                    continue
                 wanted = [record for record in records if self._passes_filters(record)]
-                if self._gathering(wanted):
-                    continue  # the poller waits for its window: the checkpoint stays
-                invocations += self._deliver(shard_id, wanted, self._polled_at(wanted))
-                self._checkpoints[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
+                if records and not self._gathering(wanted):
+                    invocations += self._deliver(shard_id, wanted, self._polled_at(wanted))
+                    self._checkpoints[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
+                # (while gathering, the poller waits for its window: the checkpoint stays)
+                invocations += self._end_window_if_due(shard_id)
             return invocations
 
     # ----- reading ----------------------------------------------------------------------------
@@ -296,11 +323,24 @@ class StreamConsumer:
         return window_end is not None and len(wanted) < self.settings.batch_size and self.clock.now() < window_end
 
     def _window_end(self, wanted: list[dict[str, Any]]) -> datetime | None:
-        """When the batching window that the oldest waiting record opened ends (None: no window)."""
+        """When the batching window that the oldest waiting record opened ends (None: no window).
+
+        With a tumbling window too, no later than the end of the oldest record's tumbling window.
+        """
         window = self.settings.batching_window_seconds
         if not window or not wanted:
             return None
-        return _created(wanted[0]) + timedelta(seconds=window)
+        end = _created(wanted[0]) + timedelta(seconds=window)
+        if self.settings.tumbling_window_seconds:
+            end = min(end, self._tumbling(wanted[0])[1])
+        return end
+
+    def _tumbling(self, record: dict[str, Any]) -> tuple[datetime, datetime]:
+        """The tumbling window a record belongs to, by its creation time."""
+        length = self.settings.tumbling_window_seconds
+        created = record["dynamodb"]["ApproximateCreationDateTime"]
+        start = datetime.fromtimestamp(int(created // length) * length, UTC)
+        return start, start + timedelta(seconds=length)
 
     def _passes_filters(self, record: dict[str, Any]) -> bool:
         # A pattern decides on the fields it names only, so moto matches the record cut down to them:
@@ -332,6 +372,23 @@ class StreamConsumer:
         return now if window_end is None else min(now, window_end)
 
     def _deliver(self, shard_id: str, records: list[dict[str, Any]], polled_at: datetime) -> int:
+        if not self.settings.tumbling_window_seconds:
+            return self._deliver_batches(shard_id, records, polled_at, None)
+        invocations = 0
+        groups: dict[tuple[datetime, datetime], list[dict[str, Any]]] = {}
+        for record in records:  # in stream order, so windows come in order
+            groups.setdefault(self._tumbling(record), []).append(record)
+        for (start, end), group in groups.items():
+            open_window = self._windows.get(shard_id)
+            if open_window is not None and open_window.start != start:
+                invocations += self._end_window(shard_id)  # a later window's records: the earlier one has ended
+            window = self._windows.setdefault(shard_id, _Window(start, end))
+            invocations += self._deliver_batches(shard_id, group, polled_at, window)
+        return invocations
+
+    def _deliver_batches(
+        self, shard_id: str, records: list[dict[str, Any]], polled_at: datetime, window: _Window | None
+    ) -> int:
         size = self.settings.batch_size
         work = deque(_Batch(records[i : i + size]) for i in range(0, len(records), size))
         invocations = 0
@@ -340,7 +397,7 @@ class StreamConsumer:
             batch.records = self._drop_expired(shard_id, batch, polled_at)
             if not batch.records:
                 continue
-            attempt = self._invoke(batch)
+            attempt = self._invoke(batch, shard_id, window)
             invocations += 1
             if attempt.failed_from is None:
                 continue
@@ -348,11 +405,36 @@ class StreamConsumer:
             work.extendleft(reversed(self._after_failure(shard_id, batch, remaining, attempt)))
         return invocations
 
+    def _end_window_if_due(self, shard_id: str) -> int:
+        """The final invocation of the shard's open window, once it has ended (at once without batching windows)."""
+        window = self._windows.get(shard_id)
+        if window is None or (self.settings.batching_window_seconds and self.clock.now() < window.end):
+            return 0
+        return self._end_window(shard_id)
+
+    def _end_window(self, shard_id: str) -> int:
+        """The window's final invocation: its last state, no records; retried until it succeeds or retries run out."""
+        window = self._windows.pop(shard_id)
+        batch = _Batch([])
+        while True:
+            attempt = self._invoke(batch, shard_id, window, final=True)
+            if attempt.failed_from is None:
+                return batch.invocations
+            if batch.retries >= self.settings.max_retries:
+                self._discard(
+                    shard_id,
+                    _Batch(window.records, batch.retries, batch.invocations, batch.last),
+                    "RetryAttemptsExhausted",
+                )
+                return batch.invocations
+            batch.retries += 1
+
     def _after_failure(
         self, shard_id: str, batch: _Batch, remaining: list[dict[str, Any]], attempt: _Attempt
     ) -> list[_Batch]:
         """What to try next after a failed batch: halves, the remainder, or nothing (discarded)."""
-        if self.settings.bisect and attempt.function_error and len(remaining) > 1:
+        tumbling = self.settings.tumbling_window_seconds
+        if self.settings.bisect and attempt.function_error and len(remaining) > 1 and not tumbling:
             half = len(remaining) // 2
             return [_Batch(remaining[:half], batch.retries), _Batch(remaining[half:], batch.retries)]
         if batch.retries >= self.settings.max_retries:
@@ -362,13 +444,44 @@ class StreamConsumer:
             return []
         return [_Batch(remaining, batch.retries + 1, batch.invocations, batch.last)]
 
-    def _invoke(self, batch: _Batch) -> _Attempt:
-        invocation = self.function.call({"Records": batch.records})
+    def _invoke(self, batch: _Batch, shard_id: str, window: _Window | None, *, final: bool = False) -> _Attempt:
+        event: dict[str, Any] = {"Records": batch.records}
+        if window is not None:
+            event.update(
+                window={"start": iso_seconds(window.start), "end": iso_seconds(window.end)},
+                state=window.state,
+                shardId=shard_id,
+                eventSourceARN=self.stream_arn,
+                isFinalInvokeForWindow=final,
+                isWindowTerminatedEarly=False,
+            )
+        invocation = self.function.call(event)
         batch.invocations += 1
         batch.last = invocation
         if invocation.failed:
             return _Attempt(invocation, 0)
+        if window is not None:
+            return self._took_state(batch, window, invocation, final)
         return _Attempt(invocation, self._first_reported_failure(batch.records, invocation.result))
+
+    def _took_state(self, batch: _Batch, window: _Window, invocation: Invocation, final: bool) -> _Attempt:
+        """A windowed invocation succeeds only with a state object (of at most 1 MB) and no batch item failures."""
+        result = invocation.result
+        state = result.get("state") if isinstance(result, dict) else None
+        problem = None
+        if not isinstance(state, dict):
+            problem = "its reply has no state object"
+        elif result.get("batchItemFailures"):
+            problem = "it reported batch item failures (with a tumbling window the whole batch is retried here)"
+        elif len(json.dumps(state, separators=(",", ":")).encode()) > STATE_LIMIT_BYTES:
+            problem = "its state is over Lambda's 1 MB per shard"
+        if problem is not None:
+            log.error("%s: a tumbling-window invocation failed: %s", self.function.logical_id, problem)
+            return _Attempt(invocation, 0)
+        if not final:
+            window.state = state
+            window.records.extend(batch.records)
+        return _Attempt(invocation, None)
 
     def _first_reported_failure(self, records: list[dict[str, Any]], result: Any) -> int | None:
         if not self.settings.report_item_failures or not isinstance(result, dict):

@@ -600,3 +600,79 @@ def test_with_batching_windows_a_late_drain_delivers_what_waited_as_of_the_windo
 
     # THEN the record is delivered: Lambda's poller took it when the window ended, at age 60 s
     assert keys_seen(windowed, "EverythingFunction") == [("INSERT", "I1")]
+
+
+def window_calls(stack: LocalStack) -> list[tuple[bool, list[str], dict[str, Any]]]:
+    """(final?, the records' keys, the state received) of each invocation of the windowed consumer."""
+    return [
+        (event["isFinalInvokeForWindow"], [r["dynamodb"]["Keys"]["pk"]["S"] for r in event["Records"]], event["state"])
+        for event in stack.handler_module("WindowFunction").INVOCATIONS
+    ]
+
+
+def test_a_tumbling_window_carries_the_state_between_batches_and_ends_with_a_final_invocation(windowed, clock):
+    # GIVEN three records in the 09:00-09:15 window (batches of 2, a 60 s batching window)
+    for key in ("W1", "W2", "W1"):
+        put(windowed, key, "windowed")
+
+    # WHEN the batching window passes, then the tumbling window's end
+    clock.advance(timedelta(seconds=60))
+    windowed.drain()
+    before_the_end = window_calls(windowed)
+    clock.set(START + timedelta(minutes=15))
+    windowed.drain()
+
+    # THEN two batches carried the state along, and the final invocation got it, with no records
+    assert before_the_end == [(False, ["W1", "W2"], {}), (False, ["W1"], {"W1": 1, "W2": 1})]
+    assert window_calls(windowed)[2] == (True, [], {"W1": 2, "W2": 1})
+    (event,) = [e for e in windowed.handler_module("WindowFunction").INVOCATIONS if e["isFinalInvokeForWindow"]]
+    assert event["window"] == {"start": "2026-03-02T09:00:00Z", "end": "2026-03-02T09:15:00Z"}
+    table = windowed.client("dynamodb").describe_table(TableName=windowed.physical_id("Table"))["Table"]
+    assert event["eventSourceARN"] == table["LatestStreamArn"]
+    (shard,) = windowed.client("dynamodbstreams").describe_stream(StreamArn=table["LatestStreamArn"])[
+        "StreamDescription"
+    ]["Shards"]
+    assert event["shardId"] == shard["ShardId"]
+    assert event["isWindowTerminatedEarly"] is False
+
+    # AND a record of the next window starts afresh
+    put(windowed, "W3", "windowed")
+    clock.advance(timedelta(minutes=16))
+    windowed.drain()
+    assert window_calls(windowed)[3:] == [(False, ["W3"], {}), (True, [], {"W3": 1})]
+
+
+def test_records_of_two_windows_delivered_at_once_end_the_first_window_before_the_second(windowed, clock):
+    put(windowed, "W1", "windowed")
+    clock.set(START + timedelta(minutes=20))
+    put(windowed, "W2", "windowed")
+
+    clock.set(START + timedelta(hours=1))
+    windowed.drain()
+
+    assert window_calls(windowed) == [
+        (False, ["W1"], {}),
+        (True, [], {"W1": 1}),
+        (False, ["W2"], {}),
+        (True, [], {"W2": 1}),
+    ]
+
+
+@pytest.mark.parametrize("mode", ["no-state", "huge"])
+def test_a_window_reply_without_a_state_or_with_one_over_a_megabyte_fails_and_is_retried_with_the_state_before(
+    streams, mode
+):
+    put(streams, "W1", "windowed")
+    streams.drain()
+    put(streams, "W2", "windowed", mode=mode)
+    put(streams, "W3", "windowed")
+
+    streams.drain()  # without batching windows, a drain ends the window it delivered
+
+    calls = window_calls(streams)
+    assert calls[:2] == [(False, ["W1"], {}), (True, [], {"W1": 1})]
+    assert calls[2:] == [
+        (False, ["W2", "W3"], {}),  # refused: Lambda takes it as a failed invocation
+        (False, ["W2", "W3"], {}),  # retried with the state from before it
+        (True, [], {"W2": 1, "W3": 1}),
+    ]

@@ -38,6 +38,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from npsloop.adapters.dynamodb_items import StorageError, _unmarshal
+from npsloop.changes import SEQUENCE_WIDTH
 from npsloop.domain.aggregates import (
     FUNNEL_COUNTER,
     AggregateKey,
@@ -53,6 +54,7 @@ from npsloop.domain.themes import ThemeDay
 from npsloop.ports.scoring import AggregateReader, AggregateWriter, ChunkJournal, FunnelReader, ThemeReader
 
 JOURNAL_SK = "CHUNK"
+CHECKPOINT_SK = "CHECKPOINT"
 ENTITY = "aggregate"
 _THEME_COUNTERS = ("a#", "s#", "t#")
 _COUNT = re.compile(r"^c([0-9]{1,2})$")
@@ -70,6 +72,10 @@ _Day = TypeVar("_Day", DayAggregate, FunnelDay, ThemeDay)
 
 def journal_key(journal_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"AGGJ#{journal_id}"}, "sk": {"S": JOURNAL_SK}}
+
+
+def checkpoint_key(shard_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"AGGC#{shard_id}"}, "sk": {"S": CHECKPOINT_SK}}
 
 
 @dataclass
@@ -331,6 +337,33 @@ class DynamoAggregates(AggregateWriter, AggregateReader, FunnelReader, ThemeRead
         # Closed: a redelivery of the chunk now writes nothing, so its marks are no longer needed.
         for item_key in self._written.pop(journal_id, []):
             self._remember(item_key, {mark_of(journal_id)}, add=True)
+
+    def checkpoint(self, shard_id: str) -> str | None:
+        try:
+            reply = self._client.get_item(TableName=self._table, Key=checkpoint_key(shard_id), ConsistentRead=True)
+        except ClientError as exc:
+            raise StorageError(str(exc)) from exc
+        found = reply.get("Item")
+        return (found["sequence_number"]["S"].lstrip("0") or "0") if found else None
+
+    def advance_checkpoint(self, shard_id: str, sequence_number: str, expires_at: datetime) -> None:
+        # Zero-padded, so that string order is stream order: the condition never moves it back.
+        padded = sequence_number.zfill(SEQUENCE_WIDTH)
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    **checkpoint_key(shard_id),
+                    "entity": {"S": "aggregate_checkpoint"},
+                    "sequence_number": {"S": padded},
+                    "ttl": {"N": str(int(expires_at.timestamp()))},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR sequence_number < :sequence",
+                ExpressionAttributeValues={":sequence": {"S": padded}},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise StorageError(str(exc)) from exc
 
     def _remember(self, item_key: tuple[str, str], marks: set[str], add: bool = False) -> None:
         if add:

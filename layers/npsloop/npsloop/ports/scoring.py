@@ -56,6 +56,14 @@ class AggregateWriter(ABC):
     def close_chunk(self, journal_id: str) -> None:
         """Mark the chunk done: a redelivery of it writes nothing, and its marks may be dropped."""
 
+    @abstractmethod
+    def checkpoint(self, shard_id: str) -> str | None:
+        """The last sequence number of the shard whose change is in the aggregates (None: none yet)."""
+
+    @abstractmethod
+    def advance_checkpoint(self, shard_id: str, sequence_number: str, expires_at: datetime) -> None:
+        """Move the shard's checkpoint forward to ``sequence_number`` (never back)."""
+
 
 class AggregateReader(ABC):
     @abstractmethod

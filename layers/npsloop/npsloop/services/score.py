@@ -27,6 +27,16 @@ When a chunk fails, its anchor is reported in ``batchItemFailures`` and no later
 The function must never fail as a whole (Lambda retries the whole batch; the event source does not
 bisect, so chunks are met at the same anchors), and it writes a key only while enough time is left.
 
+Tumbling windows (``TumblingWindowInSeconds`` on the event source, the template's default): an
+invocation that carries a ``window`` folds its records' day deltas into the ``state`` it returns
+(domain/score_window.py) and writes nothing; the window's final invocation writes the state's deltas,
+a journal entry and a conditional marked UpdateItem per key as above, the entries named by the shard
+and the state's first record, so a retried final invocation (Lambda retries it with the same state)
+finds them. Then it moves the shard's checkpoint to the state's last record: a record Lambda should
+deliver again later is recognised and skipped. A state grown past ``FLUSH_BYTES`` (an import of
+history) is written at the start of the next invocation, from the state alone, so a retry writes the
+same; a state a batch alone pushes past ``STATE_LIMIT_BYTES`` is written at once.
+
 Poison records (unreadable, or an image that is not a valid response) are logged with ids only,
 parked in the function's dead-letter queue with the reason, and count as processed, so one bad
 record among 100 lets the other 99 through. Records of other entities are ignored (the event
@@ -38,10 +48,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from npsloop.changes import Change, UnreadableRecord, parse_change, records_of
 from npsloop.clock import Clock
@@ -49,6 +59,7 @@ from npsloop.domain.aggregates import AggregateKey, Chunk, DayDelta, chunk_of, c
 from npsloop.domain.funnel import FunnelInvitation, invitation_changes, response_changes
 from npsloop.domain.programs import DEFAULT_DIMENSIONS, ProgramCatalogue
 from npsloop.domain.responses import Response
+from npsloop.domain.score_window import WindowState
 from npsloop.domain.surveys import SCALES
 from npsloop.domain.themes import theme_contributions
 from npsloop.observability import count, logger
@@ -59,6 +70,9 @@ JOURNAL_TTL = timedelta(days=2)  # longer than the stream's 24-hour retention: e
 # The event source discards records older than MaximumRecordAgeInSeconds (6 h in the template), so
 # after this no record of a chunk is delivered again and its marks can go (an hour's margin).
 MARK_LIFETIME = timedelta(hours=7)
+CHECKPOINT_TTL = JOURNAL_TTL  # a shard's checkpoint, kept as long as its records can come back
+FLUSH_BYTES = 400_000  # a window's state this large is written before the next batch is folded in
+STATE_LIMIT_BYTES = 900_000  # Lambda's limit is 1 MB per shard: a state past this is written at once
 KEY_TIME_BUDGET_MS = 30_000  # one UpdateItem with its client retries (3 x (3 s + 5 s)) ends inside this
 
 
@@ -91,9 +105,32 @@ class BatchOutcome:
     parked: int = 0
     unchanged: int = 0  # other entities, and changes that move no count (e.g. nothing scored changed)
     updates: int = 0
+    counted_before: int = 0  # records a window's state or the shard's checkpoint already holds
+    state: dict[str, Any] | None = None  # the window's state to hand back (None: no tumbling window)
+    state_bytes: int = 0
 
     def response(self) -> dict[str, Any]:
-        return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in self.failures]}
+        reply: dict[str, Any] = {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in self.failures]}
+        if self.state is not None:
+            reply["state"] = self.state  # Lambda takes a reply without it as a failed invocation
+        return reply
+
+
+class TumblingWindow(BaseModel):
+    start: str
+    end: str
+
+
+class WindowEnvelope(BaseModel):
+    """What Lambda adds to a stream event when the event source has a tumbling window."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    window: TumblingWindow
+    state: dict[str, Any] | None = None
+    shard_id: str = Field(alias="shardId", min_length=1)
+    final: bool = Field(default=False, alias="isFinalInvokeForWindow")
+    terminated_early: bool = Field(default=False, alias="isWindowTerminatedEarly")
 
 
 def _journal_id(anchor_event_id: str) -> str:
@@ -121,6 +158,8 @@ class ScoreService:
         self._max_updates = max_updates
 
     def handle(self, event: Mapping[str, Any], time_left_ms: Callable[[], int] | None = None) -> BatchOutcome:
+        if "window" in event:
+            return self._handle_window(WindowEnvelope.model_validate(event), event, time_left_ms)
         planned = [self._plan(record) for record in records_of(event)]
         outcome = BatchOutcome(unchanged=sum(1 for p in planned if p.deltas == {} and p.poison is None))
         position = 0
@@ -138,6 +177,87 @@ class ScoreService:
                 outcome.failures.append(self._resume_point(chunk.records))
                 break
         return outcome
+
+    def _handle_window(
+        self, envelope: WindowEnvelope, event: Mapping[str, Any], time_left_ms: Callable[[], int] | None
+    ) -> BatchOutcome:
+        """Fold the batch into the window's state; write the state at the window's end (or when it grows large).
+
+        Nothing is reported failed: a failure raises, and Lambda retries the invocation with the same state.
+        """
+        outcome = BatchOutcome()
+        shard = envelope.shard_id
+        state = WindowState.load(envelope.state)
+        if state.fresh:
+            state.checkpoint = self._aggregates.checkpoint(shard) or ""
+            state.fresh = False
+        if state.pending and state.size() > FLUSH_BYTES:
+            logger.info("window state written early", shard_id=shard, state_bytes=state.size())
+            state = self._write_window(shard, state, outcome, time_left_ms)
+        for planned in map(self._plan, records_of(event)):
+            if planned.sequence_number and state.counted(planned.sequence_number):
+                outcome.counted_before += 1
+                continue
+            if planned.poison is not None:
+                self._park([planned], outcome)
+            elif not planned.deltas:
+                outcome.unchanged += 1
+            state.fold(planned.sequence_number, planned.deltas)
+        ending = envelope.final or envelope.terminated_early
+        if ending or state.size() > STATE_LIMIT_BYTES:
+            if not ending:
+                logger.warning(
+                    "window state near Lambda's limit: written at once", shard_id=shard, state_bytes=state.size()
+                )
+            state = self._write_window(shard, state, outcome, time_left_ms)
+        # The final invocation's state is dropped by Lambda; a window ended early goes on with a fresh one.
+        outcome.state = {} if ending else state.dump()
+        outcome.state_bytes = state.size()
+        return outcome
+
+    def _write_window(
+        self, shard: str, state: WindowState, outcome: BatchOutcome, time_left_ms: Callable[[], int] | None
+    ) -> WindowState:
+        """Write the state's deltas, a chunk of keys per journal entry, then move the shard's checkpoint."""
+        now = self._clock.now()
+        updates = state.updates()
+        for n in range(0, len(updates), self._max_updates):
+            group = updates[n : n + self._max_updates]
+            self._check_time(time_left_ms)
+            journal_id = _journal_id(f"{shard}#{state.first}#{n // self._max_updates}")
+            journal = self._aggregates.open_chunk(journal_id, len(group), state.last, now + JOURNAL_TTL)
+            if journal.done:
+                outcome.replayed_chunks += 1
+                count("ScoreChunksReplayed")
+                continue
+            self._write_keys(journal_id, group, outcome, time_left_ms, now)
+            self._aggregates.close_chunk(journal_id)
+            outcome.applied_chunks += journal.created
+            outcome.resumed_chunks += not journal.created
+        if state.last:
+            self._aggregates.advance_checkpoint(shard, state.last, now + CHECKPOINT_TTL)
+        return state.written()
+
+    def _write_keys(
+        self,
+        journal_id: str,
+        updates: Sequence[tuple[AggregateKey, DayDelta]],
+        outcome: BatchOutcome,
+        time_left_ms: Callable[[], int] | None,
+        now: datetime,
+    ) -> None:
+        """Each key's delta with the chunk's mark: new days' keys in one go, the others one by one."""
+        expires = now + MARK_LIFETIME
+        created = self._aggregates.create_all(journal_id, updates, expires, now)  # history: new days' keys
+        outcome.updates += len(created)
+        for key, delta in updates:
+            if key in created:
+                continue
+            self._check_time(time_left_ms)
+            if self._aggregates.add(journal_id, key, delta, expires, now):
+                outcome.updates += 1
+            else:
+                outcome.skipped_keys += 1
 
     @staticmethod
     def _resume_point(records: Sequence[_Planned]) -> str:
@@ -177,18 +297,7 @@ class ScoreService:
         # Park before writing: should a write fail, the redelivery parks them again (a duplicate in
         # the dead-letter queue) rather than losing them.
         self._park(chunk.records, outcome)
-        expires = now + MARK_LIFETIME
-        updates = sorted(chunk.updates().items())
-        created = self._aggregates.create_all(journal_id, updates, expires, now)  # history: new days' keys
-        outcome.updates += len(created)
-        for key, delta in updates:
-            if key in created:
-                continue
-            self._check_time(time_left_ms)
-            if self._aggregates.add(journal_id, key, delta, expires, now):
-                outcome.updates += 1
-            else:
-                outcome.skipped_keys += 1
+        self._write_keys(journal_id, sorted(chunk.updates().items()), outcome, time_left_ms, now)
         self._aggregates.close_chunk(journal_id)
         if journal.created:
             outcome.applied_chunks += 1
