@@ -113,6 +113,7 @@ def fork(stack: LocalStack, work: Callable[[], T], scratch: Path) -> Forked[T] |
     code = 1
     try:  # the child: never returns to the caller's code
         _reseed_moto()
+        _own_shards(stack)
         function_logs.reroute(scratch / "logs")
         base = _Base.of(stack)
         result = work()
@@ -132,6 +133,22 @@ def _reseed_moto() -> None:
     from moto.moto_api._internal import mock_random
 
     mock_random.seed()
+
+
+def _own_shards(stack: LocalStack) -> None:
+    """The child's stream records go to a shard of its own, as two processes' records would on AWS.
+
+    The fork copied moto's stream shard, its id and sequence numbers with it, so both processes would
+    hand out the same shard id and sequence numbers to different records, and the score function's
+    journal entries and checkpoints, named by them, would collide in the merge. The stream consumers'
+    checkpoints and open windows move to the new id."""
+    for logical_id in stack.template.resources_of_type(TABLE):
+        shard = getattr(moto_table(stack, logical_id), "stream_shard", None)
+        if shard is None:
+            continue
+        old, shard.id = shard.id, f"{shard.id.rsplit('-', 1)[0]}-{os.getpid() & 0xFFFFFFFF:08x}"
+        for consumer in stack.dispatcher.streams:
+            consumer.rename_shard(old, shard.id)
 
 
 def _write(scratch: Path, outcome: dict[str, Any]) -> None:

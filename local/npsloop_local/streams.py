@@ -289,6 +289,14 @@ class StreamConsumer:
                 invocations += self._end_window_if_due(shard_id)
             return invocations
 
+    def rename_shard(self, old: str, new: str) -> None:
+        """The shard ``old`` is now called ``new`` (a forked copy of the stack gives itself its own)."""
+        with self._lock:
+            if old in self._checkpoints:
+                self._checkpoints[new] = self._checkpoints.pop(old)
+            if old in self._windows:
+                self._windows[new] = self._windows.pop(old)
+
     # ----- reading ----------------------------------------------------------------------------
 
     def _shard_ids(self) -> list[str]:

@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e import test_dashboard_browser as dashboard
 from tests.e2e.test_case_pages_browser import checked, signed_in
@@ -70,6 +71,7 @@ def test_a_store_manager_drills_from_a_tile_and_a_bar_filters_and_reads_on(brows
     context, page = signed_in(browser, f"{fast_stack.base_url}/dashboard", "Store manager KRK-02", DESKTOP,
                               locale="en-GB")  # fmt: skip
     page.get_by_role("link", name="Score 2", exact=True).click()
+    expect(page.locator("ul.answers li")).to_have_count(10)  # the answers page loaded (the URL changes first)
     assert query_of(page) == {"program": ["post-purchase-nps"], "score": ["2"], "store": ["KRK-02"]}
     assert scores_listed(page) == [2] * 10
 

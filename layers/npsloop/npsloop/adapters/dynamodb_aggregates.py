@@ -4,8 +4,11 @@ Items: ``pk = AGG#<program_id>#<dimension>#<yyyy-mm>`` (the day's UTC month), ``
 entity ``aggregate``: the score's counters (``survey_type``, ``n``, ``c<score>`` per score value,
 ``commented``), the funnel's (``f#<stage>``, domain/funnel.py) and the themes' (``a#``, ``s#``, ``t#``,
 domain/themes.py), all maintained with ``ADD`` so concurrent batches never lose an update. A batch
-writes a key's three kinds of delta in one UpdateItem. A chunk of stream records has a journal entry
-(``pk = AGGJ#<id>``, ``sk = CHUNK``, its extent and whether it is done, kept two days by TTL), and
+writes a key's three kinds of delta in one UpdateItem. A chunk of a write has a journal entry
+(``pk = AGGJ#<id>``, ``sk = CHUNK``, its extent - keys of a window's write, records of a batch - and
+whether it is done, kept two days by TTL); a shard's checkpoint (``pk = AGGC#<shard id>``,
+``sk = CHECKPOINT``) holds the last sequence number written, zero-padded so that string order is stream
+order; and
 each of its writes carries the chunk's mark (``j<first 16 hex of the id>``: the epoch
 second after which it may be dropped), on condition the mark is absent (services/score.py says why
 that is exactly once). Marks of chunks known closed (by this container) or expired (seen in a
