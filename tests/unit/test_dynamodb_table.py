@@ -58,21 +58,36 @@ class StubClient:
 
 
 @pytest.mark.parametrize(
-    ("reasons", "stored", "expected"),
-    [
-        (["ConditionalCheckFailed", "None"], InvitationStatus.SENT, ClaimOutcome.ALREADY_FINAL),
-        (["ConditionalCheckFailed", "None"], InvitationStatus.PENDING, ClaimOutcome.IN_FLIGHT),
-        (["None", "ConditionalCheckFailed"], None, ClaimOutcome.RECONTACT_BLOCKED),
-        (["TransactionConflict", "None"], None, ClaimOutcome.IN_FLIGHT),
-    ],
+    ("stored", "expected"),
+    [(InvitationStatus.SENT, ClaimOutcome.ALREADY_FINAL), (InvitationStatus.PENDING, ClaimOutcome.IN_FLIGHT)],
 )
-def test_a_cancelled_claim_says_why(reasons, stored, expected):
-    current = {"Item": _invitation_item(invitation(stored))} if stored else {}
-    client = StubClient(transact_write_items=error("TransactionCanceledException", reasons), get_item=current)
+def test_a_refused_claim_says_why(stored, expected):
+    client = StubClient(
+        put_item=error("ConditionalCheckFailedException"), get_item={"Item": _invitation_item(invitation(stored))}
+    )
 
     outcome = DynamoTable("t", client).claim(invitation(), "token", NOW + timedelta(seconds=45), NOW)
 
     assert outcome is expected
+    assert client.calls == ["put_item", "get_item"]  # the ledger is not touched
+
+
+def test_a_claim_the_ledger_refuses_is_dropped_and_says_so():
+    client = StubClient(update_item=error("ConditionalCheckFailedException"))
+
+    outcome = DynamoTable("t", client).claim(invitation(), "token", NOW + timedelta(seconds=45), NOW)
+
+    assert outcome is ClaimOutcome.RECONTACT_BLOCKED
+    assert client.calls == ["put_item", "update_item", "update_item"]  # claim, ledger refused, claim dropped
+
+
+def test_a_claim_is_two_writes_and_no_transaction():
+    client = StubClient()
+
+    outcome = DynamoTable("t", client).claim(invitation(), "token", NOW + timedelta(seconds=45), NOW)
+
+    assert outcome is ClaimOutcome.CLAIMED
+    assert client.calls == ["put_item", "update_item"]
 
 
 def test_a_sent_email_whose_status_cannot_be_written_is_not_retried():
@@ -84,7 +99,15 @@ def test_a_sent_email_whose_status_cannot_be_written_is_not_retried():
 
 
 def test_other_storage_errors_surface():
-    client = StubClient(transact_write_items=error("InternalServerError"))
+    client = StubClient(put_item=error("InternalServerError"))
 
     with pytest.raises(Exception, match="InternalServerError"):
         DynamoTable("t", client).claim(invitation(), "token", NOW, NOW)
+
+
+def test_a_ledger_that_fails_drops_the_claim_and_surfaces():
+    client = StubClient(update_item=error("ProvisionedThroughputExceededException"))
+
+    with pytest.raises(Exception, match="ProvisionedThroughputExceeded"):
+        DynamoTable("t", client).claim(invitation(), "token", NOW, NOW)
+    assert client.calls == ["put_item", "update_item", "update_item"]  # the second: the claim dropped

@@ -6,6 +6,7 @@ replays and concurrent deliveries cannot duplicate it.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -136,58 +137,77 @@ class DynamoTable(InvitationRepository, ResponseRepository, CustomerRepository):
     def claim(
         self, invitation: Invitation, claim_token: str, lease_until: datetime, recontact_cutoff: datetime
     ) -> ClaimOutcome:
+        """Two conditional writes, the invitation's claim and then the contact ledger's stamp; no transaction.
+
+        A transaction would cost twice the write units of its two items (4 instead of 2 per invitation)
+        for an atomicity the lease already gives: should the ledger refuse, the claim is dropped before
+        returning; should the process die between the two writes, the invitation stays claimed, its
+        event's retries find it in flight, and the invitation sweep settles it once the lease is over
+        (failed as unconfirmed, its ledger stamp - if any - removed), as after any claim.
+        """
         claimed = invitation.model_copy(update={"lease_until": lease_until})
         item = _invitation_item(claimed)
         item["claim_token"] = {"S": claim_token}
-        now = invitation.created_at
-        ledger_contacted, ledger_invitation = f"lc#{invitation.program_id}", f"li#{invitation.program_id}"
         try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": item,
-                            "ConditionExpression": _CLAIMABLE,
-                            "ExpressionAttributeNames": {"#status": "status"},
-                            "ExpressionAttributeValues": {":pending": {"S": InvitationStatus.PENDING.value}},
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            "Key": profile_key(invitation.customer_id),
-                            "UpdateExpression": "SET #lc = :now, #li = :inv, customer_id = :cid, entity = :entity",
-                            "ConditionExpression": "attribute_not_exists(#lc) OR #lc < :cutoff OR #li = :inv",
-                            "ExpressionAttributeNames": {"#lc": ledger_contacted, "#li": ledger_invitation},
-                            "ExpressionAttributeValues": {
-                                ":now": {"N": str(_epoch(now))},
-                                ":inv": {"S": invitation.invitation_id},
-                                ":cid": {"S": invitation.customer_id},
-                                ":cutoff": {"N": str(_epoch(recontact_cutoff))},
-                                ":entity": {"S": "customer"},
-                            },
-                        }
-                    },
-                ]
+            self._client.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression=_CLAIMABLE,
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":pending": {"S": InvitationStatus.PENDING.value}},
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            if not _is_conditional_failure(exc):
                 raise StorageError(str(exc)) from exc
-            return self._why_cancelled(exc, invitation.invitation_id)
+            current = self.get_invitation(invitation.invitation_id, consistent=True)
+            return ClaimOutcome.ALREADY_FINAL if current is not None and current.is_final() else ClaimOutcome.IN_FLIGHT
+        try:
+            stamped = self._stamp_ledger(invitation, recontact_cutoff)
+        except StorageError:
+            with contextlib.suppress(StorageError):  # a claim that stays is settled by the sweep
+                self._drop_claim(invitation, claim_token)  # nothing went out: a retry may claim it again
+            raise
+        if not stamped:
+            self._drop_claim(invitation, claim_token)
+            return ClaimOutcome.RECONTACT_BLOCKED
         return ClaimOutcome.CLAIMED
 
-    def _why_cancelled(self, exc: ClientError, invitation_id: str) -> ClaimOutcome:
-        reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-        if reasons and reasons[0] == "ConditionalCheckFailed":
-            current = self.get_invitation(invitation_id, consistent=True)
-            if current is not None and current.is_final():
-                return ClaimOutcome.ALREADY_FINAL
-            return ClaimOutcome.IN_FLIGHT
-        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-            return ClaimOutcome.RECONTACT_BLOCKED
-        # Conflicts with a concurrent transaction on the same items: another delivery is at work.
-        return ClaimOutcome.IN_FLIGHT
+    def _stamp_ledger(self, invitation: Invitation, recontact_cutoff: datetime) -> bool:
+        """Stamp the customer's contact ledger with this invitation, unless another was sent too recently."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=profile_key(invitation.customer_id),
+                UpdateExpression="SET #lc = :now, #li = :inv, customer_id = :cid, entity = :entity",
+                ConditionExpression="attribute_not_exists(#lc) OR #lc < :cutoff OR #li = :inv",
+                ExpressionAttributeNames={"#lc": f"lc#{invitation.program_id}", "#li": f"li#{invitation.program_id}"},
+                ExpressionAttributeValues={
+                    ":now": {"N": str(_epoch(invitation.created_at))},
+                    ":inv": {"S": invitation.invitation_id},
+                    ":cid": {"S": invitation.customer_id},
+                    ":cutoff": {"N": str(_epoch(recontact_cutoff))},
+                    ":entity": {"S": "customer"},
+                },
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise StorageError(str(exc)) from exc
+        return True
+
+    def _drop_claim(self, invitation: Invitation, claim_token: str) -> None:
+        """Our claim off the invitation, which stays pending: claimable again (or skippable)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=invitation_key(invitation.invitation_id),
+                UpdateExpression="REMOVE claim_token, lease_until, lease_until_epoch, gsi3pk, gsi3sk",
+                ConditionExpression="claim_token = :token",
+                ExpressionAttributeValues={":token": {"S": claim_token}},
+            )
+        except ClientError as exc:
+            if not _is_conditional_failure(exc):  # not ours any more: its holder or the sweep decides
+                raise StorageError(str(exc)) from exc
 
     def mark_sent(self, invitation: Invitation, claim_token: str) -> None:
         self._store_claimed(invitation, claim_token)
@@ -235,17 +255,7 @@ class DynamoTable(InvitationRepository, ResponseRepository, CustomerRepository):
         # Ledger first: should the second write fail, the invitation stays claimed and the sweep
         # settles it; the other order could leave a customer blocked with no invitation to show for it.
         self._unstamp_ledger(invitation)
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=invitation_key(invitation.invitation_id),
-                UpdateExpression="REMOVE claim_token, lease_until, lease_until_epoch, gsi3pk, gsi3sk",
-                ConditionExpression="claim_token = :token",
-                ExpressionAttributeValues={":token": {"S": claim_token}},
-            )
-        except ClientError as exc:
-            if not _is_conditional_failure(exc):
-                raise StorageError(str(exc)) from exc
+        self._drop_claim(invitation, claim_token)
 
     def stuck(self, lease_expired_before: datetime, limit: int) -> list[tuple[Invitation, str]]:
         try:
