@@ -3,9 +3,9 @@
 Part 1 feeds answers through the table's stream at the rate of ``INVITATIONS_PER_MONTH`` invitations
 (``ANSWER_RATE`` answering, each with a comment), as a Poisson process on the injected clock, and the
 invitations' own changes (claimed, sent, delivered, ``OPEN_RATE`` opened: the funnel's records), with
-the template's batch sizes and batching windows (``LocalStack(batching_windows=True)``): a day is four
-levels of traffic (night, morning, afternoon, evening peak; averaging the monthly rate), each
-simulated for ``SLICE_MINUTES`` and weighted by its six hours. It prints write units per answer.
+the template's batch sizes, batching windows and tumbling windows (``LocalStack(batching_windows=True)``):
+a day is four levels of traffic (night, morning, afternoon, evening peak; averaging the monthly rate),
+each simulated for ``SLICE_MINUTES`` and weighted by its six hours. It prints write units per answer.
 
 Part 2 measures, on the local stack at the template's default log level, the AWS calls and DynamoDB
 units per invitation, per delivery report and per answer, handler time per invocation (in-process
@@ -224,6 +224,7 @@ def realistic_stream(level: float, seed: int) -> StreamFigures:
     from boto3.dynamodb.types import TypeSerializer
 
     from npsloop.clock import ManualClock
+    from npsloop_local.demo import PAST_WINDOWS
 
     rng = random.Random(seed)
     rate = INVITATIONS_PER_MONTH * ANSWER_RATE / MONTH_SECONDS * level  # answers per second
@@ -250,7 +251,7 @@ def realistic_stream(level: float, seed: int) -> StreamFigures:
             invited += 1
         invitation_writes.sort(key=lambda write: write[0])
         step, now, n, w = 5.0, 0.0, 0, 0
-        end = SLICE_MINUTES * 60 + 400  # past the longest window, so every answer is scored
+        end = SLICE_MINUTES * 60 + PAST_WINDOWS.total_seconds()  # the answers' windows end
         while now < end:
             now += step
             clock.set(start + timedelta(seconds=now))
@@ -263,6 +264,8 @@ def realistic_stream(level: float, seed: int) -> StreamFigures:
                 client.put_item(TableName=table, Item={k: serializer.serialize(v) for k, v in item.items()})
                 n += 1
             stack.drain()
+        clock.set(clock.now() + PAST_WINDOWS)  # the windows of the tail's last records end too
+        stack.drain()
         usage = probe.take()
         # The answers' and invitations' own writes: respond's, invite's and delivery's, in part 2.
         usage.wru -= usage.function_wru.pop("outside", 0.0)
