@@ -28,7 +28,8 @@ def clock() -> ManualClock:
 @pytest.fixture
 def windowed(clock, tmp_path) -> Iterator[LocalStack]:
     """The app's stack as the demo starts it: stream consumers wait out their windows by the clock."""
-    with LocalStack(ROOT / "template.yaml", clock=clock, outbox_dir=tmp_path / "outbox", batching_windows=True) as stack:
+    outbox = tmp_path / "outbox"
+    with LocalStack(ROOT / "template.yaml", clock=clock, outbox_dir=outbox, batching_windows=True) as stack:
         yield stack
         assert not stack.authorizer.denied
 
