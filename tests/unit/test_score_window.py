@@ -15,25 +15,14 @@ from npsloop.domain.surveys import SurveyType
 from npsloop.domain.themes import ThemeDelta
 from npsloop.services import score as score_module
 from npsloop.services.score import ScoreService
-from tests.fakes import ListParking
 from tests.fakes_score import Crash, InMemoryAggregates, record, response
+from tests.unit import test_score_service as score_tests
 
 SHARD = "shardId-00000001795000000000-0a1b2c3d"
 
 
-@pytest.fixture
-def aggregates() -> InMemoryAggregates:
-    return InMemoryAggregates()
-
-
-@pytest.fixture
-def parking() -> ListParking:
-    return ListParking()
-
-
-@pytest.fixture
-def service(aggregates, parking, clock) -> ScoreService:
-    return ScoreService(programs=load_programs(), aggregates=aggregates, parking=parking, clock=clock)
+# The score service over an in-memory aggregate store and parking, as its per-batch tests have it.
+aggregates, parking, service = score_tests.aggregates, score_tests.parking, score_tests.service
 
 
 def windowed(records, state=None, *, final=False, early=False, shard=SHARD) -> dict:
