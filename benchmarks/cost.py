@@ -411,21 +411,25 @@ def main() -> None:
         "RespondFunction": answers_per_month * units.respond.invocations["RespondFunction"] / n_ans,
         "ScoreFunction": day.invocations["ScoreFunction"] * month_scale,
         "AlertFunction": day.invocations["AlertFunction"] * month_scale,
+        "AnalyseFunction": day.invocations["AnalyseFunction"] * month_scale,
         # Invitation changes reach export about every second: its 60 s window sets the invocations.
         "ExportFunction": MONTH_SECONDS / 60,
         "CasesFunction": MONTH_SECONDS / 900,
         "InviteSweepFunction": MONTH_SECONDS / 900,
     }
+    # Time and log bytes per invocation from where the invocation count comes from: the stream
+    # consumers' from the realistic stream (its batches, mostly happy answers), the rest from part b.
+    sources = (day, units.invite, units.delivery, units.respond, units.consumers)
     seconds_per_call = {}
     for name in invocations:
-        for usage in (units.invite, units.delivery, units.respond, units.consumers, day):
+        for usage in sources:
             if usage.invocations[name]:
                 seconds_per_call[name] = usage.seconds[name] / usage.invocations[name]
                 break
         seconds_per_call.setdefault(name, 0.05)
     log_per_call = {}
     for name in invocations:
-        for usage in (units.invite, units.delivery, units.respond, units.consumers, day):
+        for usage in sources:
             if usage.invocations[name]:
                 log_per_call[name] = usage.log_bytes[name] / usage.invocations[name] + PLATFORM_LOG_BYTES
                 break
