@@ -40,7 +40,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from npsloop.adapters.dynamodb_items import StorageError, _unmarshal
+from npsloop.adapters.dynamodb_items import StorageError, _is_conditional_failure, _unmarshal
 from npsloop.changes import SEQUENCE_WIDTH
 from npsloop.domain.aggregates import (
     FUNNEL_COUNTER,
@@ -347,7 +347,7 @@ class DynamoAggregates(AggregateWriter, AggregateReader, FunnelReader, ThemeRead
         except ClientError as exc:
             raise StorageError(str(exc)) from exc
         found = reply.get("Item")
-        return (found["sequence_number"]["S"].lstrip("0") or "0") if found else None
+        return found["sequence_number"]["S"] if found else None  # zero-padded: the same place in the stream
 
     def advance_checkpoint(self, shard_id: str, sequence_number: str, expires_at: datetime) -> None:
         # Zero-padded, so that string order is stream order: the condition never moves it back.
@@ -365,7 +365,7 @@ class DynamoAggregates(AggregateWriter, AggregateReader, FunnelReader, ThemeRead
                 ExpressionAttributeValues={":sequence": {"S": padded}},
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if not _is_conditional_failure(exc):  # refused: a later record's checkpoint is already there
                 raise StorageError(str(exc)) from exc
 
     def _remember(self, item_key: tuple[str, str], marks: set[str], add: bool = False) -> None:

@@ -50,7 +50,6 @@ class WindowState:
     first: str = ""
     last: str = ""
     deltas: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
-    fresh: bool = True  # a new window: the shard's checkpoint is still to be read
 
     @classmethod
     def load(cls, raw: Mapping[str, Any] | None) -> WindowState:
@@ -58,7 +57,7 @@ class WindowState:
             return cls()
         if raw.get("v") != STATE_VERSION:
             raise ValueError(f"a window state of version {raw.get('v')!r}, not {STATE_VERSION}")
-        return cls(str(raw["w"]), str(raw["f"]), str(raw["l"]), dict(raw["d"]), fresh=False)
+        return cls(str(raw["w"]), str(raw["f"]), str(raw["l"]), dict(raw["d"]))
 
     def dump(self) -> dict[str, Any]:
         return {"v": STATE_VERSION, "w": self.checkpoint, "f": self.first, "l": self.last, "d": self.deltas}
@@ -98,7 +97,7 @@ class WindowState:
 
     def written(self) -> WindowState:
         """The state once its deltas are in the aggregates: the checkpoint moves to the last record."""
-        return WindowState(checkpoint=self.last or self.checkpoint, fresh=False)
+        return WindowState(checkpoint=self.last or self.checkpoint)
 
 
 def _items(deltas: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Iterator[tuple[AggregateKey, Mapping[str, Any]]]:

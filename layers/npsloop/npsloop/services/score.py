@@ -110,7 +110,7 @@ class BatchOutcome:
     updates: int = 0
     counted_before: int = 0  # records a window's state or the shard's checkpoint already holds
     state: dict[str, Any] | None = None  # the window's state to hand back (None: no tumbling window)
-    state_bytes: int = 0
+    state_bytes: int = 0  # the window's state once this batch is folded in
 
     def response(self) -> dict[str, Any]:
         reply: dict[str, Any] = {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in self.failures]}
@@ -191,11 +191,10 @@ class ScoreService:
         outcome = BatchOutcome()
         shard = envelope.shard_id
         state = WindowState.load(envelope.state)
-        if state.fresh:
+        if not envelope.state:  # a new window (or one ended early): where the shard's aggregates stand
             state.checkpoint = self._aggregates.checkpoint(shard) or ""
-            state.fresh = False
-        if state.pending and state.size() > FLUSH_BYTES:
-            logger.info("window state written early", shard_id=shard, state_bytes=state.size())
+        elif state.pending and (carried := state.size()) > FLUSH_BYTES:
+            logger.info("window state written early", shard_id=shard, state_bytes=carried)
             state = self._write_window(shard, state, outcome, time_left_ms)
         for planned in map(self._plan, records_of(event)):
             if planned.sequence_number and state.counted(planned.sequence_number):
@@ -207,15 +206,15 @@ class ScoreService:
                 outcome.unchanged += 1
             state.fold(planned.sequence_number, planned.deltas)
         ending = envelope.final or envelope.terminated_early
-        if ending or state.size() > STATE_LIMIT_BYTES:
+        outcome.state_bytes = state.size()
+        if ending or outcome.state_bytes > STATE_LIMIT_BYTES:
             if not ending:
                 logger.warning(
-                    "window state near Lambda's limit: written at once", shard_id=shard, state_bytes=state.size()
+                    "window state near Lambda's limit: written at once", shard_id=shard, state_bytes=outcome.state_bytes
                 )
             state = self._write_window(shard, state, outcome, time_left_ms)
         # The final invocation's state is dropped by Lambda; a window ended early goes on with a fresh one.
         outcome.state = {} if ending else state.dump()
-        outcome.state_bytes = state.size()
         return outcome
 
     def _write_window(
